@@ -1,0 +1,34 @@
+# Two commands do everything on a fresh machine with only Python:
+#   make demo   -> set up, then show the library catching a broken run next to its fixed twin
+#   make test   -> set up, then run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# This machine has a CPU build of torch 2.13.0 on disk; any other torch pulls GBs of CUDA wheels.
+TORCH ?= torch==2.13.0
+
+.PHONY: setup demo test lint type clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet -e ".[tests]"
+	touch $@
+
+setup: $(BIN)/.installed
+
+demo: setup
+	$(BIN)/python examples/broken_vs_fixed.py
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check sb3_diagnostics tests examples benchmarks
+
+type: setup
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache build *.egg-info

@@ -1,0 +1,114 @@
+"""DiagnosticsCallback: every check that applies to the model, sharing one core."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stable_baselines3.common.callbacks import CallbackList
+
+from sb3_diagnostics.callbacks.base import DiagnosticCallback, StopOn, parse_stop_on
+from sb3_diagnostics.callbacks.entropy import EntropyCollapseCallback
+from sb3_diagnostics.callbacks.explained_variance import ExplainedVarianceCallback
+from sb3_diagnostics.callbacks.kl import KLWatchdogCallback
+from sb3_diagnostics.callbacks.lstm import LSTMResetCallback
+from sb3_diagnostics.callbacks.vecnormalize import VecNormalizeAuditCallback
+from sb3_diagnostics.core import DiagnosticsCore
+from sb3_diagnostics.errors import InvalidThresholdError
+from sb3_diagnostics.findings import Finding, Severity
+from sb3_diagnostics.triage import format_report
+
+#: check name -> callback class, in the order they run
+CHECKS: dict[str, type[DiagnosticCallback]] = {
+    cls.check_name: cls
+    for cls in (
+        VecNormalizeAuditCallback,
+        LSTMResetCallback,
+        ExplainedVarianceCallback,
+        EntropyCollapseCallback,
+        KLWatchdogCallback,
+    )
+}
+
+
+class DiagnosticsCallback(CallbackList):
+    """
+    One line to add to an existing script: ``model.learn(N, callback=DiagnosticsCallback())``.
+
+    Picks every check that applies to the model (algorithm, action space, wrappers, recurrent
+    policy), runs them on one shared core (one cooldown per code, each metric measured once per
+    update), warns as problems appear and logs ``diagnostics/*`` scalars to the model's logger.
+    Afterwards, :attr:`findings` lists what was found and :meth:`report` gives the triage.
+
+    :param thresholds: per-check overrides, keyed by check name (``"entropy"``, ``"value"``,
+        ``"kl"``, ``"vecnormalize"``, ``"lstm"``): a thresholds dataclass or a dict of its fields,
+        e.g. ``{"kl": {"kl_high": 0.3}}``
+    :param checks: names of the checks to run (default: all that apply)
+    :param stop_on: None (never stop), ``"error"`` / ``"warning"`` (stop training at the first
+        finding at or above that severity), or a code / list of codes
+    :param cooldown: updates a code must stay quiet before it is reported again
+    :param seed: seed of the checks' own random generator (never the global RNG)
+    :param verbose: 0 only Python warnings and ``logging``; 1 also prints info findings and which
+        checks run; 2 also prints every update's metrics
+    """
+
+    def __init__(
+        self,
+        thresholds: dict[str, Any] | None = None,
+        *,
+        checks: list[str] | None = None,
+        stop_on: StopOn = None,
+        cooldown: int = 10,
+        seed: int = 0,
+        verbose: int = 0,
+    ) -> None:
+        super().__init__([])
+        self.thresholds = dict(thresholds or {})
+        unknown = (set(self.thresholds) | set(checks or [])) - set(CHECKS)
+        if unknown:
+            raise InvalidThresholdError(f"Unknown check(s) {sorted(unknown)}; the checks are {sorted(CHECKS)}.")
+        self.check_names = list(checks) if checks is not None else list(CHECKS)
+        parse_stop_on(stop_on)  # validate now, not at the first finding
+        self.stop_on = stop_on
+        self.seed = seed
+        self.verbose = verbose
+        self.core = DiagnosticsCore(cooldown=cooldown, verbose=verbose)
+        # Validate thresholds eagerly so a typo fails before training starts.
+        for name, value in self.thresholds.items():
+            cls = CHECKS[name]
+            assert cls.thresholds_class is not None
+            self.thresholds[name] = cls.thresholds_class.coerce(value)
+        self.skipped: dict[str, str] = {}
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Every finding of every check, in order of detection."""
+        return list(self.core.findings)
+
+    def report(self, min_severity: Severity | str = Severity.INFO) -> str:
+        """
+        :param min_severity: leave out findings below this severity
+        :return: the triage summary, most upstream cause first
+        """
+        return format_report(self.findings, min_severity=Severity.parse(min_severity))
+
+    def _init_callback(self) -> None:
+        # Runs at every learn(); the checks (and their history) are built once, and rebuilt only
+        # for checks that start or stop applying (e.g. set_env() added a VecNormalize).
+        applicable = []
+        for i, name in enumerate(self.check_names):
+            cls = CHECKS[name]
+            reason = cls.not_applicable(self.model)
+            if reason is not None:
+                self.skipped[name] = reason
+                continue
+            self.skipped.pop(name, None)
+            existing = next((c for c in self.callbacks if isinstance(c, cls)), None)
+            applicable.append(existing or cls(
+                self.thresholds.get(name), stop_on=self.stop_on, seed=self.seed + i,
+                verbose=self.verbose, core=self.core,
+            ))
+        self.callbacks = applicable
+        if self.verbose >= 1:
+            running = ", ".join(type(c).__name__ for c in applicable) or "none"
+            print(f"sb3-diagnostics: running {running}" + "".join(f"; {n} skipped: {r}" for n, r in self.skipped.items()))
+        super()._init_callback()

@@ -1,0 +1,48 @@
+"""EntropyCollapseCallback: entropy collapse, action-std collapse, a policy that stays random."""
+
+from __future__ import annotations
+
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+
+from sb3_diagnostics.callbacks._sb3 import policy_stats, progress, read_train_metrics
+from sb3_diagnostics.callbacks.base import DiagnosticCallback
+from sb3_diagnostics.catalog import EntropyThresholds
+from sb3_diagnostics.rules import ActionStdRule, EntropyRule, Rule
+
+
+class EntropyCollapseCallback(DiagnosticCallback):
+    """
+    Watches how random the policy is: ``entropy_collapse`` and ``policy_stays_random`` for
+    Discrete / MultiDiscrete / MultiBinary actions (entropy / log(n_actions), the smallest
+    over action dims), ``action_std_collapse`` for Box actions (std as a fraction of the action
+    range, relative to its initial value, so gSDE's deliberately small std is not a collapse).
+
+    Measured once per update with a no-grad pass of the policy on up to 256 observations of
+    the rollout (on-policy) or replay buffer (SAC family). Logs ``diagnostics/entropy_normalized``
+    or ``diagnostics/action_std_min``.
+
+    :param thresholds: :class:`~sb3_diagnostics.catalog.EntropyThresholds` or a dict of its fields
+    See :class:`~sb3_diagnostics.callbacks.base.DiagnosticCallback` for the other parameters.
+    """
+
+    check_name = "entropy"
+    thresholds_class = EntropyThresholds
+
+    @classmethod
+    def not_applicable(cls, model: BaseAlgorithm) -> str | None:
+        if isinstance(model, OnPolicyAlgorithm) or hasattr(getattr(model, "actor", None), "get_action_dist_params"):
+            return None
+        return f"{type(model).__name__} has a deterministic policy, so there is no entropy to collapse"
+
+    def _make_rules(self) -> list[Rule]:
+        assert isinstance(self.thresholds, EntropyThresholds)
+        return [EntropyRule(self.thresholds), ActionStdRule(self.thresholds)]
+
+    def _measure(self) -> dict[str, float]:
+        out = dict(self._cached("policy_stats", lambda: policy_stats(self.model, self.rng)))
+        kl = self._cached("train", lambda: read_train_metrics(self.model)).get("approx_kl")
+        if kl is not None:
+            out["approx_kl"] = kl
+        out["_progress"] = progress(self.model)
+        return out

@@ -1,0 +1,59 @@
+"""ExplainedVarianceCallback: a critic that explains nothing, and degenerate or exploding advantages."""
+
+from __future__ import annotations
+
+import numpy as np
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+
+from sb3_diagnostics import metrics as M
+from sb3_diagnostics.callbacks.base import DiagnosticCallback
+from sb3_diagnostics.catalog import ValueThresholds
+from sb3_diagnostics.rules import AdvantageRule, ExplainedVarianceRule, Rule
+
+
+class ExplainedVarianceCallback(DiagnosticCallback):
+    """
+    Judges the critic from the rollout buffer, before advantage normalisation:
+    ``explained_variance_negative`` (EV of the values against the returns, pooled over rollouts
+    until a window has at least ``window_samples`` samples, after a warm-up),
+    ``advantage_zero_variance`` and ``advantage_explosion``.
+
+    Logs ``diagnostics/explained_variance``, ``diagnostics/advantage_std`` and
+    ``diagnostics/advantage_abs_max``. Costs a few numpy reductions per rollout.
+
+    :param thresholds: :class:`~sb3_diagnostics.catalog.ValueThresholds` or a dict of its fields
+    See :class:`~sb3_diagnostics.callbacks.base.DiagnosticCallback` for the other parameters.
+    """
+
+    check_name = "value"
+    thresholds_class = ValueThresholds
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self._pool: list[tuple[np.ndarray, np.ndarray]] = []
+
+    @classmethod
+    def not_applicable(cls, model: BaseAlgorithm) -> str | None:
+        if isinstance(model, OnPolicyAlgorithm):
+            return None
+        return f"{type(model).__name__} is off-policy and has no rollout buffer of values and returns"
+
+    def _make_rules(self) -> list[Rule]:
+        assert isinstance(self.thresholds, ValueThresholds)
+        return [ExplainedVarianceRule(self.thresholds), AdvantageRule(self.thresholds)]
+
+    def _measure(self) -> dict[str, float]:
+        assert isinstance(self.thresholds, ValueThresholds)
+        buf = self.model.rollout_buffer
+        advantages = buf.advantages
+        out = {"advantage_std": M.std(advantages), "advantage_abs_max": M.max_abs(advantages)}
+        self._pool.append((buf.values.reshape(-1).copy(), buf.returns.reshape(-1).copy()))
+        pooled = sum(v.size for v, _ in self._pool)
+        if pooled >= self.thresholds.window_samples:
+            values = np.concatenate([v for v, _ in self._pool])
+            returns = np.concatenate([r for _, r in self._pool])
+            self._pool.clear()
+            out["explained_variance"] = M.explained_variance(values, returns)
+            out["_explained_variance_samples"] = float(pooled)
+        return out

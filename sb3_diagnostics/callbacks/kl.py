@@ -1,0 +1,54 @@
+"""KLWatchdogCallback: updates too large, too clipped, absent, or cut short by target_kl; TRPO line search."""
+
+from __future__ import annotations
+
+from stable_baselines3.common.base_class import BaseAlgorithm
+
+from sb3_diagnostics.callbacks._sb3 import is_kl_constrained, policy_stats, read_train_metrics
+from sb3_diagnostics.callbacks.base import DiagnosticCallback
+from sb3_diagnostics.catalog import KLThresholds
+from sb3_diagnostics.rules import PolicyUpdateRule, Rule
+
+
+class KLWatchdogCallback(DiagnosticCallback):
+    """
+    Reads what PPO, MaskablePPO, RecurrentPPO and TRPO already log about each update
+    (``train/approx_kl``, ``train/clip_fraction``, ``train/kl_divergence_loss``,
+    ``train/is_line_search_success``, ``train/learning_rate``, epochs run) and judges it:
+    ``kl_too_high``, ``clip_fraction_high``, ``policy_not_updating``, ``target_kl_early_stop``,
+    ``line_search_failing``. The last update of a ``learn()`` call is judged in
+    ``on_training_end`` (SB3 has no hook after ``train()``).
+
+    Costs nothing but a dictionary read per update (plus the shared entropy measurement).
+
+    :param thresholds: :class:`~sb3_diagnostics.catalog.KLThresholds` or a dict of its fields
+    See :class:`~sb3_diagnostics.callbacks.base.DiagnosticCallback` for the other parameters.
+    """
+
+    check_name = "kl"
+    thresholds_class = KLThresholds
+    _KEYS = ("approx_kl", "clip_fraction", "line_search_success", "epochs_completed", "_n_epochs", "_lr_ratio")
+
+    @classmethod
+    def not_applicable(cls, model: BaseAlgorithm) -> str | None:
+        if is_kl_constrained(model):
+            return None
+        return f"{type(model).__name__} logs no KL per update (KL checks are for PPO, MaskablePPO, RecurrentPPO, TRPO)"
+
+    def _make_rules(self) -> list[Rule]:
+        assert isinstance(self.thresholds, KLThresholds)
+        return [PolicyUpdateRule(self.thresholds)]
+
+    def _select(self, train: dict[str, float]) -> dict[str, float]:
+        return {k: train[k] for k in self._KEYS if k in train}
+
+    def _measure(self) -> dict[str, float]:
+        out = self._select(self._cached("train", lambda: read_train_metrics(self.model)))
+        if out:
+            entropy = self._cached("policy_stats", lambda: policy_stats(self.model, self.rng)).get("entropy_normalized")
+            if entropy is not None:
+                out["entropy_normalized"] = entropy
+        return out
+
+    def _measure_final(self) -> dict[str, float]:
+        return self._select(read_train_metrics(self.model))

@@ -1,0 +1,385 @@
+"""
+The catalog of findings: every code, its default severity, its family (which decides the
+warning category), where it sits in the triage order, the hint, and the practitioner
+write-up it comes from. Default thresholds live here too, one small dataclass per check,
+so the live callbacks and the post-hoc report judge with the same numbers.
+
+This module is data. Rules in :mod:`sb3_diagnostics.rules` read it; nothing else
+hard-codes a threshold.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, TypeVar
+
+from sb3_diagnostics.errors import InvalidThresholdError, UnknownCodeError
+from sb3_diagnostics.findings import Severity
+
+E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+#: Triage stages, most upstream first (seed 003's decision tree).
+STAGES: tuple[str, ...] = (
+    "nan",
+    "environment",
+    "pipeline",
+    "value function",
+    "exploration",
+    "gradients",
+    "advantages",
+    "policy updates",
+    "reward",
+    "lagging indicators",
+    "diagnostics itself",
+)
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """
+    One row of the catalog.
+
+    :param code: stable identifier
+    :param severity: default severity
+    :param family: key of :data:`sb3_diagnostics.warnings.CATEGORIES`
+    :param stage: index into :data:`STAGES` (lower is more upstream)
+    :param title: one line saying what the code means
+    :param hint: what to try, naming the SB3 parameter
+    :param seed: the write-up in ``shared/seeds`` this check comes from
+    """
+
+    code: str
+    severity: Severity
+    family: str
+    stage: int
+    title: str
+    hint: str
+    seed: str
+
+
+def _rows(*rows: tuple[str, Severity, str, str, str, str, str]) -> dict[str, CatalogEntry]:
+    out = {}
+    for code, sev, family, stage, title, hint, seed in rows:
+        out[code] = CatalogEntry(code, sev, family, STAGES.index(stage), title, hint, seed)
+    return out
+
+
+CATALOG: dict[str, CatalogEntry] = _rows(
+    # --- NaN -----------------------------------------------------------------------------
+    ("nan_detected", E, "nan", "nan", "NaN or Inf in observations, rewards, losses or parameters",
+     "Find where it first appeared: guard divisions and log() in the reward, clip observations, "
+     "lower learning_rate and set max_grad_norm=0.5.", "000 #5; 003"),
+    # --- environment (pre-flight and live) -----------------------------------------------
+    ("obs_constant", E, "environment", "environment", "observations never change",
+     "Check that step() updates the state it returns.", "000 #1"),
+    ("action_no_effect", E, "environment", "environment", "actions do not change what happens",
+     "Check that step() passes the action to the simulation (action scaling, action mapping).",
+     "000 #2; 003 2.4"),
+    ("env_nondeterministic", W, "environment", "environment", "same seed and actions give different results",
+     "Draw randomness from self.np_random (seeded by reset(seed=...)), not from the global random/np.random.",
+     "000 #3; 003 2.5"),
+    ("obs_nan_inf", E, "environment", "environment", "NaN or Inf in observations",
+     "Guard divisions and clip observations in the observation function.", "000 #5"),
+    ("obs_dead_dims", W, "environment", "environment", "some observation dimensions never change",
+     "Remove the dead dimensions or fix the code that should fill them.", "003 2.3"),
+    ("obs_scale_mismatch", W, "environment", "environment", "observation dimensions differ in scale by > 100x",
+     "Normalise observations: wrap the env in VecNormalize(norm_obs=True) or rescale in the env.", "003 2.3"),
+    ("obs_too_large", I, "environment", "environment", "more than 1000 observation dimensions for an MLP",
+     "Reduce dimensions (feature selection, a CNN for images) or use a larger net_arch.", "000 #4"),
+    ("reward_not_learnable", W, "environment", "environment", "no observation dimension correlates with reward",
+     "Make sure the observation contains what the reward depends on.", "003 1.5"),
+    ("reset_not_randomized", I, "environment", "environment", "reset() always returns the same observation",
+     "Randomise initial states with self.np_random in reset() if the task should generalise.", "003 2.5"),
+    ("episode_length_degenerate", W, "environment", "environment", "episodes are degenerate (end at once or never)",
+     "Make the task more forgiving (termination conditions) or add intermediate goals.", "003 3.3"),
+    # --- data pipeline: wrappers, buffers, recurrent state --------------------------------
+    ("vecnormalize_reward_clipped", W, "vecnormalize", "pipeline", "VecNormalize clips rewards",
+     "Raise clip_reward in VecNormalize (above the largest normalised reward) or set norm_reward=False.",
+     "000 Issue B"),
+    ("vecnormalize_obs_clipped", W, "vecnormalize", "pipeline", "VecNormalize clips observations",
+     "Raise clip_obs in VecNormalize (e.g. 10.0), or rescale the heavy-tailed observation in the env.",
+     "000 Issue A, C"),
+    ("vecnormalize_stats_unstable", W, "vecnormalize", "pipeline", "VecNormalize running statistics are unstable",
+     "Warm up the statistics before training, set norm_reward=False, or remove constant observation dims.",
+     "000 Issue A, C"),
+    ("lstm_state_not_reset", E, "recurrent", "pipeline", "recurrent state leaks across episodes",
+     "Reset the hidden state where episode_starts is 1 (custom policies: multiply the state by "
+     "1 - episode_start) and make sure wrappers pass terminated/truncated through to the VecEnv.",
+     "000 #15, Issue D"),
+    ("buffer_shape_mismatch", E, "pipeline", "pipeline", "stored observations do not match the observation space",
+     "Return observations of exactly observation_space.shape from reset() and step().", "001 Issue 0.4, 1.1"),
+    # --- value function ------------------------------------------------------------------
+    ("explained_variance_negative", W, "value", "value function", "the value function explains none of the returns",
+     "Check the reward scale (target returns in [-10, 10]; try VecNormalize(norm_reward=True)), lower "
+     "learning_rate, try a separate critic (net_arch=dict(pi=[64, 64], vf=[64, 64])) or gae_lambda=0.95.",
+     "003; 000 Issue D"),
+    ("q_value_divergence", W, "value", "value function", "Q-values diverge",
+     "Scale rewards down, lower learning_rate or gamma, or use a smaller tau.", "003"),
+    ("q_twin_divergence", W, "value", "value function", "the twin critics disagree",
+     "Lower the critic learning_rate or scale rewards down.", "003"),
+    ("target_update_too_fast", W, "value", "value function", "the target network moves faster than tau allows",
+     "Apply polyak_update once per gradient step with the configured tau / target_update_interval.",
+     "001 Issue 0.3, 4.1"),
+    # --- exploration ---------------------------------------------------------------------
+    ("entropy_collapse", W, "exploration", "exploration", "policy entropy collapsed",
+     "Raise ent_coef (0.01-0.03) or lower learning_rate so the policy keeps exploring.", "000 #18, Issue E; 003"),
+    ("action_std_collapse", W, "exploration", "exploration", "the action standard deviation collapsed",
+     "Raise ent_coef, lower learning_rate, or raise log_std_init; with SAC keep ent_coef='auto'.", "003"),
+    ("policy_stays_random", W, "exploration", "exploration", "the policy never left its random start",
+     "Raise learning_rate (e.g. 10x), and check that rewards vary and reach the agent.", "004"),
+    # --- gradients -----------------------------------------------------------------------
+    ("grad_norm_exploding", W, "gradient", "gradients", "gradient norm explodes",
+     "Lower learning_rate and max_grad_norm (e.g. 0.5); scale rewards down.", "000 #12; 003"),
+    ("grad_norm_vanishing", W, "gradient", "gradients", "gradient norm vanishes",
+     "Raise learning_rate, use ReLU activations (activation_fn=nn.ReLU), check ortho_init.", "000 #11; 002 #2"),
+    ("param_no_grad", E, "gradient", "gradients", "a trainable parameter never receives a gradient",
+     "Do not .detach() features in a custom extractor and put every layer in the optimizer.",
+     "000 checklist"),
+    # --- advantages ----------------------------------------------------------------------
+    ("advantage_zero_variance", E, "advantage", "advantages", "advantages carry no signal",
+     "Rewards do not differ between actions: check the reward function; try a lower gae_lambda.",
+     "002 #1; 004"),
+    ("advantage_explosion", W, "advantage", "advantages", "advantages are huge",
+     "Scale rewards down (divide by 10-100) or use VecNormalize(norm_reward=True).", "003"),
+    # --- policy updates ------------------------------------------------------------------
+    ("kl_too_high", W, "update", "policy updates", "policy updates are too large",
+     "Lower learning_rate, set target_kl=0.02-0.05, lower n_epochs or clip_range.", "003; 000 Issue E"),
+    ("clip_fraction_high", W, "update", "policy updates", "most PPO ratios are clipped",
+     "Lower learning_rate or n_epochs; set target_kl to stop epochs early.", "003"),
+    ("policy_not_updating", E, "update", "policy updates", "the policy does not change",
+     "Raise learning_rate; check that advantages vary and that the policy parameters are in the optimizer.",
+     "002 #2-#5; 004"),
+    ("target_kl_early_stop", W, "update", "policy updates", "target_kl stops PPO after its first epoch",
+     "Raise target_kl (e.g. 0.015 -> 0.03-0.05) or lower learning_rate so n_epochs can run.", "000 #20"),
+    ("line_search_failing", W, "update", "policy updates", "TRPO's line search keeps failing",
+     "Raise target_kl, check the rewards, or increase cg_damping.", "002 #5"),
+    # --- reward --------------------------------------------------------------------------
+    ("reward_all_zero", E, "reward", "reward", "every reward is zero",
+     "Check that the reward function is called and its result returned from step().", "000 #6"),
+    ("reward_sparse", W, "reward", "reward", "almost every reward is zero",
+     "Add dense shaping (potential-based) or a curriculum.", "000 #7; 003 1.4"),
+    ("reward_scale_tiny", W, "reward", "reward", "rewards are tiny",
+     "Scale the reward to roughly [-10, 10]; for exp(-error) divide the error by its typical size first.",
+     "004; 000 #8"),
+    ("reward_scale_huge", W, "reward", "reward", "rewards or returns are huge",
+     "Scale the reward down to roughly [-10, 10] or use VecNormalize(norm_reward=True).", "000 #8; 003 1.3"),
+    ("reward_constant", E, "reward", "reward", "the reward never differs between outcomes",
+     "Make the reward depend on what the agent does.", "002; 003 1.3"),
+    ("reward_low_snr", I, "reward", "reward", "the reward is mostly noise",
+     "Remove noisy bonus terms or average them out.", "003 1.2"),
+    ("reward_component_imbalance", W, "reward", "reward", "one reward component dominates",
+     "Reweight the components so that none carries more than ~80% of the variance.", "000 #9; 003 1.1"),
+    # --- lagging -------------------------------------------------------------------------
+    ("reward_decreasing", W, "reward", "lagging indicators", "the episode reward falls steadily",
+     "Look upstream first (entropy, value function, KL); then check for reward hacking.",
+     "000 what bad training looks like"),
+    # --- the tool itself -----------------------------------------------------------------
+    ("diagnostics_internal_error", W, "internal", "diagnostics itself", "a check failed and was disabled",
+     "Training continues without this check. Please report the traceback to sb3-diagnostics.", "-"),
+    ("check_not_applicable", I, "internal", "diagnostics itself", "a check cannot apply to this model",
+     "Nothing to do; use DiagnosticsCallback to get only the checks that apply.", "-"),
+)
+
+
+def entry(code: str) -> CatalogEntry:
+    """
+    Look up a catalog row.
+
+    :param code: a finding code
+    :return: its catalog entry
+    :raises UnknownCodeError: with the list of valid codes
+    """
+    try:
+        return CATALOG[code]
+    except KeyError:
+        raise UnknownCodeError(f"Unknown finding code {code!r}. Known codes: {', '.join(sorted(CATALOG))}.") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Thresholds: one small frozen dataclass per check. Override any field:
+#   EntropyCollapseCallback(thresholds=EntropyThresholds(collapse=0.02))
+#   DiagnosticsCallback(thresholds={"entropy": {"collapse": 0.02}})   # YAML-friendly
+# ---------------------------------------------------------------------------------------------
+
+T = TypeVar("T", bound="Thresholds")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Base of the threshold dataclasses; validates on creation."""
+
+    #: fields that must be in [0, 1]
+    _fractions: ClassVar[tuple[str, ...]] = ()
+    #: fields that must be integers >= 1
+    _counts: ClassVar[tuple[str, ...]] = ()
+    #: fields that must be >= 0 (others may be any finite number)
+    _non_negative: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            where = f"{type(self).__name__}.{f.name}={value!r}"
+            if f.name in self._counts:
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise InvalidThresholdError(f"{where}: must be a whole number >= 1 (it counts updates or samples).")
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise InvalidThresholdError(f"{where}: must be a finite number.")
+            if f.name in self._fractions and not 0.0 <= value <= 1.0:
+                raise InvalidThresholdError(f"{where}: must be a fraction between 0 and 1.")
+            if f.name in self._non_negative and value < 0:
+                raise InvalidThresholdError(f"{where}: must be >= 0.")
+
+    @classmethod
+    def coerce(cls: type[T], value: T | dict[str, Any] | None) -> T:
+        """
+        Accept an instance, a dict of overrides (from YAML, e.g. rl-zoo3) or None (defaults).
+
+        :param value: the user's thresholds
+        :return: a validated instance
+        """
+        if value is None:
+            return cls()
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, dict):
+            names = {f.name for f in fields(cls)}
+            unknown = set(value) - names
+            if unknown:
+                raise InvalidThresholdError(
+                    f"{cls.__name__} has no field(s) {sorted(unknown)}; valid fields: {sorted(names)}."
+                )
+            return cls(**value)
+        raise InvalidThresholdError(f"Expected {cls.__name__}, a dict of its fields, or None; got {type(value).__name__}.")
+
+
+@dataclass(frozen=True)
+class EntropyThresholds(Thresholds):
+    """
+    :param collapse: normalised entropy (entropy / log(n_actions), per action dim) below which it collapsed
+    :param sudden_drop: fraction by which normalised entropy may fall within one update
+    :param std_collapse: action std, as a fraction of the action range, below which it collapsed
+    :param std_drop_factor: ... and it must also be this many times below its initial value
+        (a policy started with a small std on purpose, e.g. gSDE, has not collapsed)
+    :param random_entropy: normalised entropy above which the policy is still random
+    :param random_after: fraction of training after which a still-random policy is reported
+    :param random_kl: median approx KL below which the policy is "not moving"
+    :param consecutive: updates a collapse must last before it is reported
+    """
+
+    collapse: float = 0.05
+    sudden_drop: float = 0.8
+    std_collapse: float = 0.01
+    std_drop_factor: float = 10.0
+    random_entropy: float = 0.98
+    random_after: float = 0.2
+    random_kl: float = 1e-4
+    consecutive: int = 2
+    _fractions = ("collapse", "sudden_drop", "std_collapse", "random_entropy", "random_after")
+    _counts = ("consecutive",)
+    _non_negative = ("std_drop_factor", "random_kl")
+
+
+@dataclass(frozen=True)
+class ValueThresholds(Thresholds):
+    """
+    :param ev_negative: explained variance below which the critic is broken
+    :param ev_error: ... and below which it is an error (anti-correlated critic)
+    :param consecutive: windows in a row that must be below ``ev_negative``
+    :param window_samples: samples pooled per explained-variance window (EV over 8 samples is noise)
+    :param warmup_updates: updates ignored at the start (a fresh critic explains nothing)
+    :param advantage_std_min: advantage std below which advantages carry no signal
+    :param advantage_abs_max: largest absolute advantage considered sane
+    :param advantage_consecutive: rollouts in a row an advantage problem must last
+    """
+
+    ev_negative: float = 0.0
+    ev_error: float = -0.5
+    consecutive: int = 3
+    window_samples: int = 1024
+    warmup_updates: int = 5
+    advantage_std_min: float = 1e-6
+    advantage_abs_max: float = 100.0
+    advantage_consecutive: int = 3
+    _counts = ("consecutive", "window_samples", "warmup_updates", "advantage_consecutive")
+    _non_negative = ("advantage_std_min", "advantage_abs_max")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.ev_error > self.ev_negative:
+            raise InvalidThresholdError(
+                f"ValueThresholds: ev_error={self.ev_error} must not be above ev_negative={self.ev_negative}."
+            )
+
+
+@dataclass(frozen=True)
+class KLThresholds(Thresholds):
+    """
+    :param kl_high: approx KL above which an update is too large, if sustained
+    :param kl_consecutive: updates in a row above ``kl_high``
+    :param kl_extreme: approx KL above which a single update wrecks the policy
+    :param clip_fraction: median clip fraction (last ``window`` updates) that is high
+    :param entropy_fall: relative entropy drop over ``window`` updates that counts as "falling fast"
+    :param window: updates in the rolling windows (clip fraction median, early stops, line search)
+    :param not_updating_kl: approx KL below which the policy did not move
+    :param not_updating_consecutive: updates in a row without movement
+    :param lr_floor: a learning-rate schedule below this fraction of its start is the normal end of training
+    :param early_stop_frac: fraction of updates stopped after the first epoch by target_kl
+    :param line_search_fail_frac: fraction of TRPO updates whose line search failed
+    """
+
+    kl_high: float = 0.2
+    kl_consecutive: int = 3
+    kl_extreme: float = 1.0
+    clip_fraction: float = 0.5
+    entropy_fall: float = 0.5
+    window: int = 5
+    not_updating_kl: float = 1e-8
+    not_updating_consecutive: int = 3
+    lr_floor: float = 0.01
+    early_stop_frac: float = 0.8
+    line_search_fail_frac: float = 0.5
+    _fractions = ("clip_fraction", "entropy_fall", "lr_floor", "early_stop_frac", "line_search_fail_frac")
+    _counts = ("kl_consecutive", "window", "not_updating_consecutive")
+    _non_negative = ("kl_high", "kl_extreme", "not_updating_kl")
+
+
+@dataclass(frozen=True)
+class VecNormalizeThresholds(Thresholds):
+    """
+    :param reward_clip_frac: fraction of normalised rewards at ``clip_reward`` that is too many
+    :param reward_shrink: factor by which clipping may shrink the largest reward (a win bonus)
+    :param obs_clip_frac: fraction of normalised observation entries at ``clip_obs`` that is too many
+    :param obs_var_floor: running observation variance below which a dim is degenerate
+    :param ret_std_drift: factor by which the reward normalisation scale may drift from its reference
+    :param ret_reference_samples: samples the return statistics need before they serve as reference
+    :param warmup_updates: rollouts ignored at the start (the running statistics are still empty)
+    :param consecutive: rollouts in a row (or, for rare large rewards, in total) a problem must be seen
+    """
+
+    reward_clip_frac: float = 0.01
+    reward_shrink: float = 1.5
+    obs_clip_frac: float = 0.01
+    obs_var_floor: float = 1e-8
+    ret_std_drift: float = 10.0
+    ret_reference_samples: int = 1000
+    warmup_updates: int = 1
+    consecutive: int = 2
+    _fractions = ("reward_clip_frac", "obs_clip_frac")
+    _counts = ("ret_reference_samples", "warmup_updates", "consecutive")
+    _non_negative = ("reward_shrink", "obs_var_floor", "ret_std_drift")
+
+
+@dataclass(frozen=True)
+class LSTMThresholds(Thresholds):
+    """
+    :param tolerance: relative change in the policy's output at an episode start, caused by the
+        previous episode's state, above which the state leaked (a correct reset gives exactly 0)
+    :param checks_per_rollout: episode starts re-evaluated per rollout (cost control)
+    """
+
+    tolerance: float = 1e-5
+    checks_per_rollout: int = 16
+    _counts = ("checks_per_rollout",)
+    _non_negative = ("tolerance",)

@@ -1,0 +1,100 @@
+"""Exploration: entropy collapse, action-std collapse, a policy that never leaves random."""
+
+from __future__ import annotations
+
+from sb3_diagnostics.catalog import EntropyThresholds
+from sb3_diagnostics.rules.base import Alert, Metrics, Rule, Streak, Window, get
+
+
+class EntropyRule(Rule):
+    """
+    Reads ``entropy_normalized`` (entropy / its maximum, min over action dims), ``approx_kl``
+    and ``_progress`` (fraction of training done).
+    """
+
+    codes = ("entropy_collapse", "policy_stays_random")
+    inputs = ("entropy_normalized", "approx_kl", "_progress")
+
+    def __init__(self, thresholds: EntropyThresholds | None = None) -> None:
+        super().__init__()
+        self.th = thresholds or EntropyThresholds()
+        self._low = Streak()
+        self._previous: float | None = None
+        self._kl = Window(5)
+
+    def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
+        th, alerts = self.th, []
+        kl = get(metrics, "approx_kl")
+        if kl is not None:
+            self._kl.push(kl)
+        h = get(metrics, "entropy_normalized")
+        if h is None:
+            return alerts
+        previous, self._previous = self._previous, h
+        low = self._low.update(h < th.collapse)
+        if low >= th.consecutive:
+            alerts.append(Alert(
+                "entropy_collapse",
+                f"policy entropy fell to {h:.3f} of its maximum (threshold {th.collapse}) for {low} updates: "
+                "the policy is almost deterministic, stopped exploring, and will keep repeating the first "
+                "strategy that worked.",
+                h, th.collapse,
+            ))
+        elif previous is not None and previous > th.collapse and h < (1.0 - th.sudden_drop) * previous:
+            alerts.append(Alert(
+                "entropy_collapse",
+                f"policy entropy dropped {100 * (1 - h / previous):.0f}% in one update, from {previous:.3f} to "
+                f"{h:.3f} of its maximum (threshold: a {100 * th.sudden_drop:.0f}% drop): one update wrecked the "
+                "policy, the classic 'worked for 50k steps, then collapsed'.",
+                h, (1.0 - th.sudden_drop) * previous,
+            ))
+        progress = get(metrics, "_progress")
+        if (
+            progress is not None
+            and progress >= th.random_after
+            and h > th.random_entropy
+            and len(self._kl) >= 3
+            and self._kl.median() < th.random_kl
+        ):
+            alerts.append(Alert(
+                "policy_stays_random",
+                f"after {100 * progress:.0f}% of training the policy entropy is still {h:.3f} of its maximum "
+                f"(threshold {th.random_entropy}) and the median approx KL per update is {self._kl.median():.2g} "
+                f"(threshold {th.random_kl:g}): the policy never left its random start.",
+                h, th.random_entropy,
+            ))
+        return alerts
+
+
+class ActionStdRule(Rule):
+    """
+    Reads ``action_std_min``: the smallest action standard deviation, as a fraction of that
+    action dimension's range. The first value seen is the reference "initial std".
+    """
+
+    codes = ("action_std_collapse",)
+    inputs = ("action_std_min",)
+
+    def __init__(self, thresholds: EntropyThresholds | None = None) -> None:
+        super().__init__()
+        self.th = thresholds or EntropyThresholds()
+        self.initial: float | None = None
+        self._low = Streak()
+
+    def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
+        th = self.th
+        std = get(metrics, "action_std_min")
+        if std is None:
+            return []
+        if self.initial is None:
+            self.initial = std
+        collapsed = std < th.std_collapse and std * th.std_drop_factor <= self.initial
+        if self._low.update(collapsed) < th.consecutive:
+            return []
+        return [Alert(
+            "action_std_collapse",
+            f"the smallest action std is {std:.2g} of the action range (threshold {th.std_collapse}), "
+            f"{self.initial / max(std, 1e-12):.0f}x below its initial {self.initial:.2g}: the policy became "
+            "deterministic in that action dimension and stopped exploring it.",
+            std, th.std_collapse,
+        )]

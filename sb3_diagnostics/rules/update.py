@@ -1,0 +1,133 @@
+"""Policy updates: KL too high, clipping, no movement, target_kl early stops, TRPO line search."""
+
+from __future__ import annotations
+
+from sb3_diagnostics.catalog import KLThresholds
+from sb3_diagnostics.findings import Severity
+from sb3_diagnostics.rules.base import Alert, Metrics, Rule, Streak, Window, get
+
+
+class PolicyUpdateRule(Rule):
+    """
+    Reads, per update: ``approx_kl`` (PPO's ``train/approx_kl``, TRPO's ``train/kl_divergence_loss``),
+    ``clip_fraction``, ``_lr_ratio`` (learning rate / its initial value), ``entropy_normalized``,
+    ``epochs_completed`` and ``_n_epochs`` (PPO), ``line_search_success`` (TRPO, fraction of
+    successful line searches in the update).
+    """
+
+    codes = ("kl_too_high", "clip_fraction_high", "policy_not_updating", "target_kl_early_stop", "line_search_failing")
+    inputs = (
+        "approx_kl", "clip_fraction", "_lr_ratio", "entropy_normalized",
+        "epochs_completed", "_n_epochs", "line_search_success",
+    )
+
+    def __init__(self, thresholds: KLThresholds | None = None) -> None:
+        super().__init__()
+        th = self.th = thresholds or KLThresholds()
+        self._high = Streak()
+        self._still = Streak()
+        self._clip = Window(th.window)
+        self._entropy = Window(th.window + 1)
+        self._early = Window(th.window)
+        self._line_search_failed = Window(th.window)
+
+    def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
+        th, alerts = self.th, []
+        kl, clip = get(metrics, "approx_kl"), get(metrics, "clip_fraction")
+        entropy = get(metrics, "entropy_normalized")
+        if entropy is not None:
+            self._entropy.push(entropy)
+        if kl is not None:
+            alerts += self._judge_kl(kl)
+        if clip is not None:
+            alerts += self._judge_clip(clip, kl)
+        if kl is not None:
+            alerts += self._judge_movement(kl, clip, get(metrics, "_lr_ratio"))
+        alerts += self._judge_early_stop(get(metrics, "epochs_completed"), get(metrics, "_n_epochs"))
+        alerts += self._judge_line_search(get(metrics, "line_search_success"))
+        return alerts
+
+    def _judge_kl(self, kl: float) -> list[Alert]:
+        th = self.th
+        n = self._high.update(kl > th.kl_high)
+        if kl > th.kl_extreme:
+            return [Alert(
+                "kl_too_high",
+                f"approx KL of one update was {kl:.3g} (threshold {th.kl_extreme:g} for a single update): that update "
+                "moved the policy so far that it can wreck what it had learned.",
+                kl, th.kl_extreme,
+            )]
+        if n >= th.kl_consecutive:
+            return [Alert(
+                "kl_too_high",
+                f"approx KL was above {th.kl_high:g} for {n} updates in a row (now {kl:.3g}); tuned runs stay around "
+                "0.01-0.05: each update moves the policy too far and learning becomes unstable.",
+                kl, th.kl_high,
+            )]
+        return []
+
+    def _judge_clip(self, clip: float, kl: float | None) -> list[Alert]:
+        th = self.th
+        self._clip.push(clip)
+        median = self._clip.median()
+        if not self._clip.full or median <= th.clip_fraction:
+            return []
+        fall = 0.0
+        if len(self._entropy) >= 2 and self._entropy.first() > 0:
+            fall = 1.0 - self._entropy.values[-1] / self._entropy.first()
+        base = f"the median clip fraction of the last {len(self._clip)} updates is {median:.2f} (threshold {th.clip_fraction})"
+        if kl is not None and kl > th.kl_high:
+            return [Alert("clip_fraction_high", f"{base} and approx KL is {kl:.3g} (above {th.kl_high:g}): the "
+                          "policy changes too fast per update.", median, th.clip_fraction)]
+        if fall > th.entropy_fall:
+            return [Alert("clip_fraction_high", f"{base} while entropy fell {100 * fall:.0f}% over those updates: "
+                          "the updates are collapsing the policy.", median, th.clip_fraction)]
+        return [Alert("clip_fraction_high", f"{base}; KL and entropy look fine, which tuned runs also show, so this "
+                      "is only worth knowing.", median, th.clip_fraction, severity=Severity.INFO)]
+
+    def _judge_movement(self, kl: float, clip: float | None, lr_ratio: float | None) -> list[Alert]:
+        th = self.th
+        still = kl < th.not_updating_kl and (clip is None or clip == 0.0)
+        scheduled_end = lr_ratio is not None and lr_ratio < th.lr_floor
+        n = self._still.update(still and not scheduled_end)
+        if n < th.not_updating_consecutive:
+            return []
+        clip_text = "" if clip is None else f" and clip fraction {clip:g}"
+        return [Alert(
+            "policy_not_updating",
+            f"approx KL was {kl:.2g}{clip_text} for {n} updates (threshold {th.not_updating_kl:g}): the policy "
+            "is not changing at all, so nothing is being learned.",
+            kl, th.not_updating_kl,
+        )]
+
+    def _judge_early_stop(self, epochs: float | None, n_epochs: float | None) -> list[Alert]:
+        th = self.th
+        if epochs is None or n_epochs is None or n_epochs <= 1:
+            return []
+        self._early.push(1.0 if epochs <= 1 else 0.0)
+        share = self._early.mean()
+        if not self._early.full or share <= th.early_stop_frac:
+            return []
+        return [Alert(
+            "target_kl_early_stop",
+            f"target_kl stopped PPO after its first of {int(n_epochs)} epochs on {100 * share:.0f}% of the last "
+            f"{len(self._early)} updates (threshold {100 * th.early_stop_frac:.0f}%): the constraint is so tight "
+            "that the policy can barely change.",
+            share, th.early_stop_frac,
+        )]
+
+    def _judge_line_search(self, success: float | None) -> list[Alert]:
+        th = self.th
+        if success is None:
+            return []
+        self._line_search_failed.push(1.0 - success)
+        failed = self._line_search_failed.mean()
+        if not self._line_search_failed.full or failed <= th.line_search_fail_frac:
+            return []
+        return [Alert(
+            "line_search_failing",
+            f"TRPO's line search failed on {100 * failed:.0f}% of the last {len(self._line_search_failed)} updates "
+            f"(threshold {100 * th.line_search_fail_frac:.0f}%): a failed search reverts the step, so the policy "
+            "is not improving.",
+            failed, th.line_search_fail_frac,
+        )]
