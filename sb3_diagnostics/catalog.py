@@ -264,7 +264,9 @@ class EntropyThresholds(Thresholds):
         (a policy started with a small std on purpose, e.g. gSDE, has not collapsed)
     :param random_entropy: normalised entropy above which the policy is still random
     :param random_after: fraction of training after which a still-random policy is reported
-    :param random_kl: median approx KL below which the policy is "not moving"
+    :param random_kl: median approx KL (over ``random_updates`` updates) below which the policy is
+        "not moving"; healthy RecurrentPPO runs move at 1e-5 to 1e-3 per update early on
+    :param random_updates: updates of KL history needed before "stays random" is judged
     :param consecutive: updates a collapse must last before it is reported
     """
 
@@ -274,10 +276,11 @@ class EntropyThresholds(Thresholds):
     std_drop_factor: float = 10.0
     random_entropy: float = 0.98
     random_after: float = 0.2
-    random_kl: float = 1e-4
+    random_kl: float = 1e-5
+    random_updates: int = 10
     consecutive: int = 2
     _fractions = ("collapse", "sudden_drop", "std_collapse", "random_entropy", "random_after")
-    _counts = ("consecutive",)
+    _counts = ("consecutive", "random_updates")
     _non_negative = ("std_drop_factor", "random_kl")
 
 
@@ -289,6 +292,7 @@ class ValueThresholds(Thresholds):
     :param consecutive: windows in a row that must be below ``ev_negative``
     :param window_samples: samples pooled per explained-variance window (EV over 8 samples is noise)
     :param warmup_updates: updates ignored at the start (a fresh critic explains nothing)
+    :param warmup_samples: ... and timesteps: 5 updates of a tiny rollout are barely any training
     :param advantage_std_min: advantage std below which advantages carry no signal
     :param advantage_abs_max: largest absolute advantage considered sane
     :param advantage_consecutive: rollouts in a row an advantage problem must last
@@ -299,10 +303,11 @@ class ValueThresholds(Thresholds):
     consecutive: int = 3
     window_samples: int = 1024
     warmup_updates: int = 5
+    warmup_samples: int = 5000
     advantage_std_min: float = 1e-6
     advantage_abs_max: float = 100.0
     advantage_consecutive: int = 3
-    _counts = ("consecutive", "window_samples", "warmup_updates", "advantage_consecutive")
+    _counts = ("consecutive", "window_samples", "warmup_updates", "warmup_samples", "advantage_consecutive")
     _non_negative = ("advantage_std_min", "advantage_abs_max")
 
     def __post_init__(self) -> None:

@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from sb3_diagnostics.catalog import entry
+from sb3_diagnostics.errors import require_whole_number
 from sb3_diagnostics.findings import Finding, Severity
 from sb3_diagnostics.rules.base import Alert
 from sb3_diagnostics.warnings import CATEGORIES
@@ -66,11 +67,7 @@ class DiagnosticsCore:
     """
 
     def __init__(self, cooldown: int = 10, verbose: int = 0) -> None:
-        if isinstance(cooldown, bool) or not isinstance(cooldown, int) or cooldown < 0:
-            from sb3_diagnostics.errors import InvalidThresholdError
-
-            raise InvalidThresholdError(f"cooldown={cooldown!r}: must be a whole number of updates >= 0.")
-        self.cooldown = cooldown
+        self.cooldown = require_whole_number("cooldown", cooldown, 0, "updates")
         self.verbose = verbose
         self.findings: list[Finding] = []
         #: how often each code held, including the repeats the cooldown kept quiet

@@ -16,3 +16,19 @@ class UnknownCodeError(DiagnosticsError, KeyError):
 
     def __str__(self) -> str:  # KeyError would print the repr of the message
         return str(self.args[0]) if self.args else ""
+
+
+def require_whole_number(name: str, value: object, minimum: int, unit: str) -> int:
+    """
+    Validate an integer option such as a cooldown or an interval.
+
+    :param name: the option's name, for the message
+    :param value: what the user passed
+    :param minimum: smallest allowed value
+    :param unit: what it counts ("updates", "steps")
+    :return: the value
+    :raises InvalidThresholdError: when it is not a whole number >= ``minimum``
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidThresholdError(f"{name}={value!r}: must be a whole number of {unit} >= {minimum}.")
+    return value

@@ -14,10 +14,11 @@ from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
 from sb3_diagnostics.catalog import Thresholds, entry
 from sb3_diagnostics.core import DiagnosticsCore, MetricCache
-from sb3_diagnostics.errors import InvalidThresholdError
+from sb3_diagnostics.errors import InvalidThresholdError, require_whole_number
 from sb3_diagnostics.findings import Finding, Severity
 from sb3_diagnostics.rules.base import Rule
 from sb3_diagnostics.triage import format_report
+from sb3_diagnostics.warnings import DiagnosticWarning
 
 log = logging.getLogger("sb3_diagnostics")
 
@@ -61,6 +62,8 @@ class DiagnosticCallback(BaseCallback):
         or above that severity), or a code / list of codes
     :param cooldown: updates a code must stay quiet before it is reported again
     :param seed: seed of the check's own random generator (for sub-sampling; never the global RNG)
+    :param off_policy_interval: off-policy algorithms end a "rollout" every ``train_freq`` steps;
+        measure at most once per this many timesteps there (on-policy: every rollout)
     :param verbose: 0 only Python warnings and ``logging``; 1 also prints info-level findings;
         2 also prints every update's metrics
     """
@@ -69,8 +72,6 @@ class DiagnosticCallback(BaseCallback):
     check_name: ClassVar[str] = "diagnostic"
     #: the thresholds dataclass of the check, if it has one
     thresholds_class: ClassVar[type[Thresholds] | None] = None
-    #: off-policy algorithms call on_rollout_end every train_freq steps; measure at most this often
-    off_policy_every: ClassVar[int] = 1000
 
     def __init__(
         self,
@@ -79,6 +80,7 @@ class DiagnosticCallback(BaseCallback):
         stop_on: StopOn = None,
         cooldown: int = 10,
         seed: int = 0,
+        off_policy_interval: int = 1000,
         verbose: int = 0,
         core: DiagnosticsCore | None = None,
     ) -> None:
@@ -91,6 +93,7 @@ class DiagnosticCallback(BaseCallback):
             self.thresholds = None
         self._stop_severity, self._stop_codes = parse_stop_on(stop_on)
         self.core = core if core is not None else DiagnosticsCore(cooldown=cooldown, verbose=verbose)
+        self.off_policy_interval = require_whole_number("off_policy_interval", off_policy_interval, 1, "steps")
         self.rng = np.random.default_rng(seed)
         self._findings: list[Finding] = []
         self._rules: list[Rule] | None = None
@@ -169,7 +172,7 @@ class DiagnosticCallback(BaseCallback):
         if not self._active:
             return
         if not isinstance(self.model, OnPolicyAlgorithm):
-            if self.model.num_timesteps - self._last_measured < self.off_policy_every:
+            if self.model.num_timesteps - self._last_measured < self.off_policy_interval:
                 return
         self._last_measured = self.model.num_timesteps
         self._guard(lambda: self._judge(self._measure()))
@@ -208,6 +211,8 @@ class DiagnosticCallback(BaseCallback):
         """Run a hook; on any exception record one internal-error finding and disable this check."""
         try:
             return fn()
+        except DiagnosticWarning:
+            raise  # the user turned our warnings into errors (warnings.filterwarnings("error", ...))
         except Exception as exc:  # a bug in a check must never crash the user's training
             self._active = False
             log.debug("check %s failed", self.check_name, exc_info=True)

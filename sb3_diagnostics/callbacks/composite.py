@@ -13,7 +13,7 @@ from sb3_diagnostics.callbacks.kl import KLWatchdogCallback
 from sb3_diagnostics.callbacks.lstm import LSTMResetCallback
 from sb3_diagnostics.callbacks.vecnormalize import VecNormalizeAuditCallback
 from sb3_diagnostics.core import DiagnosticsCore
-from sb3_diagnostics.errors import InvalidThresholdError
+from sb3_diagnostics.errors import InvalidThresholdError, require_whole_number
 from sb3_diagnostics.findings import Finding, Severity
 from sb3_diagnostics.triage import format_report
 
@@ -47,6 +47,7 @@ class DiagnosticsCallback(CallbackList):
         finding at or above that severity), or a code / list of codes
     :param cooldown: updates a code must stay quiet before it is reported again
     :param seed: seed of the checks' own random generator (never the global RNG)
+    :param off_policy_interval: for off-policy algorithms, measure at most once per this many timesteps
     :param verbose: 0 only Python warnings and ``logging``; 1 also prints info findings and which
         checks run; 2 also prints every update's metrics
     """
@@ -59,6 +60,7 @@ class DiagnosticsCallback(CallbackList):
         stop_on: StopOn = None,
         cooldown: int = 10,
         seed: int = 0,
+        off_policy_interval: int = 1000,
         verbose: int = 0,
     ) -> None:
         super().__init__([])
@@ -70,6 +72,7 @@ class DiagnosticsCallback(CallbackList):
         parse_stop_on(stop_on)  # validate now, not at the first finding
         self.stop_on = stop_on
         self.seed = seed
+        self.off_policy_interval = require_whole_number("off_policy_interval", off_policy_interval, 1, "steps")
         self.verbose = verbose
         self.core = DiagnosticsCore(cooldown=cooldown, verbose=verbose)
         # Validate thresholds eagerly so a typo fails before training starts.
@@ -105,7 +108,7 @@ class DiagnosticsCallback(CallbackList):
             existing = next((c for c in self.callbacks if isinstance(c, cls)), None)
             applicable.append(existing or cls(
                 self.thresholds.get(name), stop_on=self.stop_on, seed=self.seed + i,
-                verbose=self.verbose, core=self.core,
+                off_policy_interval=self.off_policy_interval, verbose=self.verbose, core=self.core,
             ))
         self.callbacks = applicable
         if self.verbose >= 1:

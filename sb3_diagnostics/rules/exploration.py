@@ -20,7 +20,7 @@ class EntropyRule(Rule):
         self.th = thresholds or EntropyThresholds()
         self._low = Streak()
         self._previous: float | None = None
-        self._kl = Window(5)
+        self._kl = Window(self.th.random_updates)
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
         th, alerts = self.th, []
@@ -53,13 +53,13 @@ class EntropyRule(Rule):
             progress is not None
             and progress >= th.random_after
             and h > th.random_entropy
-            and len(self._kl) >= 3
+            and self._kl.full
             and self._kl.median() < th.random_kl
         ):
             alerts.append(Alert(
                 "policy_stays_random",
                 f"after {100 * progress:.0f}% of training the policy entropy is still {h:.3f} of its maximum "
-                f"(threshold {th.random_entropy}) and the median approx KL per update is {self._kl.median():.2g} "
+                f"(threshold {th.random_entropy}) and the median approx KL of the last {len(self._kl)} updates is {self._kl.median():.2g} "
                 f"(threshold {th.random_kl:g}): the policy never left its random start.",
                 h, th.random_entropy,
             ))

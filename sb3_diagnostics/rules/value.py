@@ -27,7 +27,7 @@ class ExplainedVarianceRule(Rule):
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
         th = self.th
         ev = get(metrics, "explained_variance")
-        if ev is None or self.updates <= th.warmup_updates:
+        if ev is None or self.updates <= th.warmup_updates or step < th.warmup_samples:
             return []
         self._recent.push(ev)
         n = self._negative.update(ev < th.ev_negative)
@@ -39,14 +39,16 @@ class ExplainedVarianceRule(Rule):
         size = f" of {int(samples)} samples" if samples else ""
         error = median < th.ev_error
         why = (
-            "the critic is anti-correlated with the returns: its advantages point the wrong way."
+            "the critic's predictions are further from the returns than their mean is (it fits noise or is "
+            "anti-correlated), so its advantages point the wrong way."
             if error
             else "the value function predicts returns worse than their mean, so advantages are mostly noise."
         )
+        limit = f"{th.ev_negative}" + (f", error below {th.ev_error}" if error else "")
         return [Alert(
             "explained_variance_negative",
-            f"explained variance was {values} in the last {n} windows{size} (threshold {th.ev_negative}"
-            f"{f', error below {th.ev_error}' if error else ''}): {why}",
+            f"explained variance stayed below {th.ev_negative} for {n} windows{size} in a row (last: {values}; "
+            f"threshold {limit}): {why}",
             median, th.ev_error if error else th.ev_negative,
             severity=Severity.ERROR if error else None,
         )]

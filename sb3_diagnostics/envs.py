@@ -1,0 +1,200 @@
+"""
+Small environments and wrappers that reproduce, the way users create them, the faults the
+checks look for. The test suite, the demo and the fault zoo train on them; they are also
+examples of what each finding looks like in practice.
+
+Each environment draws its randomness from ``self.np_random`` (seeded by ``reset(seed=...)``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, SupportsFloat
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+
+class BanditEnv(gym.Env[np.ndarray, int]):
+    """
+    One step per episode, a constant observation, reward ``rewards[action]``.
+
+    With equal rewards (the default) nothing the agent does matters: the reward function "is
+    called with the wrong variable" (seed 002: min/max reward identical, advantages std 0,
+    KL 0, every TRPO line search fails).
+
+    :param rewards: reward of each action
+    """
+
+    def __init__(self, rewards: tuple[float, ...] = (1.0, 1.0)) -> None:
+        self.rewards = tuple(float(r) for r in rewards)
+        self.observation_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self.action_space = spaces.Discrete(len(self.rewards))
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        return np.ones(2, np.float32), {}
+
+    def step(self, action: int) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict]:
+        return np.ones(2, np.float32), self.rewards[int(action)], True, False, {}
+
+
+class NoisyRewardEnv(gym.Env[np.ndarray, int]):
+    """
+    50-step episodes of random observations. The reward is either pure noise (``learnable=False``:
+    a reward dominated by a noisy term, seed 003 1.2) or the first observation dim (learnable).
+
+    :param learnable: whether the reward is predictable from the observation
+    """
+
+    def __init__(self, learnable: bool = False, episode_length: int = 50) -> None:
+        self.learnable = learnable
+        self.episode_length = episode_length
+        self.observation_space = spaces.Box(-10.0, 10.0, (4,), np.float32)
+        self.action_space = spaces.Discrete(2)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self._t = 0
+        self._obs = self.np_random.normal(size=4).astype(np.float32)
+        return self._obs, {}
+
+    def step(self, action: int) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict]:
+        self._t += 1
+        reward = float(self._obs[0]) if self.learnable else float(self.np_random.normal())
+        self._obs = self.np_random.normal(size=4).astype(np.float32)
+        return self._obs, reward, self._t >= self.episode_length, False, {}
+
+
+class WinBonusEnv(gym.Env[np.ndarray, int]):
+    """
+    A duel (seed 000, Issue B): every step, hitting (action matching the sign of ``obs[0]``)
+    earns ``hit_reward``; an episode lasts ``episode_length`` steps and ends with
+    ``win_bonus`` when the agent hit on more than half of them.
+
+    Under ``VecNormalize(clip_reward=10)`` the rare win bonus, normalised by the std of
+    returns, lands above the clip and is cut down.
+
+    :param win_bonus: reward for winning, paid on the last step
+    :param hit_reward: reward per hit
+    :param episode_length: steps per episode
+    """
+
+    def __init__(self, win_bonus: float = 100.0, hit_reward: float = 0.1, episode_length: int = 100) -> None:
+        self.win_bonus = win_bonus
+        self.hit_reward = hit_reward
+        self.episode_length = episode_length
+        self.observation_space = spaces.Box(-10.0, 10.0, (3,), np.float32)
+        self.action_space = spaces.Discrete(2)
+
+    def _observe(self) -> np.ndarray:
+        return np.array([self.np_random.uniform(-1, 1), self._hits / self.episode_length,
+                         self._t / self.episode_length], np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self._t = self._hits = 0
+        self._obs = self._observe()
+        return self._obs, {}
+
+    def step(self, action: int) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict]:
+        hit = (self._obs[0] > 0) == (int(action) == 1)
+        self._hits += int(hit)
+        self._t += 1
+        reward = self.hit_reward * hit
+        done = self._t >= self.episode_length
+        if done and self._hits > self.episode_length // 2:
+            reward += self.win_bonus
+        self._obs = self._observe()
+        return self._obs, float(reward), done, False, {}
+
+
+class SpikeObsEnv(gym.Env[np.ndarray, int]):
+    """
+    Two observation dims: a signal the reward depends on, and a contact sensor that reads
+    ``spike`` on a fraction ``p`` of steps and 0 otherwise (seed 000, Issue A). Normalised, a
+    rare spike lies ``sqrt((1 - p) / p)`` standard deviations out: above ``clip_obs=5`` for
+    ``p`` below ~4%.
+
+    :param p: probability of a spike per step
+    :param spike: sensor value during a spike
+    """
+
+    def __init__(self, p: float = 0.03, spike: float = 50.0, episode_length: int = 100) -> None:
+        self.p = p
+        self.spike = spike
+        self.episode_length = episode_length
+        self.observation_space = spaces.Box(-np.inf, np.inf, (2,), np.float32)
+        self.action_space = spaces.Discrete(2)
+
+    def _observe(self) -> np.ndarray:
+        contact = self.spike if self.np_random.random() < self.p else 0.0
+        return np.array([self.np_random.uniform(-1, 1), contact], np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self._t = 0
+        self._obs = self._observe()
+        return self._obs, {}
+
+    def step(self, action: int) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict]:
+        reward = float((self._obs[0] > 0) == (int(action) == 1))
+        self._t += 1
+        self._obs = self._observe()
+        return self._obs, reward, self._t >= self.episode_length, False, {}
+
+
+class RewardScale(gym.RewardWrapper):
+    """
+    Multiplies the reward, e.g. by 100 (rewards "in [10000, 20000]", seed 000 #8).
+
+    :param env: environment to wrap
+    :param scale: factor
+    """
+
+    def __init__(self, env: gym.Env, scale: float) -> None:
+        super().__init__(env)
+        self.scale = scale
+
+    def reward(self, reward: SupportsFloat) -> float:
+        return float(reward) * self.scale
+
+
+class RewardCurriculum(gym.RewardWrapper):
+    """
+    A curriculum that multiplies the reward by ``factor`` after ``after_steps`` steps (a new
+    stage with bigger rewards). Under ``VecNormalize(norm_reward=True)`` the normalisation
+    scale drifts by that factor mid-training.
+
+    :param env: environment to wrap
+    :param after_steps: steps of this env before the new stage
+    :param factor: reward multiplier of the new stage
+    """
+
+    def __init__(self, env: gym.Env, after_steps: int, factor: float) -> None:
+        super().__init__(env)
+        self.after_steps = after_steps
+        self.factor = factor
+        self._steps = 0
+
+    def reward(self, reward: SupportsFloat) -> float:
+        self._steps += 1
+        return float(reward) * (self.factor if self._steps > self.after_steps else 1.0)
+
+
+class SwallowEpisodeEnd(gym.Wrapper):
+    """
+    A buggy auto-reset wrapper: when the episode ends it resets the env itself and returns
+    ``terminated=False, truncated=False`` with the first observation of the next episode. The
+    VecEnv never sees ``done``, so ``episode_starts`` is never set and a recurrent policy keeps
+    its state across episodes (seed 000, #15 and Issue D: "verify done signals work").
+
+    Put it above ``Monitor`` (``make_vec_env(..., wrapper_class=SwallowEpisodeEnd)`` does) to
+    reproduce the common wrapper-order mistake.
+    """
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        if terminated or truncated:
+            obs, _ = self.env.reset()
+        return obs, reward, False, False, info
