@@ -7,6 +7,8 @@ sb3-diagnostics: tells you why your Stable-Baselines3 agent is not learning.
     print(cb.report())
 """
 
+import logging
+
 from sb3_diagnostics.callbacks import (
     DiagnosticCallback,
     DiagnosticsCallback,
@@ -29,6 +31,10 @@ from sb3_diagnostics.findings import Finding, Severity
 from sb3_diagnostics.warnings import DiagnosticWarning
 
 __version__ = "0.1.0"
+
+# A library adds no handler of its own: without this, logging's last-resort handler would print
+# every finding a second time next to its Python warning.
+logging.getLogger("sb3_diagnostics").addHandler(logging.NullHandler())
 
 __all__ = [
     "CATALOG",

@@ -64,4 +64,5 @@ class Finding:
     check: str = ""
 
     def __str__(self) -> str:
-        return f"[{self.code}] {self.message} {self.hint}".strip()
+        where = f"step {self.step}: " if self.step else ""
+        return f"[{self.code}] {where}{self.message} {self.hint}".strip()

@@ -39,36 +39,35 @@ class VecNormalizeRule(Rule):
     def _rewards(self, m: Metrics) -> list[Alert]:
         th = self.th
         frac, shrink = get(m, "vecnorm_reward_clip_frac"), get(m, "vecnorm_reward_shrink")
-        clip = get(m, "_clip_reward")
+        too_often = frac is not None and self._reward_clipped.update(frac > th.reward_clip_frac) >= th.consecutive
+        shrunk = shrink is not None and shrink > th.reward_shrink
+        if shrunk:
+            self._shrunk_rollouts += 1
+        if not (too_often or (shrunk and self._shrunk_rollouts >= th.consecutive)):
+            return []
+        clip, raw = get(m, "_clip_reward"), get(m, "_largest_raw_reward")
         clip_text = f"clip_reward={clip:g}" if clip is not None else "clip_reward"
-        if frac is not None and self._reward_clipped.update(frac > th.reward_clip_frac) >= th.consecutive:
-            return [Alert(
-                "vecnormalize_reward_clipped",
-                f"{100 * frac:.1f}% of normalised rewards hit {clip_text} for {self._reward_clipped.count} rollouts "
-                f"(threshold {100 * th.reward_clip_frac:g}%): rewards of different size reach the agent as the same "
-                "value, so it cannot tell a big success from an ordinary step.",
-                frac, th.reward_clip_frac,
-            )]
-        if shrink is None or shrink <= th.reward_shrink:
-            return []
-        self._shrunk_rollouts += 1
-        if self._shrunk_rollouts < th.consecutive:
-            return []
-        raw = get(m, "_largest_raw_reward")
+        parts = []
+        if too_often and frac is not None:
+            parts.append(f"{100 * frac:.1f}% of normalised rewards hit {clip_text} for {self._reward_clipped.count} "
+                         f"rollouts (threshold {100 * th.reward_clip_frac:g}%)")
         raw_text = f" ({raw:+.3g})" if raw is not None else ""
-        suggestion = None
-        if clip is not None:
-            suggestion = (
-                f"Raise clip_reward in VecNormalize to at least {math.ceil(clip * shrink * 1.5)} "
-                "(so the largest reward is not cut) or set norm_reward=False."
-            )
+        if shrink is not None and shrink > th.reward_shrink:
+            parts.append(f"the largest raw reward{raw_text} reaches the agent {shrink:.1f}x smaller than its normalised "
+                         f"value (threshold {th.reward_shrink}x)")
+        elif shrink is not None and shrink > 1.0:
+            parts.append(f"the largest raw reward{raw_text} is among the clipped ones")
+        hint = None
+        if clip is not None and shrink is not None and shrink > 1.0:
+            hint = (f"Raise clip_reward in VecNormalize to at least {math.ceil(clip * shrink * 1.5)} (so the largest "
+                    "reward is not cut) or set norm_reward=False.")
         return [Alert(
             "vecnormalize_reward_clipped",
-            f"the largest raw reward{raw_text} is clipped by VecNormalize's {clip_text}: it reaches the agent "
-            f"{shrink:.1f}x smaller than its normalised value (threshold {th.reward_shrink}x), in "
-            f"{self._shrunk_rollouts} rollouts so far. A win bonus clipped like this is worth no more than "
-            "ordinary rewards, so the agent has no reason to win.",
-            shrink, th.reward_shrink, hint=suggestion,
+            "; ".join(parts) + ". Clipped rewards of different size reach the agent as the same value: a win bonus "
+            "cut like this is worth little more than ordinary rewards, so the agent has little reason to win.",
+            frac if too_often and frac is not None else (shrink or 0.0),
+            th.reward_clip_frac if too_often else th.reward_shrink,
+            hint=hint,
         )]
 
     def _observations(self, m: Metrics) -> list[Alert]:

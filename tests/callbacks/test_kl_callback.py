@@ -23,8 +23,8 @@ def test_default_learning_rate_keeps_kl_small():
 
 
 def test_learning_rate_typo_means_policy_not_updating():
-    # 3e-4 typed as 3e-9: seed 002's "KL divergence: 0.000000", every update.
-    run = train(PPO("MlpPolicy", "CartPole-v1", **ppo_small(learning_rate=3e-9)), 2048, KLWatchdogCallback())
+    # 3e-4 typed as 3e-10: seed 002's "KL divergence: 0.000000", every update.
+    run = train(PPO("MlpPolicy", "CartPole-v1", **ppo_small(learning_rate=3e-10)), 2048, KLWatchdogCallback())
     assert run.severity("policy_not_updating") == Severity.ERROR
 
 
@@ -62,7 +62,7 @@ def test_trpo_line_search_succeeds_when_reward_has_signal():
 
 def test_maskable_ppo_is_watched():
     env = InvalidActionEnvDiscrete(dim=20, n_invalid_actions=10)
-    model = MaskablePPO("MlpPolicy", env, **ppo_small(learning_rate=3e-9))
+    model = MaskablePPO("MlpPolicy", env, **ppo_small(learning_rate=3e-10))
     run = train(model, 2048, KLWatchdogCallback())
     assert "policy_not_updating" in run.codes()
 
