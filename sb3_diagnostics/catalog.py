@@ -17,7 +17,7 @@ from typing import Any, ClassVar, TypeVar
 from sb3_diagnostics.errors import InvalidThresholdError, UnknownCodeError
 from sb3_diagnostics.findings import Severity
 
-E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741 (a table reads better with one letter)
 
 #: Triage stages, most upstream first (seed 003's decision tree).
 STAGES: tuple[str, ...] = (
@@ -251,7 +251,9 @@ class Thresholds:
                     f"{cls.__name__} has no field(s) {sorted(unknown)}; valid fields: {sorted(names)}."
                 )
             return cls(**value)
-        raise InvalidThresholdError(f"Expected {cls.__name__}, a dict of its fields, or None; got {type(value).__name__}.")
+        raise InvalidThresholdError(
+            f"Expected {cls.__name__}, a dict of its fields, or None; got {type(value).__name__}."
+        )
 
 
 @dataclass(frozen=True)

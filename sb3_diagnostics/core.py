@@ -26,6 +26,7 @@ import warnings
 import weakref
 from collections import Counter
 from collections.abc import Callable, Mapping
+from types import FrameType
 from typing import Any, TypeVar
 
 from sb3_diagnostics.catalog import entry
@@ -51,7 +52,8 @@ def _package_dir(name: str) -> str | None:
 def _user_stacklevel() -> int:
     """Stack level of the first frame outside sb3-diagnostics, SB3 and sb3-contrib (the user's ``learn`` call)."""
     internal = tuple(d for d in map(_package_dir, ("sb3_diagnostics", "stable_baselines3", "sb3_contrib")) if d)
-    frame, level = sys._getframe(1), 1  # level 1 is our caller (the warnings.warn site)
+    frame: FrameType | None = sys._getframe(1)  # level 1 is our caller (the warnings.warn site)
+    level = 1
     while frame is not None and frame.f_code.co_filename.startswith(internal):
         frame, level = frame.f_back, level + 1
     return level

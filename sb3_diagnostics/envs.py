@@ -15,7 +15,7 @@ import numpy as np
 from gymnasium import spaces
 
 
-class BanditEnv(gym.Env[np.ndarray, int]):
+class BanditEnv(gym.Env[np.ndarray, np.int64]):
     """
     One step per episode, a constant observation, reward ``rewards[action]``.
 
@@ -35,11 +35,11 @@ class BanditEnv(gym.Env[np.ndarray, int]):
         super().reset(seed=seed)
         return np.ones(2, np.float32), {}
 
-    def step(self, action: int) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict]:
+    def step(self, action: np.int64) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict]:
         return np.ones(2, np.float32), self.rewards[int(action)], True, False, {}
 
 
-class NoisyRewardEnv(gym.Env[np.ndarray, int]):
+class NoisyRewardEnv(gym.Env[np.ndarray, np.int64]):
     """
     50-step episodes of random observations. The reward is either pure noise (``learnable=False``:
     a reward dominated by a noisy term, seed 003 1.2) or the first observation dim (learnable).
@@ -59,14 +59,14 @@ class NoisyRewardEnv(gym.Env[np.ndarray, int]):
         self._obs = self.np_random.normal(size=4).astype(np.float32)
         return self._obs, {}
 
-    def step(self, action: int) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict]:
+    def step(self, action: np.int64) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict]:
         self._t += 1
         reward = float(self._obs[0]) if self.learnable else float(self.np_random.normal())
         self._obs = self.np_random.normal(size=4).astype(np.float32)
         return self._obs, reward, self._t >= self.episode_length, False, {}
 
 
-class WinBonusEnv(gym.Env[np.ndarray, int]):
+class WinBonusEnv(gym.Env[np.ndarray, np.int64]):
     """
     A duel (seed 000, Issue B): every step, hitting (action matching the sign of ``obs[0]``)
     earns ``hit_reward``; an episode lasts ``episode_length`` steps and ends with
@@ -97,7 +97,7 @@ class WinBonusEnv(gym.Env[np.ndarray, int]):
         self._obs = self._observe()
         return self._obs, {}
 
-    def step(self, action: int) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict]:
+    def step(self, action: np.int64) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict]:
         hit = (self._obs[0] > 0) == (int(action) == 1)
         self._hits += int(hit)
         self._t += 1
@@ -109,7 +109,7 @@ class WinBonusEnv(gym.Env[np.ndarray, int]):
         return self._obs, float(reward), done, False, {}
 
 
-class SpikeObsEnv(gym.Env[np.ndarray, int]):
+class SpikeObsEnv(gym.Env[np.ndarray, np.int64]):
     """
     Two observation dims: a signal the reward depends on, and a contact sensor that reads
     ``spike`` on a fraction ``p`` of steps and 0 otherwise (seed 000, Issue A). Normalised, a
@@ -137,7 +137,7 @@ class SpikeObsEnv(gym.Env[np.ndarray, int]):
         self._obs = self._observe()
         return self._obs, {}
 
-    def step(self, action: int) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict]:
+    def step(self, action: np.int64) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict]:
         reward = float((self._obs[0] > 0) == (int(action) == 1))
         self._t += 1
         self._obs = self._observe()

@@ -180,3 +180,191 @@ def relative_difference(a: ArrayLike, b: ArrayLike) -> float:
         return NAN
     scale = max(float(np.max(np.abs(x))), float(np.max(np.abs(y))), 1e-8)
     return float(np.max(np.abs(x - y)) / scale)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reward and observation statistics (pre-flight and the reward check). Seed 003, tiers 1-2.
+# ---------------------------------------------------------------------------------------------
+
+from collections.abc import Mapping  # noqa: E402  (appended section)
+
+
+def nonzero_fraction(values: ArrayLike, eps: float = 1e-3) -> float:
+    """
+    Fraction of entries with ``|x| > eps``: how often the agent gets feedback (seed 003, 1.4).
+
+    :param values: rewards, any shape (flattened)
+    :param eps: magnitude at or below which an entry counts as zero
+    :return: fraction in [0, 1], nan for empty input
+    """
+    x = _flat(values)
+    if x.size == 0:
+        return NAN
+    return float(np.mean(np.abs(x) > eps))
+
+
+def typical_magnitude(values: ArrayLike) -> float:
+    """
+    Mean ``|x|`` over the finite entries that are not exactly zero: the size of a reward when there
+    is one. Unlike the plain mean, it does not shrink when rewards are sparse.
+
+    :param values: rewards, any shape
+    :return: the mean magnitude, nan when every entry is 0 (or there is none)
+    """
+    x = _flat(values)
+    x = x[np.isfinite(x) & (x != 0)]
+    return float(np.mean(np.abs(x))) if x.size else NAN
+
+
+def signal_to_noise(values: ArrayLike) -> float:
+    """
+    ``|mean| / std`` of the finite entries (seed 003, 1.2: below 0.1 the signal is drowned in noise).
+
+    :param values: rewards, any shape
+    :return: the ratio, nan when undefined (fewer than two values, or std 0)
+    """
+    x = _flat(values)
+    x = x[np.isfinite(x)]
+    if x.size < 2:
+        return NAN
+    s = float(np.std(x))
+    return float(abs(np.mean(x)) / s) if s > 0 else NAN
+
+
+def _as_columns(a: ArrayLike) -> np.ndarray:
+    x = np.asarray(a, dtype=np.float64)
+    return x.reshape(x.shape[0], -1) if x.ndim else x.reshape(1, 1)
+
+
+def discounted_returns(rewards: ArrayLike, dones: ArrayLike, gamma: float) -> np.ndarray:
+    """
+    Discounted reward-to-go ``G_t = r_t + gamma * G_{t+1}``, restarting after every ``done``
+    (seed 003, 1.3). Episodes still running at the end are cut there, without bootstrapping.
+
+    Hand check: rewards ``[1, 1, 1]``, dones ``[0, 1, 0]``, gamma 0.5 -> ``[1.5, 1, 1]``.
+
+    :param rewards: shape ``(T,)`` or ``(T, n_envs)``
+    :param dones: same shape; True where an episode ended with this step
+    :param gamma: discount factor
+    :return: same shape as ``rewards``
+    """
+    r = np.asarray(rewards, dtype=np.float64)
+    d = np.asarray(dones, dtype=bool)
+    if r.shape != d.shape:
+        raise ValueError(f"discounted_returns: rewards have shape {r.shape} but dones {d.shape}.")
+    r2, d2 = _as_columns(r), _as_columns(d)
+    out = np.zeros_like(r2)
+    running = np.zeros(r2.shape[1])
+    for t in range(r2.shape[0] - 1, -1, -1):
+        running = r2[t] + gamma * running * (~d2[t])
+        out[t] = running
+    return out.reshape(r.shape)
+
+
+def episode_returns(rewards: ArrayLike, dones: ArrayLike) -> np.ndarray:
+    """
+    Undiscounted returns of the episodes that end inside the window (the first episode of
+    each column is assumed to start at index 0).
+
+    Hand check: rewards ``[1, 2, 3, 4]``, dones ``[0, 1, 0, 0]`` -> ``[3]``.
+
+    :param rewards: shape ``(T,)`` or ``(T, n_envs)``
+    :param dones: same shape
+    :return: shape ``(n_episodes,)``, in order of (column, end time)
+    """
+    r, d = _as_columns(rewards), _as_columns(np.asarray(dones, dtype=bool))
+    out = []
+    for col in range(r.shape[1]):
+        total = 0.0
+        for t in range(r.shape[0]):
+            total += r[t, col]
+            if d[t, col]:
+                out.append(total)
+                total = 0.0
+    return np.asarray(out, dtype=np.float64)
+
+
+def per_dim_std(x: ArrayLike) -> np.ndarray:
+    """
+    Standard deviation of each column over its finite entries (seed 003, 2.3).
+
+    :param x: shape ``(n_samples, n_dims)``
+    :return: shape ``(n_dims,)``; nan for a column with fewer than two finite entries
+    """
+    a = _as_columns(x)
+    finite = np.isfinite(a)
+    counts = finite.sum(axis=0)
+    filled = np.where(finite, a, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = filled.sum(axis=0) / counts
+        var = np.where(finite, (a - mean) ** 2, 0.0).sum(axis=0) / counts
+    out = np.sqrt(var)
+    out[counts < 2] = np.nan
+    return out
+
+
+def std_ratio(stds: ArrayLike, floor: float = 1e-6) -> float:
+    """
+    ``max / min`` of the standard deviations above ``floor`` (dead dims left out): how different
+    the scales of the observation dims are (seed 003, 2.3: above 100, normalise).
+
+    :param stds: per-dim standard deviations
+    :param floor: stds at or below it are dead dims and not counted
+    :return: the ratio, nan with fewer than two live dims
+    """
+    s = _flat(stds)
+    s = s[np.isfinite(s) & (s > floor)]
+    return float(s.max() / s.min()) if s.size >= 2 else NAN
+
+
+def correlations(x: ArrayLike, y: ArrayLike) -> np.ndarray:
+    """
+    Pearson correlation of each column of ``x`` with ``y`` (seed 003, 1.5).
+
+    :param x: shape ``(n_samples, n_features)``
+    :param y: shape ``(n_samples,)``
+    :return: shape ``(n_features,)``; nan for constant columns, or all nan when ``y`` is constant,
+        or when a non-finite value is present in that column or in ``y``
+    """
+    a = _as_columns(x)
+    b = _flat(y)
+    if a.shape[0] != b.size:
+        raise ValueError(f"correlations: x has {a.shape[0]} rows but y has {b.size} entries.")
+    out = np.full(a.shape[1], np.nan)
+    if b.size < 2 or not np.all(np.isfinite(b)):
+        return out
+    bc = b - b.mean()
+    sb = float(np.sqrt(np.sum(bc**2)))
+    if sb == 0.0:
+        return out
+    finite = np.all(np.isfinite(a), axis=0)
+    ac = a[:, finite] - a[:, finite].mean(axis=0)
+    sa = np.sqrt(np.sum(ac**2, axis=0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = (ac.T @ bc) / (sa * sb)
+    c[sa == 0.0] = np.nan
+    out[finite] = np.clip(c, -1.0, 1.0)
+    return out
+
+
+def variance_shares(components: Mapping[str, ArrayLike], constant_std: float = 1e-8) -> dict[str, float]:
+    """
+    Share of the summed variance carried by each reward component (seed 000 #9, seed 003 1.1).
+    A component with std at or below ``constant_std`` counts as constant (share 0).
+
+    Hand check: ``{"a": [0, 2], "b": [0, 1]}`` -> variances 1 and 0.25 -> ``{"a": 0.8, "b": 0.2}``.
+
+    :param components: name -> per-step values (same length each)
+    :param constant_std: std at or below which a component is constant
+    :return: name -> share in [0, 1]; every share nan when no component varies
+    """
+    variances = {}
+    for name, values in components.items():
+        x = _flat(values)
+        x = x[np.isfinite(x)]
+        s = float(np.std(x)) if x.size >= 2 else 0.0
+        variances[name] = s * s if s > constant_std else 0.0
+    total = sum(variances.values())
+    if total == 0.0:
+        return {name: NAN for name in variances}
+    return {name: v / total for name, v in variances.items()}

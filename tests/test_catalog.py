@@ -22,14 +22,17 @@ from sb3_diagnostics.core import DiagnosticsCore
 from sb3_diagnostics.rules import Alert
 from sb3_diagnostics.warnings import CATEGORIES, ExplorationWarning
 
-SPEC_CODES = """entropy_collapse action_std_collapse policy_stays_random explained_variance_negative
-advantage_zero_variance advantage_explosion kl_too_high clip_fraction_high policy_not_updating target_kl_early_stop
-line_search_failing grad_norm_exploding grad_norm_vanishing param_no_grad nan_detected reward_all_zero reward_sparse
-reward_scale_tiny reward_scale_huge reward_constant reward_low_snr reward_component_imbalance
-vecnormalize_reward_clipped vecnormalize_obs_clipped vecnormalize_stats_unstable lstm_state_not_reset
-q_value_divergence q_twin_divergence target_update_too_fast buffer_shape_mismatch episode_length_degenerate
-reward_decreasing obs_constant action_no_effect env_nondeterministic obs_nan_inf obs_dead_dims obs_scale_mismatch
-obs_too_large reward_not_learnable reset_not_randomized""".split()
+SPEC_CODES = (
+    "entropy_collapse", "action_std_collapse", "policy_stays_random", "explained_variance_negative",
+    "advantage_zero_variance", "advantage_explosion", "kl_too_high", "clip_fraction_high", "policy_not_updating",
+    "target_kl_early_stop", "line_search_failing", "grad_norm_exploding", "grad_norm_vanishing", "param_no_grad",
+    "nan_detected", "reward_all_zero", "reward_sparse", "reward_scale_tiny", "reward_scale_huge",
+    "reward_constant", "reward_low_snr", "reward_component_imbalance", "vecnormalize_reward_clipped",
+    "vecnormalize_obs_clipped", "vecnormalize_stats_unstable", "lstm_state_not_reset", "q_value_divergence",
+    "q_twin_divergence", "target_update_too_fast", "buffer_shape_mismatch", "episode_length_degenerate",
+    "reward_decreasing", "obs_constant", "action_no_effect", "env_nondeterministic", "obs_nan_inf",
+    "obs_dead_dims", "obs_scale_mismatch", "obs_too_large", "reward_not_learnable", "reset_not_randomized",
+)
 
 
 def test_every_spec_code_is_in_the_catalog_with_a_category_and_hint():

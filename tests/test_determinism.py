@@ -4,12 +4,12 @@ import warnings
 
 import pytest
 import torch
+from conftest import ppo_small, tiny
 from sb3_contrib import RecurrentPPO
 from stable_baselines3 import PPO, SAC
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecNormalize
 
-from conftest import ppo_small, tiny
 from sb3_diagnostics import DiagnosticsCallback
 
 

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import ppo_small, tiny, train
 from sb3_contrib import TRPO, MaskablePPO, RecurrentPPO
 from sb3_contrib.common.envs import InvalidActionEnvDiscrete
 from stable_baselines3 import A2C, PPO
@@ -16,9 +17,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 import sb3_diagnostics.callbacks.entropy as entropy_module
 import sb3_diagnostics.callbacks.kl as kl_module
-from conftest import ppo_small, tiny, train
 from sb3_diagnostics import DiagnosticsCallback, DiagnosticWarning, EntropyCollapseCallback, Severity
-from sb3_diagnostics.warnings import ExplorationWarning, PolicyUpdateWarning
+from sb3_diagnostics.warnings import PolicyUpdateWarning
 
 # --- healthy runs: nothing at warning level --------------------------------------------------------
 

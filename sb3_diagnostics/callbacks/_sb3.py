@@ -116,12 +116,13 @@ def _action_range(model: BaseAlgorithm, squashed: bool) -> np.ndarray:
     return np.where(np.isfinite(width) & (width > 0), width, 1.0)
 
 
-def distribution_stats(model: BaseAlgorithm, dist: Distribution, masks: np.ndarray | None = None) -> dict[str, float]:
+def distribution_stats(model: BaseAlgorithm, dist: Any, masks: np.ndarray | None = None) -> dict[str, float]:
     """
     Normalised entropy (discrete spaces) or smallest relative action std (Box) of a batch of distributions.
 
     :param model: the algorithm (for its action space)
-    :param dist: an SB3 distribution over a batch of observations
+    :param dist: an SB3 distribution over a batch of observations (duck-typed: sb3-contrib's
+        maskable distributions are not subclasses of SB3's)
     :param masks: MaskablePPO action masks for the batch, or None
     :return: ``{"entropy_normalized": ...}`` or ``{"action_std_min": ...}``
     """
@@ -131,7 +132,7 @@ def distribution_stats(model: BaseAlgorithm, dist: Distribution, masks: np.ndarr
         probs = dist.distribution.probs.detach().cpu().numpy()
         return {"entropy_normalized": M.normalized_categorical_entropy(probs, masks)}
     if isinstance(dist, MultiCategoricalDistribution) or isinstance(getattr(dist, "distribution", None), list):
-        per_dim = []
+        per_dim: list[float] = []
         offset = 0
         for d in dist.distribution:
             probs = d.probs.detach().cpu().numpy()
@@ -141,8 +142,8 @@ def distribution_stats(model: BaseAlgorithm, dist: Distribution, masks: np.ndarr
         finite = [v for v in per_dim if not math.isnan(v)]
         return {"entropy_normalized": min(finite) if finite else M.NAN}
     if isinstance(dist, BernoulliDistribution):
-        per_dim = M.normalized_bernoulli_entropy(dist.distribution.probs.detach().cpu().numpy())
-        return {"entropy_normalized": float(per_dim.min()) if per_dim.size else M.NAN}
+        bits = M.normalized_bernoulli_entropy(dist.distribution.probs.detach().cpu().numpy())
+        return {"entropy_normalized": float(bits.min()) if bits.size else M.NAN}
     # Gaussian families (diagonal, gSDE, squashed): std of the underlying Normal.
     normal = dist.distribution
     stddev = normal.stddev.detach().cpu().numpy().reshape(normal.stddev.shape[0], -1)
@@ -152,7 +153,7 @@ def distribution_stats(model: BaseAlgorithm, dist: Distribution, masks: np.ndarr
     return {"action_std_min": float(relative.min())}
 
 
-def policy_stats(model: BaseAlgorithm, rng: np.random.Generator, n_samples: int = 256) -> dict[str, float]:
+def policy_stats(model: Any, rng: np.random.Generator, n_samples: int = 256) -> dict[str, float]:
     """
     Entropy / action-std statistics of the current policy on observations it actually saw.
 
@@ -160,14 +161,14 @@ def policy_stats(model: BaseAlgorithm, rng: np.random.Generator, n_samples: int 
     recurrent policies, and the stored action masks for MaskablePPO). Off-policy (SAC family):
     a sample of the replay buffer, indexed with ``rng`` (never ``replay_buffer.sample()``).
 
-    :param model: the algorithm
+    :param model: the algorithm (duck-typed: recurrent, maskable and SAC-family policies differ)
     :param rng: the caller's generator
     :param n_samples: observations to evaluate
     :return: see :func:`distribution_stats`; empty when nothing applies
     """
     with th.no_grad():
         if isinstance(model, OnPolicyAlgorithm):
-            buf = model.rollout_buffer
+            buf: Any = model.rollout_buffer
             t, e = _index_sample(buf.buffer_size if buf.full else buf.pos, buf.n_envs, n_samples, rng)
             if t.size == 0:
                 return {}
@@ -177,7 +178,8 @@ def policy_stats(model: BaseAlgorithm, rng: np.random.Generator, n_samples: int 
             if is_recurrent(model):
                 dist = recurrent_distribution(model, buf, obs, t, e)
             elif masks is not None:
-                dist = model.policy.get_distribution(obs, action_masks=masks)
+                policy: Any = model.policy  # MaskableActorCriticPolicy
+                dist = policy.get_distribution(obs, action_masks=masks)
             else:
                 dist = model.policy.get_distribution(obs)
             return distribution_stats(model, dist, None if masks is None else masks.astype(bool))
@@ -191,14 +193,16 @@ def policy_stats(model: BaseAlgorithm, rng: np.random.Generator, n_samples: int 
             vec_norm = model.get_vec_normalize_env()
             if vec_norm is not None:  # the replay buffer stores unnormalised observations
                 obs = vec_norm.normalize_obs(obs)
-            actor = model.actor
+            actor: Any = model.actor
             mean, log_std, kwargs = actor.get_action_dist_params(_device_obs(model, obs))
             dist = actor.action_dist.proba_distribution(mean, log_std, **kwargs)
             return distribution_stats(model, dist)
     return {}
 
 
-def recurrent_states(buf: Any, t: np.ndarray, e: np.ndarray, device: th.device, actor: bool = True) -> tuple[th.Tensor, th.Tensor]:
+def recurrent_states(
+    buf: Any, t: np.ndarray, e: np.ndarray, device: th.device, actor: bool = True
+) -> tuple[th.Tensor, th.Tensor]:
     """
     The LSTM (hidden, cell) state a recurrent policy received at buffer positions ``(t, e)``.
 
@@ -211,14 +215,14 @@ def recurrent_states(buf: Any, t: np.ndarray, e: np.ndarray, device: th.device, 
     return as_tensor(h), as_tensor(c)
 
 
-def recurrent_distribution(model: BaseAlgorithm, buf: Any, obs: Any, t: np.ndarray, e: np.ndarray) -> Distribution:
+def recurrent_distribution(model: Any, buf: Any, obs: Any, t: np.ndarray, e: np.ndarray) -> Distribution:
     """The distribution a recurrent policy produced at buffer positions ``(t, e)``, from the stored state."""
     starts = th.as_tensor(buf.episode_starts[t, e], dtype=th.float32, device=model.device)
     dist, _ = model.policy.get_distribution(obs, recurrent_states(buf, t, e, model.device), starts)
     return dist
 
 
-def distribution_params(dist: Distribution) -> np.ndarray:
+def distribution_params(dist: Any) -> np.ndarray:
     """
     The parameters of a batch of distributions as one array ``(batch, k)``, to compare two policies' outputs.
 

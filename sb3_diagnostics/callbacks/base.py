@@ -171,9 +171,9 @@ class DiagnosticCallback(BaseCallback):
     def _on_rollout_end(self) -> None:
         if not self._active:
             return
-        if not isinstance(self.model, OnPolicyAlgorithm):
-            if self.model.num_timesteps - self._last_measured < self.off_policy_interval:
-                return
+        off_policy = not isinstance(self.model, OnPolicyAlgorithm)
+        if off_policy and self.model.num_timesteps - self._last_measured < self.off_policy_interval:
+            return
         self._last_measured = self.model.num_timesteps
         self._guard(lambda: self._judge(self._measure()))
 

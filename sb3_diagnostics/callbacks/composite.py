@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stable_baselines3.common.callbacks import CallbackList
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
 from sb3_diagnostics.callbacks.base import DiagnosticCallback, StopOn, parse_stop_on
 from sb3_diagnostics.callbacks.entropy import EntropyCollapseCallback
@@ -97,7 +97,7 @@ class DiagnosticsCallback(CallbackList):
     def _init_callback(self) -> None:
         # Runs at every learn(); the checks (and their history) are built once, and rebuilt only
         # for checks that start or stop applying (e.g. set_env() added a VecNormalize).
-        applicable = []
+        applicable: list[BaseCallback] = []
         for i, name in enumerate(self.check_names):
             cls = CHECKS[name]
             reason = cls.not_applicable(self.model)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
@@ -45,7 +47,7 @@ class ExplainedVarianceCallback(DiagnosticCallback):
 
     def _measure(self) -> dict[str, float]:
         assert isinstance(self.thresholds, ValueThresholds)
-        buf = self.model.rollout_buffer
+        buf: Any = self.model.rollout_buffer  # type: ignore[attr-defined]  # on-policy only (see not_applicable)
         advantages = buf.advantages
         out = {"advantage_std": M.std(advantages), "advantage_abs_max": M.max_abs(advantages)}
         self._pool.append((buf.values.reshape(-1).copy(), buf.returns.reshape(-1).copy()))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
@@ -57,7 +59,7 @@ class LSTMResetCallback(DiagnosticCallback):
 
     def _measure(self) -> dict[str, float]:
         assert isinstance(self.thresholds, LSTMThresholds)
-        buf = self.model.rollout_buffer
+        buf: Any = self.model.rollout_buffer  # type: ignore[attr-defined]  # recurrent on-policy (see not_applicable)
         out = {
             "lstm_state_norm": float(np.linalg.norm(buf.hidden_states_pi, axis=-1).mean()),
             "lstm_hidden_boundaries": float(self._hidden_boundaries),
@@ -70,9 +72,10 @@ class LSTMResetCallback(DiagnosticCallback):
             out["_lstm_reset_checked"] = float(pick.size)
         return out
 
-    def _reset_violation(self, buf, t: np.ndarray, e: np.ndarray) -> float:  # type: ignore[no-untyped-def]
+    def _reset_violation(self, buf: Any, t: np.ndarray, e: np.ndarray) -> float:
         """Relative change of the policy's outputs at episode starts between the carried and a zero state."""
-        policy, device = self.model.policy, self.model.device
+        policy: Any = self.model.policy  # a RecurrentActorCriticPolicy or a custom one with the same API
+        device = self.model.device
         obs = _device_obs(self.model, _take(buf.observations, t, e))
         starts = th.ones(t.size, dtype=th.float32, device=device)
         carried_pi = recurrent_states(buf, t, e, device, actor=True)

@@ -93,7 +93,8 @@ class VecNormalizeAuditCallback(DiagnosticCallback):
         vn = self._vec_normalize
         assert vn is not None
         for key, values in _keys(obs, vn.norm_keys if isinstance(obs, dict) else None):
-            flat = np.abs(values.reshape(-1, *vn.observation_space[key].shape if key else values.shape[-1:]))
+            space: Any = vn.observation_space
+            flat = np.abs(values.reshape(-1, *space[key].shape if key else values.shape[-1:]))
             flat = flat.reshape(flat.shape[0], -1)
             self._obs_clipped += int(np.count_nonzero(flat >= vn.clip_obs * (1 - 1e-6)))
             self._obs_entries += flat.size
@@ -109,7 +110,7 @@ class VecNormalizeAuditCallback(DiagnosticCallback):
             out.update(self._reward_metrics(vn))
         if vn.norm_obs:
             if self._obs_from_buffer:
-                buf = self.model.rollout_buffer
+                buf: Any = self.model.rollout_buffer  # type: ignore[attr-defined]
                 self._count_obs(buf.observations if isinstance(buf.observations, dict) else
                                 buf.observations.reshape(-1, *buf.observations.shape[2:]))
             if self._obs_entries:

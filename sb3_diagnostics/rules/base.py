@@ -5,7 +5,8 @@ A rule sees one ``observe(step, metrics)`` call per policy update (one rollout f
 algorithms, one logged point when reading TensorBoard files). ``metrics`` maps metric names
 (``"approx_kl"``, ``"entropy_normalized"``...) to floats; a missing name or a nan value
 means "not measured this time". Names with a leading underscore (``_progress``, ``_lr_ratio``)
-are context: rules read them, but they are not logged as ``diagnostics/`` scalars. The rule returns the :class:`Alert` s that hold now; the
+are context: rules read them, but they are not logged as ``diagnostics/`` scalars. The rule
+returns the :class:`Alert` s that hold now; the
 core turns them into findings, applies cooldowns and emits them.
 """
 

@@ -23,7 +23,8 @@ class EntropyRule(Rule):
         self._kl = Window(self.th.random_updates)
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
-        th, alerts = self.th, []
+        th = self.th
+        alerts: list[Alert] = []
         kl = get(metrics, "approx_kl")
         if kl is not None:
             self._kl.push(kl)
@@ -59,7 +60,8 @@ class EntropyRule(Rule):
             alerts.append(Alert(
                 "policy_stays_random",
                 f"after {100 * progress:.0f}% of training the policy entropy is still {h:.3f} of its maximum "
-                f"(threshold {th.random_entropy}) and the median approx KL of the last {len(self._kl)} updates is {self._kl.median():.2g} "
+                f"(threshold {th.random_entropy}) and the median approx KL of the last {len(self._kl)} updates is "
+                f"{self._kl.median():.2g} "
                 f"(threshold {th.random_kl:g}): the policy never left its random start.",
                 h, th.random_entropy,
             ))

@@ -86,7 +86,8 @@ class VecNormalizeRule(Rule):
         )]
 
     def _statistics(self, m: Metrics) -> list[Alert]:
-        th, alerts = self.th, []
+        alerts = []
+        th = self.th
         amplified = get(m, "vecnorm_amplified_dims")
         if amplified:
             alerts.append(Alert(

@@ -32,7 +32,7 @@ class PolicyUpdateRule(Rule):
         self._line_search_failed = Window(th.window)
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
-        th, alerts = self.th, []
+        alerts: list[Alert] = []
         kl, clip = get(metrics, "approx_kl"), get(metrics, "clip_fraction")
         entropy = get(metrics, "entropy_normalized")
         if entropy is not None:

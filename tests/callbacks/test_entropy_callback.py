@@ -1,9 +1,9 @@
 """EntropyCollapseCallback on real runs: collapses and still-random policies, and their healthy twins."""
 
 import pytest
+from conftest import ppo_small, tiny, train
 from stable_baselines3 import A2C, PPO, SAC
 
-from conftest import ppo_small, tiny, train
 from sb3_diagnostics import EntropyCollapseCallback, Severity
 
 

@@ -1,11 +1,11 @@
 """KLWatchdogCallback on real runs: updates too big, absent, or cut short; TRPO line search."""
 
-from stable_baselines3 import PPO
-from stable_baselines3.common.env_util import make_vec_env
+from conftest import ppo_small, train
 from sb3_contrib import TRPO, MaskablePPO
 from sb3_contrib.common.envs import InvalidActionEnvDiscrete
+from stable_baselines3 import PPO
+from stable_baselines3.common.env_util import make_vec_env
 
-from conftest import ppo_small, train
 from sb3_diagnostics import KLWatchdogCallback, Severity
 from sb3_diagnostics.envs import BanditEnv
 

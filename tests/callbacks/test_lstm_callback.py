@@ -1,11 +1,11 @@
 """LSTMResetCallback on real runs: a policy that ignores episode_starts, a wrapper that hides episode ends."""
 
 import torch as th
+from conftest import train
 from sb3_contrib import RecurrentPPO
 from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
 from stable_baselines3.common.env_util import make_vec_env
 
-from conftest import train
 from sb3_diagnostics import LSTMResetCallback, Severity
 from sb3_diagnostics.envs import SwallowEpisodeEnd
 

@@ -1,10 +1,10 @@
 """ExplainedVarianceCallback on real runs: broken critics and degenerate advantages, and healthy twins."""
 
+from conftest import ppo_small, train
+from sb3_contrib import TRPO
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
-from sb3_contrib import TRPO
 
-from conftest import ppo_small, train
 from sb3_diagnostics import ExplainedVarianceCallback, Severity
 from sb3_diagnostics.envs import BanditEnv, NoisyRewardEnv, RewardScale
 

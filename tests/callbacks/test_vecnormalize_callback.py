@@ -1,11 +1,11 @@
 """VecNormalizeAuditCallback on real runs: clipped win bonus, clipped observations, drifting statistics."""
 
 import pytest
+from conftest import ppo_small, train
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor, VecNormalize
 
-from conftest import ppo_small, train
 from sb3_diagnostics import Severity, VecNormalizeAuditCallback
 from sb3_diagnostics.envs import RewardCurriculum, SpikeObsEnv, WinBonusEnv
 
