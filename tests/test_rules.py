@@ -56,11 +56,11 @@ def test_not_updating_respects_learning_rate_schedule_end():
 
 
 def test_target_kl_early_stop_needs_most_updates():
-    first = {"epochs_completed": 1, "_n_epochs": 10}
-    full = {"epochs_completed": 10, "_n_epochs": 10}
+    first = {"epochs_completed": 1, "n_epochs": 10}
+    full = {"epochs_completed": 10, "n_epochs": 10}
     assert feed(PolicyUpdateRule(), [first] * 5)[-1] == ["target_kl_early_stop"]
     assert feed(PolicyUpdateRule(), [first, first, full, first, first])[-1] == []
-    assert feed(PolicyUpdateRule(), [{"epochs_completed": 1, "_n_epochs": 1}] * 8)[-1] == []
+    assert feed(PolicyUpdateRule(), [{"epochs_completed": 1, "n_epochs": 1}] * 8)[-1] == []
 
 
 def test_line_search_failing():

@@ -87,7 +87,7 @@ def read_train_metrics(model: BaseAlgorithm) -> dict[str, float]:
             out["_lr_ratio"] = out["_learning_rate"] / initial
     if hasattr(model, "n_epochs") and hasattr(model, "clip_range"):
         out["epochs_completed"] = float(n_updates - previous)
-        out["_n_epochs"] = float(model.n_epochs)
+        out["n_epochs"] = float(model.n_epochs)
     return out
 
 

@@ -72,6 +72,8 @@ class DiagnosticCallback(BaseCallback):
     check_name: ClassVar[str] = "diagnostic"
     #: the thresholds dataclass of the check, if it has one
     thresholds_class: ClassVar[type[Thresholds] | None] = None
+    #: the rules the check feeds; each is built with the check's thresholds
+    rule_classes: ClassVar[tuple[type[Rule], ...]] = ()
 
     def __init__(
         self,
@@ -116,6 +118,18 @@ class DiagnosticCallback(BaseCallback):
         return format_report(self.findings, min_severity=Severity.parse(min_severity))
 
     @classmethod
+    def make_rules(cls, thresholds: Thresholds | dict[str, Any] | None = None) -> list[Rule]:
+        """
+        The check's rules, fresh. The post-hoc report builds its judges here too, so live and
+        offline judging share one definition.
+
+        :param thresholds: this check's thresholds (dataclass, dict of fields, or None for defaults)
+        :return: one new instance of each rule class
+        """
+        coerced = cls.thresholds_class.coerce(thresholds) if cls.thresholds_class is not None else None
+        return [rule(coerced) for rule in cls.rule_classes]  # type: ignore[call-arg]
+
+    @classmethod
     def not_applicable(cls, model: BaseAlgorithm) -> str | None:
         """
         :param model: the algorithm to be trained
@@ -125,7 +139,7 @@ class DiagnosticCallback(BaseCallback):
 
     # -- subclass hooks ------------------------------------------------------------------------
     def _make_rules(self) -> list[Rule]:
-        return []
+        return self.make_rules(self.thresholds)
 
     def _setup(self) -> None:
         """Called at the start of every ``learn()`` once the model is known (e.g. to find wrappers)."""

@@ -8,7 +8,7 @@ from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from sb3_diagnostics.callbacks._sb3 import policy_stats, progress, read_train_metrics
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
 from sb3_diagnostics.catalog import EntropyThresholds
-from sb3_diagnostics.rules import ActionStdRule, EntropyRule, Rule
+from sb3_diagnostics.rules import ActionStdRule, EntropyRule
 
 
 class EntropyCollapseCallback(DiagnosticCallback):
@@ -28,16 +28,13 @@ class EntropyCollapseCallback(DiagnosticCallback):
 
     check_name = "entropy"
     thresholds_class = EntropyThresholds
+    rule_classes = (EntropyRule, ActionStdRule)
 
     @classmethod
     def not_applicable(cls, model: BaseAlgorithm) -> str | None:
         if isinstance(model, OnPolicyAlgorithm) or hasattr(getattr(model, "actor", None), "get_action_dist_params"):
             return None
         return f"{type(model).__name__} has a deterministic policy, so there is no entropy to collapse"
-
-    def _make_rules(self) -> list[Rule]:
-        assert isinstance(self.thresholds, EntropyThresholds)
-        return [EntropyRule(self.thresholds), ActionStdRule(self.thresholds)]
 
     def _measure(self) -> dict[str, float]:
         out = dict(self._cached("policy_stats", lambda: policy_stats(self.model, self.rng)))

@@ -11,7 +11,7 @@ from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from sb3_diagnostics import metrics as M
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
 from sb3_diagnostics.catalog import ValueThresholds
-from sb3_diagnostics.rules import AdvantageRule, ExplainedVarianceRule, Rule
+from sb3_diagnostics.rules import AdvantageRule, ExplainedVarianceRule
 
 
 class ExplainedVarianceCallback(DiagnosticCallback):
@@ -30,6 +30,7 @@ class ExplainedVarianceCallback(DiagnosticCallback):
 
     check_name = "value"
     thresholds_class = ValueThresholds
+    rule_classes = (ExplainedVarianceRule, AdvantageRule)
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
@@ -40,10 +41,6 @@ class ExplainedVarianceCallback(DiagnosticCallback):
         if isinstance(model, OnPolicyAlgorithm):
             return None
         return f"{type(model).__name__} is off-policy and has no rollout buffer of values and returns"
-
-    def _make_rules(self) -> list[Rule]:
-        assert isinstance(self.thresholds, ValueThresholds)
-        return [ExplainedVarianceRule(self.thresholds), AdvantageRule(self.thresholds)]
 
     def _measure(self) -> dict[str, float]:
         assert isinstance(self.thresholds, ValueThresholds)

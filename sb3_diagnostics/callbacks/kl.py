@@ -7,7 +7,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from sb3_diagnostics.callbacks._sb3 import is_kl_constrained, policy_stats, read_train_metrics
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
 from sb3_diagnostics.catalog import KLThresholds
-from sb3_diagnostics.rules import PolicyUpdateRule, Rule
+from sb3_diagnostics.rules import PolicyUpdateRule
 
 
 class KLWatchdogCallback(DiagnosticCallback):
@@ -27,17 +27,14 @@ class KLWatchdogCallback(DiagnosticCallback):
 
     check_name = "kl"
     thresholds_class = KLThresholds
-    _KEYS = ("approx_kl", "clip_fraction", "line_search_success", "epochs_completed", "_n_epochs", "_lr_ratio")
+    rule_classes = (PolicyUpdateRule,)
+    _KEYS = ("approx_kl", "clip_fraction", "line_search_success", "epochs_completed", "n_epochs", "_lr_ratio")
 
     @classmethod
     def not_applicable(cls, model: BaseAlgorithm) -> str | None:
         if is_kl_constrained(model):
             return None
         return f"{type(model).__name__} logs no KL per update (KL checks are for PPO, MaskablePPO, RecurrentPPO, TRPO)"
-
-    def _make_rules(self) -> list[Rule]:
-        assert isinstance(self.thresholds, KLThresholds)
-        return [PolicyUpdateRule(self.thresholds)]
 
     def _select(self, train: dict[str, float]) -> dict[str, float]:
         return {k: train[k] for k in self._KEYS if k in train}

@@ -12,7 +12,7 @@ from sb3_diagnostics import metrics as M
 from sb3_diagnostics.callbacks._sb3 import _device_obs, _take, distribution_params, is_recurrent, recurrent_states
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
 from sb3_diagnostics.catalog import LSTMThresholds
-from sb3_diagnostics.rules import RecurrentStateRule, Rule
+from sb3_diagnostics.rules import RecurrentStateRule
 
 
 class LSTMResetCallback(DiagnosticCallback):
@@ -36,6 +36,7 @@ class LSTMResetCallback(DiagnosticCallback):
 
     check_name = "lstm"
     thresholds_class = LSTMThresholds
+    rule_classes = (RecurrentStateRule,)
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
@@ -46,10 +47,6 @@ class LSTMResetCallback(DiagnosticCallback):
         if is_recurrent(model):
             return None
         return f"{type(model).__name__} with {type(model.policy).__name__} is not recurrent (no LSTM state)"
-
-    def _make_rules(self) -> list[Rule]:
-        assert isinstance(self.thresholds, LSTMThresholds)
-        return [RecurrentStateRule(self.thresholds)]
 
     def _on_env_step(self) -> None:
         dones = self.locals["dones"]

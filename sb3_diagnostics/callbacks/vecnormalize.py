@@ -13,7 +13,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 from sb3_diagnostics import metrics as M
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
 from sb3_diagnostics.catalog import VecNormalizeThresholds
-from sb3_diagnostics.rules import Rule, VecNormalizeRule
+from sb3_diagnostics.rules import VecNormalizeRule
 
 
 def _keys(obs: Any, norm_keys: list[str] | None) -> list[tuple[str | None, np.ndarray]]:
@@ -43,6 +43,7 @@ class VecNormalizeAuditCallback(DiagnosticCallback):
 
     check_name = "vecnormalize"
     thresholds_class = VecNormalizeThresholds
+    rule_classes = (VecNormalizeRule,)
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
@@ -59,10 +60,6 @@ class VecNormalizeAuditCallback(DiagnosticCallback):
         if model.get_vec_normalize_env() is not None:
             return None
         return "the training env is not wrapped in VecNormalize"
-
-    def _make_rules(self) -> list[Rule]:
-        assert isinstance(self.thresholds, VecNormalizeThresholds)
-        return [VecNormalizeRule(self.thresholds)]
 
     def _setup(self) -> None:
         self._vec_normalize = self.model.get_vec_normalize_env()

@@ -11,14 +11,14 @@ class PolicyUpdateRule(Rule):
     """
     Reads, per update: ``approx_kl`` (PPO's ``train/approx_kl``, TRPO's ``train/kl_divergence_loss``),
     ``clip_fraction``, ``_lr_ratio`` (learning rate / its initial value), ``entropy_normalized``,
-    ``epochs_completed`` and ``_n_epochs`` (PPO), ``line_search_success`` (TRPO, fraction of
+    ``epochs_completed`` and ``n_epochs`` (PPO), ``line_search_success`` (TRPO, fraction of
     successful line searches in the update).
     """
 
     codes = ("kl_too_high", "clip_fraction_high", "policy_not_updating", "target_kl_early_stop", "line_search_failing")
     inputs = (
         "approx_kl", "clip_fraction", "_lr_ratio", "entropy_normalized",
-        "epochs_completed", "_n_epochs", "line_search_success",
+        "epochs_completed", "n_epochs", "line_search_success",
     )
 
     def __init__(self, thresholds: KLThresholds | None = None) -> None:
@@ -43,7 +43,7 @@ class PolicyUpdateRule(Rule):
             alerts += self._judge_clip(clip, kl)
         if kl is not None:
             alerts += self._judge_movement(kl, clip, get(metrics, "_lr_ratio"))
-        alerts += self._judge_early_stop(get(metrics, "epochs_completed"), get(metrics, "_n_epochs"))
+        alerts += self._judge_early_stop(get(metrics, "epochs_completed"), get(metrics, "n_epochs"))
         alerts += self._judge_line_search(get(metrics, "line_search_success"))
         return alerts
 
