@@ -19,7 +19,7 @@ $(BIN)/.installed: pyproject.toml
 setup: $(BIN)/.installed
 
 demo: setup
-	$(BIN)/python examples/broken_vs_fixed.py
+	$(BIN)/sb3-diagnostics demo
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -360,7 +360,7 @@ class VecNormalizeThresholds(Thresholds):
     :param obs_clip_frac: fraction of normalised observation entries at ``clip_obs`` that is too many
     :param obs_var_floor: running observation variance below which a dim is degenerate
     :param ret_std_drift: factor by which the reward normalisation scale may drift from its reference
-    :param ret_reference_samples: samples the return statistics need before they serve as reference
+    :param ret_reference_samples: timesteps the return statistics need before they serve as reference
     :param warmup_updates: rollouts ignored at the start (the running statistics are still empty)
     :param consecutive: rollouts in a row (or, for rare large rewards, in total) a problem must be seen
     """

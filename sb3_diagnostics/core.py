@@ -66,11 +66,13 @@ class DiagnosticsCore:
     :param cooldown: updates a code must stay quiet before it is reported again
     :param verbose: 0 only warnings (and ``logging``); 1 also prints info findings;
         2 also prints every update's metrics
+    :param emit: False to only collect findings (the post-hoc report): no warnings, no logging
     """
 
-    def __init__(self, cooldown: int = 10, verbose: int = 0) -> None:
+    def __init__(self, cooldown: int = 10, verbose: int = 0, emit: bool = True) -> None:
         self.cooldown = require_whole_number("cooldown", cooldown, 0, "updates")
         self.verbose = verbose
+        self.emit = emit
         self.findings: list[Finding] = []
         #: how often each code held, including the repeats the cooldown kept quiet
         self.occurrences: Counter[str] = Counter()
@@ -157,6 +159,8 @@ class DiagnosticsCore:
         :param logger: the model's SB3 logger, or None
         """
         self.findings.append(finding)
+        if not self.emit:
+            return
         text = str(finding)
         log.log(_LOG_LEVELS[finding.severity], text)
         if logger is not None:

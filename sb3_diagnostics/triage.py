@@ -33,11 +33,15 @@ def format_report(findings: Iterable[Finding], *, min_severity: Severity = Sever
     :param min_severity: leave out findings below this severity
     :return: multi-line text, ending with advice on what to look at first
     """
-    shown = [f for f in triage_order(findings) if f.severity >= min_severity]
+    every = triage_order(findings)
+    shown = [f for f in every if f.severity >= min_severity]
     serious = [f for f in shown if f.severity >= Severity.WARNING]
     lines = ["sb3-diagnostics report"]
     if not shown:
-        lines += ["No findings.", HEALTHY_ADVICE]
+        if every:
+            lines.append(f"No findings at {min_severity} or above ({len(every)} below it; lower min_severity to see them).")
+        else:
+            lines += ["No findings.", HEALTHY_ADVICE]
         return "\n".join(lines)
     counts = {str(s): sum(f.severity == s for f in shown) for s in Severity}
     lines.append(", ".join(f"{n} {name}" for name, n in reversed(counts.items()) if n) + " (most upstream first)")

@@ -28,19 +28,7 @@ from stable_baselines3.common.utils import obs_as_tensor
 
 from sb3_diagnostics import metrics as M
 from sb3_diagnostics.core import MetricCache
-
-#: SB3 logger keys (``train/*``) -> our metric names. The report reads the same mapping.
-TRAIN_KEYS: dict[str, str] = {
-    "train/approx_kl": "approx_kl",
-    "train/kl_divergence_loss": "approx_kl",  # TRPO
-    "train/clip_fraction": "clip_fraction",
-    "train/is_line_search_success": "line_search_success",
-    # context: read by rules, not re-logged under diagnostics/ (SB3 already logs them)
-    "train/learning_rate": "_learning_rate",
-    "train/entropy_loss": "_entropy_loss",
-    "train/explained_variance": "_sb3_explained_variance",
-    "train/value_loss": "_value_loss",
-}
+from sb3_diagnostics.logkeys import SB3_TRAIN_KEYS
 
 
 def is_recurrent(model: BaseAlgorithm) -> bool:
@@ -78,7 +66,7 @@ def read_train_metrics(model: BaseAlgorithm) -> dict[str, float]:
         return {}
     values = model.logger.name_to_value
     out: dict[str, float] = {}
-    for key, name in TRAIN_KEYS.items():
+    for key, name in SB3_TRAIN_KEYS.items():
         if key in values:
             out[name] = float(values[key])
     if "_learning_rate" in out:

@@ -193,7 +193,14 @@ class DiagnosticCallback(BaseCallback):
 
     def _on_training_end(self) -> None:
         if self._active:
-            self._guard(lambda: self._judge(self._measure_final()))
+            self._guard(self._judge_final)
+
+    def _judge_final(self) -> None:
+        metrics = self._measure_final()
+        if metrics:
+            self._judge(metrics)
+            # SB3 never dumps the last update of learn(); write it, as EvalCallback dumps its results.
+            self.model.logger.dump(self.model.num_timesteps)
 
     # -- judging -------------------------------------------------------------------------------
     def _judge(self, metrics: dict[str, float]) -> None:

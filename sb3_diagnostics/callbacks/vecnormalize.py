@@ -127,7 +127,6 @@ class VecNormalizeAuditCallback(DiagnosticCallback):
             "vecnorm_ret_std": scale,
             "vecnorm_reward_shrink": 1.0,
             "_clip_reward": float(vn.clip_reward),
-            "_ret_count": float(vn.ret_rms.count),
         }
         if clipped.any():
             largest = int(np.argmax(np.where(clipped, np.abs(raw), -np.inf)))

@@ -14,7 +14,7 @@ class VecNormalizeRule(Rule):
     clipping shrank the largest reward: 1 = not clipped), ``vecnorm_obs_clip_frac``,
     ``vecnorm_ret_std`` (the reward normalisation scale), ``vecnorm_amplified_dims`` (dims with
     ~0 running variance whose normalised value moved anyway). Context, when known:
-    ``_clip_reward``, ``_clip_obs``, ``_largest_raw_reward``, ``_ret_count``.
+    ``_clip_reward``, ``_clip_obs``, ``_largest_raw_reward``.
     """
 
     codes = ("vecnormalize_reward_clipped", "vecnormalize_obs_clipped", "vecnormalize_stats_unstable")
@@ -34,7 +34,7 @@ class VecNormalizeRule(Rule):
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
         if self.updates <= self.th.warmup_updates:
             return []
-        return self._rewards(metrics) + self._observations(metrics) + self._statistics(metrics)
+        return self._rewards(metrics) + self._observations(metrics) + self._statistics(step, metrics)
 
     def _rewards(self, m: Metrics) -> list[Alert]:
         th = self.th
@@ -85,7 +85,7 @@ class VecNormalizeRule(Rule):
             frac, th.obs_clip_frac,
         )]
 
-    def _statistics(self, m: Metrics) -> list[Alert]:
+    def _statistics(self, step: int, m: Metrics) -> list[Alert]:
         alerts = []
         th = self.th
         amplified = get(m, "vecnorm_amplified_dims")
@@ -97,11 +97,11 @@ class VecNormalizeRule(Rule):
                 amplified, th.obs_var_floor,
             ))
         ret_std = get(m, "vecnorm_ret_std")
-        count = get(m, "_ret_count")
         if ret_std is None or ret_std <= 0:
             return alerts
         if self.reference_ret_std is None:
-            if count is None or count >= th.ret_reference_samples:
+            # VecNormalize's return statistics have seen one sample per timestep.
+            if step >= th.ret_reference_samples:
                 self.reference_ret_std = ret_std
             return alerts
         drift = max(ret_std / self.reference_ret_std, self.reference_ret_std / ret_std)

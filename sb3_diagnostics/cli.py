@@ -1,0 +1,124 @@
+"""
+The ``sb3-diagnostics`` command (also ``python -m sb3_diagnostics``).
+
+Exit codes: 0 fine; 1 a run has an error-level finding (``report``) or the demo missed a fault;
+2 bad input (a path with no runs, a malformed option).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from sb3_diagnostics import __version__
+from sb3_diagnostics.findings import Severity
+
+
+def _threshold_overrides(items: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Parse ``check.field=value`` options, e.g. ``kl.kl_high=0.3``."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        try:
+            key, raw = item.split("=", 1)
+            check, field = key.split(".", 1)
+            value: Any = int(raw) if raw.lstrip("-").isdigit() else float(raw)
+        except ValueError:
+            raise SystemExit(
+                f"sb3-diagnostics: --threshold {item!r}: expected CHECK.FIELD=NUMBER, e.g. kl.kl_high=0.3"
+            ) from None
+        out.setdefault(check, {})[field] = value
+    return out
+
+
+def _print_table(text: str) -> None:
+    try:
+        from rich.console import Console
+    except ImportError:
+        print(text)
+        return
+    styles = {"ERROR": "bold red", "WARNING": "yellow", "INFO": "dim", "OK": "green"}
+    console = Console(highlight=False)
+    for line in text.splitlines():
+        word = line.split(" ", 1)[0]
+        console.print(line, style=styles.get(word), markup=False, soft_wrap=True)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from sb3_diagnostics.errors import DiagnosticsError
+    from sb3_diagnostics.report import format_run, format_table, rank, report_runs, to_json
+    from sb3_diagnostics.report.plot import plot_run
+
+    try:
+        reports = report_runs(args.path, thresholds=_threshold_overrides(args.threshold), workers=args.workers)
+    except DiagnosticsError as exc:
+        print(f"sb3-diagnostics report: {exc}", file=sys.stderr)
+        return 2
+    min_severity = Severity.parse(args.min_severity)
+    if args.json:
+        text = to_json(reports)
+        if args.json == "-":
+            print(text)
+        else:
+            with open(args.json, "w") as fh:
+                fh.write(text)
+    if args.json != "-":
+        if len(reports) == 1:
+            print(format_run(reports[0], min_severity=min_severity))
+        else:
+            _print_table(format_table(reports, min_severity=max(min_severity, Severity.WARNING)))
+    if args.plot:
+        worst = rank(reports)[0]
+        plot_run(worst, args.plot)
+        print(f"dashboard of {worst.path} written to {args.plot}", file=sys.stderr)
+    return 1 if any(r.worst == Severity.ERROR for r in reports) else 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from sb3_diagnostics.demo import SCENARIOS, main
+
+    if args.scenario not in (None, "all") and args.scenario not in SCENARIOS:
+        print(f"sb3-diagnostics demo: unknown scenario {args.scenario!r}; choose from {sorted(SCENARIOS)}", file=sys.stderr)
+        return 2
+    return main(None if args.scenario in (None, "all") else [args.scenario], short=args.short)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """:return: the argument parser of ``sb3-diagnostics``"""
+    parser = argparse.ArgumentParser(
+        prog="sb3-diagnostics", description="Why is my Stable-Baselines3 agent not learning?"
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="train broken runs and their fixed twins and show what the library reports")
+    demo.add_argument("--scenario", default="all", help="which scenario (default: all)")
+    demo.add_argument("--short", action="store_true", help="short budgets (a smoke test)")
+    demo.set_defaults(func=_cmd_demo)
+
+    report = sub.add_parser("report", help="triage finished TensorBoard runs (one run or a sweep)")
+    report.add_argument("path", help="a run directory (e.g. tb/PPO_1) or a tree of runs")
+    report.add_argument("--json", metavar="FILE", help="write the reports as JSON ('-' for stdout only)")
+    report.add_argument("--plot", metavar="PNG", help="write a dashboard of the run (the most broken one of a sweep)")
+    report.add_argument("--min-severity", default="info", choices=["info", "warning", "error"])
+    report.add_argument("--threshold", action="append", default=[], metavar="CHECK.FIELD=VALUE",
+                        help="override a threshold, e.g. kl.kl_high=0.3 (repeatable)")
+    report.add_argument("--workers", type=int, default=None, help="processes for large sweeps (default: all cores)")
+    report.set_defaults(func=_cmd_report)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """
+    Entry point of the console script.
+
+    :param argv: arguments (default: ``sys.argv[1:]``)
+    :return: the exit code
+    """
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

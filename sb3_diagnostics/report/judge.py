@@ -1,0 +1,170 @@
+"""
+Judging a finished run: the logged scalars become the same named metric stream the live
+callbacks feed, and the same rules (built by each check's ``make_rules``) judge it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sb3_diagnostics.callbacks.composite import CHECKS
+from sb3_diagnostics.core import DiagnosticsCore
+from sb3_diagnostics.findings import Finding, Severity
+from sb3_diagnostics.logkeys import PREFIX, SB3_ROLLOUT_KEYS, SB3_TRAIN_KEYS
+from sb3_diagnostics.report.reader import RunScalars, read_run
+from sb3_diagnostics.rules.base import Rule
+
+Stream = list[tuple[int, dict[str, float]]]
+
+
+@dataclass
+class RunReport:
+    """
+    The verdict on one run.
+
+    :param path: run directory
+    :param findings: what the rules found, in order of detection
+    :param last_step: the last logged step
+    :param sources: which scalars fed the rules ("diagnostics/*", "SB3 train/*", ...)
+    :param problems: what could not be read or judged, as sentences
+    :param scalars: the raw series (for plotting)
+    """
+
+    path: Path
+    findings: list[Finding] = field(default_factory=list)
+    last_step: int = 0
+    sources: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    scalars: dict[str, list[tuple[int, float]]] = field(default_factory=dict, repr=False)
+
+    @property
+    def worst(self) -> Severity | None:
+        """The highest severity found, or None for a clean run."""
+        return max((f.severity for f in self.findings), default=None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary."""
+        return {
+            "run": str(self.path),
+            "status": str(self.worst) if self.worst is not None else "ok",
+            "last_step": self.last_step,
+            "sources": self.sources,
+            "problems": self.problems,
+            "findings": [
+                {"code": f.code, "severity": str(f.severity), "step": f.step, "message": f.message, "hint": f.hint,
+                 "value": f.value, "threshold": f.threshold}
+                for f in self.findings
+            ],
+        }
+
+
+def metric_stream(scalars: Mapping[str, list[tuple[int, float]]]) -> tuple[Stream, list[str]]:
+    """
+    Group logged scalars by step into metric dicts, under the names the rules read.
+
+    ``diagnostics/*`` (written by the callbacks) are used as they are. Without them, SB3's own
+    ``train/*`` are translated: ``train/explained_variance`` is one window per rollout and, for
+    discrete actions, normalised entropy is the entropy relative to the first logged update (a fresh
+    SB3 policy starts near uniform; with a coarse ``log_interval``, such as A2C's default of 100,
+    the first logged update may already have collapsed and the collapse cannot be seen). Context the
+    live callbacks know directly is derived: training
+    progress from the steps, the learning-rate ratio from ``train/learning_rate``.
+
+    :param scalars: tag -> (step, value) pairs
+    :return: (stream sorted by step, sources used)
+    """
+    # Two dumps at one step (the last rollout, then the final update at the end of learn()) are two
+    # updates: the n-th value of a tag at a step belongs to the n-th dump there.
+    by_dump: dict[tuple[int, int], dict[str, float]] = defaultdict(dict)
+    ours = any(tag.startswith(PREFIX) and not tag.startswith(f"{PREFIX}alert/") for tag in scalars)
+    sources = ["diagnostics/*"] if ours else []
+    for tag, points in scalars.items():
+        if tag.startswith(PREFIX):
+            name = tag[len(PREFIX):]
+            if "/" in name and not name.startswith("reward_component/"):
+                continue  # alert series and finding text are outputs, not inputs
+        else:
+            name = SB3_TRAIN_KEYS.get(tag) or SB3_ROLLOUT_KEYS.get(tag) or ""
+            if not name or (ours and not name.startswith("_") and name in ("approx_kl", "clip_fraction")):
+                continue
+        seen: dict[int, int] = defaultdict(int)
+        for step, value in points:
+            by_dump[(step, seen[step])].setdefault(name, value)
+            seen[step] += 1
+    if any(tag in SB3_TRAIN_KEYS for tag in scalars):
+        sources.append("SB3 train/*")
+    if not by_dump:
+        return [], sources
+    stream = [(step, metrics) for (step, _), metrics in sorted(by_dump.items())]
+    last = stream[-1][0]
+    first_lr = next((m["_learning_rate"] for _, m in stream if "_learning_rate" in m), None)
+    first_entropy = next((m["_entropy_loss"] for _, m in stream if "_entropy_loss" in m), None)
+    discrete = "_std" not in {k for _, m in stream for k in m}
+    for step, m in stream:
+        m["_progress"] = step / last if last > 0 else 0.0
+        if first_lr and "_learning_rate" in m:
+            m["_lr_ratio"] = m["_learning_rate"] / first_lr
+        if not ours:
+            if "_sb3_explained_variance" in m:
+                m["explained_variance"] = m["_sb3_explained_variance"]
+            if discrete and first_entropy and first_entropy < 0 and "_entropy_loss" in m:
+                m["entropy_normalized"] = min(1.0, m["_entropy_loss"] / first_entropy)
+    return stream, sources
+
+
+def all_rules(thresholds: Mapping[str, Any] | None = None) -> list[Rule]:
+    """
+    One fresh instance of every rule of every check, built the way the callbacks build them.
+
+    :param thresholds: per-check overrides keyed by check name, as ``DiagnosticsCallback`` takes them
+    :return: the rules
+    """
+    thresholds = thresholds or {}
+    return [rule for name, check in CHECKS.items() for rule in check.make_rules(thresholds.get(name))]
+
+
+def judge_stream(stream: Iterable[tuple[int, Mapping[str, float]]], rules: list[Rule], cooldown: int = 10) -> list[Finding]:
+    """
+    Run rules over a metric stream exactly as the live core does (same cooldown), silently.
+
+    :param stream: (step, metrics) in step order
+    :param rules: fresh rules
+    :param cooldown: as in ``DiagnosticsCallback``
+    :return: the findings
+    """
+    core = DiagnosticsCore(cooldown=cooldown, emit=False)
+    for step, metrics in stream:
+        core.start_update(step, None)
+        for rule in rules:
+            for alert in rule.observe(step, metrics):
+                core.handle(alert, step, "report", None)
+    return core.findings
+
+
+def judge_run(run: RunScalars | str | Path, thresholds: Mapping[str, Any] | None = None) -> RunReport:
+    """
+    Read (if needed) and judge one run.
+
+    :param run: a run directory, or scalars already read
+    :param thresholds: per-check overrides keyed by check name
+    :return: the run's report; problems explain missing inputs instead of raising
+    """
+    scalars = run if isinstance(run, RunScalars) else read_run(run)
+    report = RunReport(scalars.path, problems=list(scalars.problems), scalars=scalars.scalars)
+    stream, report.sources = metric_stream(scalars.scalars)
+    if not stream:
+        report.problems.append(
+            "no scalars the rules can read (neither diagnostics/* nor SB3's train/*): was this an SB3 run with "
+            "tensorboard_log set, and did it reach its first log dump?"
+        )
+        return report
+    report.last_step = stream[-1][0]
+    names = {k for _, m in stream for k in m}
+    if "approx_kl" not in names and "entropy_normalized" not in names:
+        report.problems.append("only some keys were logged: no KL and no entropy, so update checks were skipped.")
+    report.findings = judge_stream(stream, all_rules(thresholds))
+    return report

@@ -1,0 +1,69 @@
+"""Rendering run reports: the triage of one run, a ranked table for a sweep, JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from sb3_diagnostics.findings import Severity
+from sb3_diagnostics.report.judge import RunReport
+from sb3_diagnostics.triage import format_report, triage_order
+
+_RANK = {None: 0, Severity.INFO: 1, Severity.WARNING: 2, Severity.ERROR: 3}
+
+
+def rank(reports: Sequence[RunReport]) -> list[RunReport]:
+    """
+    Most broken first: by worst severity, then by how many serious findings, then by path.
+
+    :param reports: run reports
+    :return: a new sorted list
+    """
+    def key(r: RunReport) -> tuple[int, int, str]:
+        serious = sum(f.severity >= Severity.WARNING for f in r.findings)
+        return (-_RANK[r.worst], -serious, str(r.path))
+
+    return sorted(reports, key=key)
+
+
+def format_run(report: RunReport, min_severity: Severity = Severity.INFO) -> str:
+    """
+    The triage of one run, with where the inputs came from and what could not be read.
+
+    :param report: the run's report
+    :param min_severity: leave out findings below this severity
+    :return: text
+    """
+    head = f"Run {report.path} (last step {report.last_step}; read {', '.join(report.sources) or 'nothing'})"
+    lines = [head]
+    lines += [f"  note: {p}" for p in report.problems]
+    lines.append(format_report(report.findings, min_severity=min_severity))
+    return "\n".join(lines)
+
+
+def format_table(reports: Sequence[RunReport], min_severity: Severity = Severity.WARNING) -> str:
+    """
+    One line per run, most broken first: status, the most upstream problem and where it began.
+
+    :param reports: run reports
+    :param min_severity: findings below this severity do not make a run "broken"
+    :return: text (a rich table when ``rich`` is installed and the output is a terminal is left to the CLI)
+    """
+    rows = []
+    for r in rank(reports):
+        shown = [f for f in triage_order(r.findings) if f.severity >= min_severity]
+        status = str(max((f.severity for f in shown), default="ok")).upper()
+        first = f"{shown[0].code} @ {shown[0].step}" if shown else ("unreadable" if r.problems and not r.last_step else "-")
+        others = ", ".join(dict.fromkeys(f.code for f in shown[1:]))
+        rows.append((status, str(r.path), first, others))
+    widths = [max(len(row[i]) for row in rows + [("STATUS", "RUN", "FIRST PROBLEM", "ALSO")]) for i in range(3)]
+    out = [f"{'STATUS':<{widths[0]}}  {'RUN':<{widths[1]}}  {'FIRST PROBLEM':<{widths[2]}}  ALSO"]
+    out += [f"{s:<{widths[0]}}  {p:<{widths[1]}}  {f:<{widths[2]}}  {o}" for s, p, f, o in rows]
+    broken = sum(row[0] != "OK" for row in rows)
+    out.append(f"\n{broken} of {len(rows)} runs have findings at {min_severity} or above.")
+    return "\n".join(out)
+
+
+def to_json(reports: Sequence[RunReport]) -> str:
+    """:return: the reports as a JSON document, most broken run first."""
+    return json.dumps({"runs": [r.to_dict() for r in rank(reports)]}, indent=2)
