@@ -103,6 +103,8 @@ class DiagnosticCallback(BaseCallback):
         self._reported_not_applicable = False
         self._stop_requested = False
         self._last_measured = -math.inf
+        # Most checks only measure per update: skip the per-step call (the hot path) for them.
+        self._watches_steps = type(self)._on_env_step is not DiagnosticCallback._on_env_step
 
     # -- public --------------------------------------------------------------------------------
     @property
@@ -178,7 +180,7 @@ class DiagnosticCallback(BaseCallback):
             self._guard(self._setup)
 
     def _on_step(self) -> bool:
-        if self._active:
+        if self._active and self._watches_steps:
             self._guard(self._on_env_step)
         return not self._stop_requested
 
