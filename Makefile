@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # This machine has a CPU build of torch 2.13.0 on disk; any other torch pulls GBs of CUDA wheels.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup demo test lint type clean
+.PHONY: setup demo test zoo zoo-quick overhead lint type clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,18 @@ setup: $(BIN)/.installed
 demo: setup
 	$(BIN)/sb3-diagnostics demo
 
+# Two workers (this machine has 2 cores); a test file stays on one worker so its fixtures train once.
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+zoo: setup
+	$(BIN)/python benchmarks/fault_zoo/run.py
+
+zoo-quick: setup
+	$(BIN)/python benchmarks/fault_zoo/run.py --quick
+
+overhead: setup
+	$(BIN)/python benchmarks/overhead.py
 
 lint: setup
 	$(BIN)/ruff check sb3_diagnostics tests examples benchmarks

@@ -1,0 +1,160 @@
+"""
+The fault zoo: seeded SB3 runs that reproduce, the way users create them, the failures of the
+seeds, and healthy runs across algorithms and action spaces that must stay silent.
+
+Each case states the codes that must be reported (warning or above), the codes that may also
+be (consequences of the same fault), where the fault comes from, and the timestep where it
+begins. Cases are data: the runner in ``run.py`` trains them and scores the library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sb3_contrib import TRPO, MaskablePPO, RecurrentPPO
+from sb3_contrib.common.envs import InvalidActionEnvDiscrete
+from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
+from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.envs import IdentityEnvMultiDiscrete
+from stable_baselines3.common.vec_env import VecNormalize
+
+from sb3_diagnostics.envs import (
+    BanditEnv,
+    NoisyRewardEnv,
+    RewardCurriculum,
+    RewardScale,
+    SpikeObsEnv,
+    SwallowEpisodeEnd,
+    WinBonusEnv,
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    """
+    :param name: short id
+    :param source: the seed section the fault comes from ("-" for healthy runs)
+    :param make: builds the untrained model
+    :param timesteps: training budget
+    :param must: codes that must be reported at warning or above (empty: a healthy run)
+    :param may: codes that may also be reported (consequences of the same fault)
+    :param onset: timestep where the fault begins
+    :param quick: part of the quick subset that runs in CI
+    :param options: keyword arguments for ``DiagnosticsCallback``
+    """
+
+    name: str
+    source: str
+    make: Callable[[], BaseAlgorithm]
+    timesteps: int
+    must: frozenset[str] = frozenset()
+    may: frozenset[str] = frozenset()
+    onset: int = 0
+    quick: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def healthy(self) -> bool:
+        return not self.must
+
+
+def _small(**overrides: Any) -> dict[str, Any]:
+    return {"seed": 0, "policy_kwargs": dict(net_arch=[32, 32]), **overrides}
+
+
+def _ppo(env: Any, **overrides: Any) -> PPO:
+    return PPO("MlpPolicy", env, **_small(n_steps=256, batch_size=64, **overrides))
+
+
+def _cartpole(n_envs: int = 1, **kwargs: Any) -> Any:
+    return make_vec_env("CartPole-v1", n_envs=n_envs, seed=0, **kwargs)
+
+
+class _ForgetfulLstmPolicy(RecurrentActorCriticPolicy):
+    """A custom recurrent policy that never resets its state (ignores episode_starts)."""
+
+    @staticmethod
+    def _process_sequence(features, lstm_states, episode_starts, lstm):  # type: ignore[no-untyped-def]
+        import torch as th
+
+        return RecurrentActorCriticPolicy._process_sequence(features, lstm_states, th.zeros_like(episode_starts), lstm)
+
+
+_LSTM = dict(n_steps=64, batch_size=64, seed=0, policy_kwargs=dict(lstm_hidden_size=16, net_arch=[16]))
+_OFF = {"off_policy_interval": 500}
+
+FAULTS: list[Case] = [
+    Case("ppo_lr_too_high", "000 Issue E, #16", lambda: _ppo(_cartpole(), learning_rate=0.1, n_epochs=20), 4096,
+         frozenset({"kl_too_high", "clip_fraction_high"}), frozenset({"entropy_collapse", "policy_not_updating"}),
+         quick=True),
+    Case("ppo_entropy_wrecked", "000 Issue E, #18", lambda: _ppo(_cartpole(), learning_rate=0.05, n_epochs=20), 6000,
+         frozenset({"entropy_collapse"}), frozenset({"kl_too_high", "clip_fraction_high", "policy_not_updating"})),
+    Case("a2c_lr_too_high", "000 #16, #18", lambda: A2C("MlpPolicy", "CartPole-v1", **_small(learning_rate=0.05,
+         n_steps=8)), 2000, frozenset({"entropy_collapse"}), frozenset({"explained_variance_negative"}), quick=True),
+    Case("sac_no_entropy_bonus", "003 (action_std_min)", lambda: SAC("MlpPolicy", "Pendulum-v1", **_small(
+         ent_coef=0.0, learning_starts=100, batch_size=64)), 2000, frozenset({"action_std_collapse"}), options=_OFF),
+    Case("ppo_lr_too_low", "000 #16; 004", lambda: _ppo("CartPole-v1", learning_rate=1e-5), 5000,
+         frozenset({"policy_stays_random"}), frozenset({"explained_variance_negative"})),
+    Case("ppo_lr_typo", "002 #2-#5", lambda: _ppo("CartPole-v1", learning_rate=3e-10), 3000,
+         frozenset({"policy_not_updating"}), frozenset({"policy_stays_random", "explained_variance_negative"}),
+         quick=True),
+    Case("ppo_noise_reward", "003 1.2; 000 Issue D", lambda: _ppo(NoisyRewardEnv()), 8192,
+         frozenset({"explained_variance_negative"}), frozenset({"policy_stays_random"})),
+    Case("ppo_overfit_critic", "003 (explained variance < -0.5)", lambda: _ppo(NoisyRewardEnv(), learning_rate=0.01,
+         n_epochs=30), 8192, frozenset({"explained_variance_negative"}), frozenset({"kl_too_high"})),
+    Case("ppo_constant_reward", "002 #1", lambda: _ppo(BanditEnv((1.0, 1.0))), 1024,
+         frozenset({"advantage_zero_variance", "policy_not_updating"}), frozenset({"policy_stays_random"}), quick=True),
+    Case("trpo_constant_reward", "002 #1, #5", lambda: TRPO("MlpPolicy", BanditEnv((1.0, 1.0)), **_small(
+         n_steps=256, batch_size=64)), 2048,
+         frozenset({"advantage_zero_variance", "policy_not_updating", "line_search_failing"}),
+         frozenset({"policy_stays_random"})),
+    Case("ppo_reward_x100", "000 #8; 003 1.3", lambda: _ppo(_cartpole(2, wrapper_class=RewardScale,
+         wrapper_kwargs=dict(scale=100.0))), 3000, frozenset({"advantage_explosion"}),
+         frozenset({"policy_stays_random", "explained_variance_negative"})),
+    Case("ppo_tight_target_kl", "000 #20", lambda: _ppo(_cartpole(4), learning_rate=1e-3, target_kl=0.001), 8000,
+         frozenset({"target_kl_early_stop"})),
+    Case("vecnormalize_win_bonus_clipped", "000 Issue B", lambda: _ppo(VecNormalize(make_vec_env(
+         WinBonusEnv, n_envs=4, seed=0), clip_reward=10.0)), 12000, frozenset({"vecnormalize_reward_clipped"}),
+         quick=True),
+    Case("vecnormalize_sensor_spikes_clipped", "000 Issue A", lambda: _ppo(VecNormalize(make_vec_env(
+         SpikeObsEnv, n_envs=4, seed=0), clip_obs=5.0)), 4096, frozenset({"vecnormalize_obs_clipped"})),
+    Case("vecnormalize_reward_scale_drift", "000 Issue A, C", lambda: _ppo(VecNormalize(_cartpole(
+         4, wrapper_class=RewardCurriculum, wrapper_kwargs=dict(after_steps=1000, factor=100.0)))), 6000,
+         frozenset({"vecnormalize_stats_unstable"}), onset=4000),
+    Case("lstm_policy_ignores_episode_starts", "000 #15, Issue D", lambda: RecurrentPPO(
+         _ForgetfulLstmPolicy, _cartpole(2), **_LSTM), 1024, frozenset({"lstm_state_not_reset"}), quick=True),
+    Case("lstm_wrapper_hides_episode_end", "000 #15, Issue D", lambda: RecurrentPPO(
+         "MlpLstmPolicy", _cartpole(2, wrapper_class=SwallowEpisodeEnd), **_LSTM), 1024,
+         frozenset({"lstm_state_not_reset"})),
+]
+
+HEALTHY: list[Case] = [
+    Case("healthy_ppo_cartpole", "-", lambda: _ppo(_cartpole(4)), 12000, quick=True),
+    Case("healthy_a2c_cartpole", "-", lambda: A2C("MlpPolicy", _cartpole(4), **_small(n_steps=8)), 8000, quick=True),
+    Case("healthy_recurrent_ppo_cartpole", "-", lambda: RecurrentPPO("MlpLstmPolicy", _cartpole(2), **_LSTM), 3000),
+    Case("healthy_trpo_cartpole", "-", lambda: TRPO("MlpPolicy", "CartPole-v1", **_small(n_steps=256,
+         batch_size=64)), 6000),
+    Case("healthy_maskable_ppo", "-", lambda: MaskablePPO("MlpPolicy", InvalidActionEnvDiscrete(dim=20,
+         n_invalid_actions=10), **_small(n_steps=256, batch_size=64)), 4096),
+    Case("healthy_ppo_multidiscrete", "-", lambda: _ppo(IdentityEnvMultiDiscrete(dim=3)), 4096, quick=True),
+    Case("healthy_ppo_pendulum_vecnormalize", "-", lambda: _ppo(VecNormalize(make_vec_env("Pendulum-v1",
+         n_envs=4, seed=0)), gae_lambda=0.95, gamma=0.9), 8192),
+    Case("healthy_ppo_pendulum_gsde", "-", lambda: PPO("MlpPolicy", VecNormalize(make_vec_env("Pendulum-v1",
+         n_envs=4, seed=0)), use_sde=True, n_steps=256, batch_size=64, seed=0,
+         policy_kwargs=dict(log_std_init=-2, net_arch=[32, 32])), 8192),
+    Case("healthy_dqn_cartpole", "-", lambda: DQN("MlpPolicy", "CartPole-v1", **_small(learning_starts=500)), 4000,
+         options=_OFF),
+    Case("healthy_sac_pendulum", "-", lambda: SAC("MlpPolicy", "Pendulum-v1", **_small(learning_starts=100,
+         batch_size=64)), 2000, quick=True, options=_OFF),
+    Case("healthy_td3_pendulum", "-", lambda: TD3("MlpPolicy", "Pendulum-v1", **_small(learning_starts=100,
+         batch_size=64)), 2000, options=_OFF),
+    Case("healthy_ppo_win_bonus_clip150", "-", lambda: _ppo(VecNormalize(make_vec_env(WinBonusEnv, n_envs=4, seed=0),
+         clip_reward=150.0)), 12000),
+]
+
+CASES: dict[str, Case] = {case.name: case for case in FAULTS + HEALTHY}
+

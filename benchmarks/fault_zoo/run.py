@@ -1,0 +1,132 @@
+"""
+Run the fault zoo and score the library: what it caught, what it missed, what it falsely flagged,
+and how many rollouts after the fault began it spoke up.
+
+    python benchmarks/fault_zoo/run.py                 # the whole zoo (~10 min on 2 cores)
+    python benchmarks/fault_zoo/run.py --quick         # the CI subset; exit 1 if recall < 0.9 or a
+                                                       # healthy run raises a warning
+    python benchmarks/fault_zoo/run.py ppo_lr_typo healthy_sac_pendulum
+
+Scores count codes at warning or above. Recall = required codes reported / required codes. A false
+alarm is a code that is neither required nor listed as an acceptable consequence of the case's fault;
+a false-alarm run is a run with at least one. Detection delay = rollouts between the fault's onset
+and the first report of each required code (a rollout is ``n_steps * n_envs`` steps on-policy, the
+measurement interval off-policy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from cases import CASES, Case  # noqa: E402
+
+
+@dataclass
+class Result:
+    case: str
+    first: dict[str, int]  # code -> first step reported (warning or above)
+    rollout: int
+    seconds: float
+    error: str = ""
+
+
+def run_case(name: str) -> Result:
+    """Train one case with DiagnosticsCallback in this process."""
+    import torch
+
+    from sb3_diagnostics import DiagnosticsCallback, Severity
+
+    torch.set_num_threads(1)
+    case = CASES[name]
+    start = time.perf_counter()
+    try:
+        model = case.make()
+        callback = DiagnosticsCallback(**case.options)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.learn(case.timesteps, callback=callback)
+    except Exception as exc:  # a crash is reported as such, not as a miss
+        return Result(name, {}, 1, time.perf_counter() - start, f"{type(exc).__name__}: {exc}")
+    first: dict[str, int] = {}
+    for finding in callback.findings:
+        if finding.severity >= Severity.WARNING:
+            first.setdefault(finding.code, finding.step)
+    n_steps = getattr(model, "n_steps", None)
+    rollout = n_steps * model.n_envs if n_steps else case.options.get("off_policy_interval", 1000)
+    return Result(name, first, rollout, time.perf_counter() - start)
+
+
+def score(cases: list[Case], results: dict[str, Result]) -> tuple[str, dict[str, float]]:
+    """:return: the per-case table and the totals"""
+    lines = [f"{'case':<38}{'kind':<8}{'caught':<48}{'missed':<26}{'false alarms':<28}{'delay (rollouts)':<18}{'s':>5}"]
+    required = caught = 0
+    false_alarm_runs = healthy_alarm_runs = 0
+    delays: list[float] = []
+    for case in cases:
+        r = results[case.name]
+        found = set(r.first)
+        hit, miss = sorted(case.must & found), sorted(case.must - found)
+        false = sorted(found - case.must - case.may)
+        required += len(case.must)
+        caught += len(hit)
+        false_alarm_runs += bool(false)
+        healthy_alarm_runs += bool(false) and case.healthy
+        case_delays = [max(0.0, (r.first[c] - case.onset) / r.rollout) for c in hit]
+        delays += case_delays
+        delay = ", ".join(f"{d:.0f}" for d in case_delays) or "-"
+        kind = "healthy" if case.healthy else "fault"
+        lines.append(f"{case.name:<38}{kind:<8}{', '.join(hit) or '-':<48}{', '.join(miss) or '-':<26}"
+                     f"{', '.join(false) or '-':<28}{delay:<18}{r.seconds:>5.0f}"
+                     + (f"  CRASHED: {r.error}" if r.error else ""))
+    totals = {
+        "cases": len(cases),
+        "fault_cases": sum(not c.healthy for c in cases),
+        "healthy_cases": sum(c.healthy for c in cases),
+        "recall": caught / required if required else float("nan"),
+        "required": required,
+        "caught": caught,
+        "false_alarm_runs": false_alarm_runs,
+        "healthy_runs_with_alarms": healthy_alarm_runs,
+        "median_delay_rollouts": statistics.median(delays) if delays else float("nan"),
+        "crashed": sum(bool(results[c.name].error) for c in cases),
+    }
+    return "\n".join(lines), totals
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", help="case names (default: all, or the quick subset)")
+    parser.add_argument("--quick", action="store_true", help="the CI subset, with pass/fail gates")
+    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    args = parser.parse_args(argv)
+    unknown = set(args.names) - set(CASES)
+    if unknown:
+        parser.error(f"unknown cases {sorted(unknown)}; known: {sorted(CASES)}")
+    cases = [CASES[n] for n in args.names] if args.names else [c for c in CASES.values() if c.quick or not args.quick]
+    start = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        results = {r.case: r for r in pool.map(run_case, [c.name for c in cases])}
+    table, totals = score(cases, results)
+    print(table)
+    print(f"\n{totals['fault_cases']} fault cases, {totals['healthy_cases']} healthy: recall {totals['recall']:.2f} "
+          f"({totals['caught']}/{totals['required']} required codes), false-alarm runs {totals['false_alarm_runs']} "
+          f"(healthy runs with alarms: {totals['healthy_runs_with_alarms']}), median detection delay "
+          f"{totals['median_delay_rollouts']:.0f} rollouts, crashed {totals['crashed']}; "
+          f"{time.perf_counter() - start:.0f} s with {args.workers} workers")
+    if args.quick and (totals["recall"] < 0.9 or totals["healthy_runs_with_alarms"] or totals["crashed"]):
+        print("FAILED: the quick zoo requires recall >= 0.9, no alarm on a healthy run and no crash.")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
