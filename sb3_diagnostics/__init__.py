@@ -18,16 +18,28 @@ from sb3_diagnostics.callbacks import (
     LSTMResetCallback,
     VecNormalizeAuditCallback,
 )
+from sb3_diagnostics.callbacks.reward import RewardSignalCallback
 from sb3_diagnostics.catalog import (
     CATALOG,
     EntropyThresholds,
+    EpisodeThresholds,
     KLThresholds,
     LSTMThresholds,
+    PreflightThresholds,
+    RewardThresholds,
     ValueThresholds,
     VecNormalizeThresholds,
 )
-from sb3_diagnostics.errors import DiagnosticsError, InvalidThresholdError, UnknownCodeError
+from sb3_diagnostics.errors import (
+    DiagnosticsError,
+    EnvCrashedError,
+    InvalidThresholdError,
+    NotAnEnvironmentError,
+    UnknownCodeError,
+)
 from sb3_diagnostics.findings import Finding, Severity
+from sb3_diagnostics.policy_check import PolicyCheckReport, check_policy, evaluate_recurrent, warn_missing_episode_start
+from sb3_diagnostics.preflight import PreflightReport, check_training_env
 from sb3_diagnostics.warnings import DiagnosticWarning
 
 __version__ = "0.1.0"
@@ -44,6 +56,8 @@ __all__ = [
     "DiagnosticsError",
     "EntropyCollapseCallback",
     "EntropyThresholds",
+    "EnvCrashedError",
+    "EpisodeThresholds",
     "ExplainedVarianceCallback",
     "Finding",
     "InvalidThresholdError",
@@ -51,10 +65,20 @@ __all__ = [
     "KLWatchdogCallback",
     "LSTMResetCallback",
     "LSTMThresholds",
+    "NotAnEnvironmentError",
+    "PolicyCheckReport",
+    "PreflightReport",
+    "PreflightThresholds",
+    "RewardSignalCallback",
+    "RewardThresholds",
     "Severity",
     "UnknownCodeError",
     "ValueThresholds",
     "VecNormalizeAuditCallback",
     "VecNormalizeThresholds",
     "__version__",
+    "check_policy",
+    "check_training_env",
+    "evaluate_recurrent",
+    "warn_missing_episode_start",
 ]

@@ -390,3 +390,183 @@ class LSTMThresholds(Thresholds):
     checks_per_rollout: int = 16
     _counts = ("checks_per_rollout",)
     _non_negative = ("tolerance",)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reward and pre-flight thresholds. RewardThresholds is read by one rule
+# (sb3_diagnostics.rules.reward.RewardRule) for check_training_env's random rollout and for the
+# live reward check's training windows alike: the numbers live here only.
+# ---------------------------------------------------------------------------------------------
+
+CATALOG.update(_rows(
+    ("policy_output_invalid", E, "pipeline", "pipeline", "the policy's outputs do not match the spaces",
+     "Return actions of action_space.shape inside its bounds, values of shape (batch, 1) and log-probabilities "
+     "of shape (batch,) summed over action dims.", "000 checklist"),
+))
+
+
+@dataclass(frozen=True)
+class RewardThresholds(Thresholds):
+    """
+    :param nonzero_eps: ``|reward|`` above which a step counts as rewarded (seed 003, 1.4)
+    :param sparse_frac: fraction of rewarded steps below which the reward is sparse
+    :param tiny: typical ``|reward|`` (mean over non-zero rewards) below which rewards are tiny
+    :param huge: typical ``|reward|`` above which rewards are huge
+    :param huge_return: ``|discounted return|`` above which returns are huge
+    :param constant_std: std of per-step rewards, and of episode returns, at or below which they do not vary
+    :param low_snr: ``|mean| / std`` of the reward below which it is mostly noise
+    :param component_share: share of the reward variance one component of ``info["reward_components"]`` may carry
+    :param min_samples: rewards a window needs before it is judged
+    :param consecutive: windows in a row a problem must hold before it is reported (live checks;
+        ``check_training_env`` judges its one rollout as a single window)
+    """
+
+    nonzero_eps: float = 1e-3
+    sparse_frac: float = 0.05
+    tiny: float = 1e-3
+    huge: float = 1e3
+    huge_return: float = 1e4
+    constant_std: float = 1e-8
+    low_snr: float = 0.1
+    component_share: float = 0.8
+    min_samples: int = 100
+    consecutive: int = 2
+    _fractions = ("sparse_frac", "component_share")
+    _counts = ("min_samples", "consecutive")
+    _non_negative = ("nonzero_eps", "tiny", "huge", "huge_return", "constant_std", "low_snr")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.tiny >= self.huge:
+            raise InvalidThresholdError(f"RewardThresholds: tiny={self.tiny} must be below huge={self.huge}.")
+
+
+@dataclass(frozen=True)
+class PreflightThresholds(Thresholds):
+    """
+    Thresholds of the environment-only pre-flight codes (``check_training_env``).
+
+    :param dead_dim_std: observation dims with a std below this are dead (seed 003, 2.3)
+    :param scale_ratio: max/min std of the live observation dims above which they need normalising
+    :param max_mlp_dims: non-image observation dims above which an MLP policy struggles (seed 000 #4)
+    :param reward_corr: no observation feature correlating with the reward above this makes it
+        unlearnable (seed 003, 1.5)
+    :param short_episode: every episode shorter than this many steps is degenerate (seed 003, 3.3)
+    :param reset_seeds: seeds tried to see whether ``reset()`` randomises the first observation
+    :param determinism_steps: steps replayed twice with the same seed and actions
+    :param action_states: states at which different actions are compared
+    :param action_horizon: steps after the tried action over which its effect is looked for (a
+        delayed effect still counts)
+    """
+
+    dead_dim_std: float = 1e-6
+    scale_ratio: float = 100.0
+    max_mlp_dims: int = 1000
+    reward_corr: float = 0.1
+    short_episode: int = 3
+    reset_seeds: int = 5
+    determinism_steps: int = 100
+    action_states: int = 3
+    action_horizon: int = 3
+    _fractions = ("reward_corr",)
+    _counts = ("max_mlp_dims", "short_episode", "reset_seeds", "determinism_steps", "action_states", "action_horizon")
+    _non_negative = ("dead_dim_std", "scale_ratio")
+
+
+# ---------------------------------------------------------------------------------------------
+# Gradients and off-policy value learning (GradientCallback, QValueCallback). NaNCallback and
+# BufferShapeCallback have nothing to tune: one non-finite value or one wrong shape is enough.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GradientThresholds(Thresholds):
+    """
+    :param exploding: gradient norm before clipping (median over an update's optimizer steps) above
+        which gradients explode, if sustained (seed 003's alert table)
+    :param exploding_step: norm of a single optimizer step above which one update is enough (the
+        step that wrecks the network; healthy runs stay orders of magnitude below)
+    :param vanishing: ... below which they vanish (seed 000 #11)
+    :param loss_floor: ``|loss|`` above which a vanishing gradient is a problem (below it the loss is ~0
+        and a tiny gradient is expected)
+    :param consecutive: updates in a row an exploding or vanishing norm must last
+    :param no_grad_updates: updates in a row a trainable parameter must go without any gradient while
+        its optimizer steps before ``param_no_grad`` is reported
+    """
+
+    exploding: float = 1e4
+    exploding_step: float = 1e5
+    vanishing: float = 1e-6
+    loss_floor: float = 1e-6
+    consecutive: int = 2
+    no_grad_updates: int = 3
+    _counts = ("consecutive", "no_grad_updates")
+    _non_negative = ("exploding", "exploding_step", "vanishing", "loss_floor")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.vanishing < self.exploding <= self.exploding_step:
+            raise InvalidThresholdError(
+                f"GradientThresholds: need vanishing={self.vanishing} < exploding={self.exploding} <= "
+                f"exploding_step={self.exploding_step}."
+            )
+
+
+@dataclass(frozen=True)
+class QValueThresholds(Thresholds):
+    """
+    :param q_abs_max: ``|mean Q|`` above which Q-values are suspect (seed 003's alert table); reported
+        as divergence only while still growing, since a well-trained agent on a high-reward task can
+        sit above it
+    :param q_growth: relative growth of ``|mean Q|`` across ``consecutive`` measurements that counts as
+        still growing
+    :param twin_spread: mean ``|Q1 - Q2|`` above which the twin critics disagree
+    :param twin_relative: ... and only when the spread is also this fraction of ``|mean Q|`` (a spread
+        of 100 is noise when Q is 1e5)
+    :param drift_ratio: target-network movement, in polyak updates, per update that ``tau`` and
+        ``target_update_interval`` allow, above which the target moves too fast (a doubled
+        ``polyak_update`` gives ~2)
+    :param consecutive: measurements in a row a problem must last
+    :param samples: replay-buffer transitions evaluated per measurement
+    """
+
+    q_abs_max: float = 1000.0
+    q_growth: float = 0.1
+    twin_spread: float = 100.0
+    twin_relative: float = 0.1
+    drift_ratio: float = 1.5
+    consecutive: int = 2
+    samples: int = 256
+    _fractions = ("twin_relative",)
+    _counts = ("consecutive", "samples")
+    _non_negative = ("q_abs_max", "q_growth", "twin_spread")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.drift_ratio <= 1.0:
+            raise InvalidThresholdError(
+                f"QValueThresholds: drift_ratio={self.drift_ratio} must be above 1 (1 is exactly what tau allows)."
+            )
+
+
+@dataclass(frozen=True)
+class EpisodeThresholds(Thresholds):
+    """
+    :param short_episode: mean episode length (steps) below which the agent dies at once (seed 003, 3.3)
+    :param consecutive: updates in a row the episodes must stay that short
+    :param min_points: updates of ``ep_rew_mean`` in the window judged for a falling reward (the
+        last third of the updates seen, never fewer than this)
+    :param falling_rank: rank correlation with time at or below which the reward falls steadily
+    :param min_drop: relative fall (of the reward's size) that is more than noise
+    :param flat_returns: relative spread of the mean return under which returns count as flat
+    """
+
+    short_episode: float = 10.0
+    consecutive: int = 3
+    min_points: int = 8
+    falling_rank: float = -0.8
+    min_drop: float = 0.2
+    flat_returns: float = 0.05
+    _counts = ("consecutive", "min_points")
+    _fractions = ("min_drop", "flat_returns")
+    _non_negative = ("short_episode",)

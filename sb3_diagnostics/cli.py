@@ -84,6 +84,73 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return main(None if args.scenario in (None, "all") else [args.scenario], short=args.short)
 
 
+#: algorithm names accepted by ``probes`` -> "module:Class"
+ALGORITHMS = {
+    "A2C": "stable_baselines3:A2C", "DDPG": "stable_baselines3:DDPG", "DQN": "stable_baselines3:DQN",
+    "PPO": "stable_baselines3:PPO", "SAC": "stable_baselines3:SAC", "TD3": "stable_baselines3:TD3",
+    "TRPO": "sb3_contrib:TRPO", "RecurrentPPO": "sb3_contrib:RecurrentPPO", "QRDQN": "sb3_contrib:QRDQN",
+    "TQC": "sb3_contrib:TQC", "CrossQ": "sb3_contrib:CrossQ",
+}
+
+
+def _load(entry_point: str) -> Any:
+    import importlib
+
+    module, _, attr = entry_point.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _make_env(env_id: str) -> Any:
+    """A registered id (``CartPole-v1``, ``my_pkg:MyEnv-v0``) or an entry point ``my_pkg.envs:MyEnv``."""
+    import gymnasium as gym
+
+    try:
+        return gym.make(env_id)
+    except gym.error.Error as registry_error:
+        if ":" not in env_id:
+            raise
+        try:
+            return _load(env_id)()
+        except (ImportError, AttributeError, TypeError) as exc:
+            raise registry_error from exc
+
+
+def _cmd_check_env(args: argparse.Namespace) -> int:
+    import warnings
+
+    from sb3_diagnostics.preflight import check_training_env
+
+    try:
+        env = _make_env(args.env)
+    except Exception as exc:  # an unknown id, a typo in an entry point: say so, no traceback
+        print(f"sb3-diagnostics check-env: cannot make {args.env!r}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the table below says it all
+        report = check_training_env(env, n_steps=args.steps, seed=args.seed)
+    print(report.format(min_severity=args.min_severity))
+    return 1 if any(f.severity == Severity.ERROR for f in report) else 0
+
+
+def _cmd_probes(args: argparse.Namespace) -> int:
+    import torch
+
+    from sb3_diagnostics.probes import diagnose, run_probes
+
+    if args.algo not in ALGORITHMS:
+        print(f"sb3-diagnostics probes: unknown algorithm {args.algo!r}; choose from {', '.join(ALGORITHMS)}",
+              file=sys.stderr)
+        return 2
+    torch.set_num_threads(1)
+    algo = _load(ALGORITHMS[args.algo])
+    policy = "MlpLstmPolicy" if args.algo == "RecurrentPPO" else "MlpPolicy"
+    results = run_probes(lambda env: algo(policy, env, seed=args.seed), budget=args.budget, verbose=1)
+    for result in results:
+        print(result)
+    print(diagnose(results))
+    return 1 if any(r.passed is False for r in results) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """:return: the argument parser of ``sb3-diagnostics``"""
     parser = argparse.ArgumentParser(
@@ -106,6 +173,19 @@ def build_parser() -> argparse.ArgumentParser:
                         help="override a threshold, e.g. kl.kl_high=0.3 (repeatable)")
     report.add_argument("--workers", type=int, default=None, help="processes for large sweeps (default: all cores)")
     report.set_defaults(func=_cmd_report)
+
+    check = sub.add_parser("check-env", help="pre-flight checks of an environment under random actions")
+    check.add_argument("env", help="a registered id (CartPole-v1) or an entry point (my_pkg.envs:MyEnv)")
+    check.add_argument("--steps", type=int, default=1000, help="random steps to take (default 1000)")
+    check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--min-severity", default="info", choices=["info", "warning", "error"])
+    check.set_defaults(func=_cmd_check_env)
+
+    probes = sub.add_parser("probes", help="run the five probe environments against an algorithm (defaults)")
+    probes.add_argument("algo", help=f"one of: {', '.join(ALGORITHMS)}")
+    probes.add_argument("--budget", type=int, default=None, help="timesteps per probe (default: per-probe budgets)")
+    probes.add_argument("--seed", type=int, default=0)
+    probes.set_defaults(func=_cmd_probes)
     return parser
 
 

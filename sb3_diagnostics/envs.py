@@ -198,3 +198,50 @@ class SwallowEpisodeEnd(gym.Wrapper):
         if terminated or truncated:
             obs, _ = self.env.reset()
         return obs, reward, False, False, info
+
+
+class ExpErrorReward(gym.Wrapper):
+    """
+    An imitation-style reward ``exp(-scale * sum(|observation - target|))`` (seed 004: a humanoid's
+    ``exp(-error)`` over 29 joints gave rewards of 1e-63 to 1e-252). With ``scale`` large the
+    reward is astronomically small; with ``scale`` ~1 it is a sane reward in (0, 1].
+
+    :param env: a continuous-control environment
+    :param scale: multiplies the error before ``exp``
+    """
+
+    def __init__(self, env: gym.Env, scale: float) -> None:
+        super().__init__(env)
+        self.scale = scale
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict]:
+        obs, _, terminated, truncated, info = self.env.step(action)
+        error = float(np.sum(np.abs(np.asarray(obs, dtype=np.float64))))
+        return obs, float(np.exp(-self.scale * error)), terminated, truncated, info
+
+
+class RewardComponents(gym.Wrapper):
+    """
+    CartPole's reward rebuilt from weighted components, reported in ``info["reward_components"]``
+    (the convention :class:`~sb3_diagnostics.callbacks.reward.RewardSignalCallback` reads). With
+    ``angle_weight`` far above ``center_weight``, the angle term carries almost all the variance and
+    the centering term is drowned out (seed 000 #9).
+
+    :param env: a CartPole environment
+    :param angle_weight: weight of the pole-angle penalty
+    :param center_weight: weight of the cart-position penalty
+    """
+
+    def __init__(self, env: gym.Env, angle_weight: float = 100.0, center_weight: float = 0.01) -> None:
+        super().__init__(env)
+        self.angle_weight, self.center_weight = angle_weight, center_weight
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        components = {
+            "alive": float(reward),
+            "angle": -self.angle_weight * float(obs[2]) ** 2,
+            "center": -self.center_weight * abs(float(obs[0])),
+        }
+        info["reward_components"] = components
+        return obs, sum(components.values()), terminated, truncated, info

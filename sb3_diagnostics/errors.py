@@ -32,3 +32,18 @@ def require_whole_number(name: str, value: object, minimum: int, unit: str) -> i
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise InvalidThresholdError(f"{name}={value!r}: must be a whole number of {unit} >= {minimum}.")
     return value
+
+
+class NotAnEnvironmentError(DiagnosticsError, TypeError):
+    """``check_training_env`` was given something that is neither an env id, a gymnasium ``Env`` nor an SB3 ``VecEnv``."""
+
+
+class EnvCrashedError(DiagnosticsError, RuntimeError):
+    """
+    The user's environment raised inside ``reset()`` or ``step()`` during a check; the message
+    names the call, the step and the action, and the original exception is chained as ``__cause__``.
+    """
+
+
+class ProbeSetupError(DiagnosticsError, ValueError):
+    """``run_probes`` got arguments it cannot use (unknown probe, bad budget) or ``make_model`` itself failed."""

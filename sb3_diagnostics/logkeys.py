@@ -24,6 +24,6 @@ SB3_TRAIN_KEYS: dict[str, str] = {
 
 #: SB3 logger keys written at dump time (``rollout/*``) -> metric names
 SB3_ROLLOUT_KEYS: dict[str, str] = {
-    "rollout/ep_rew_mean": "ep_rew_mean",
-    "rollout/ep_len_mean": "ep_len_mean",
+    "rollout/ep_rew_mean": "_ep_rew_mean",
+    "rollout/ep_len_mean": "_ep_len_mean",
 }

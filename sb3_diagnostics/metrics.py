@@ -256,7 +256,7 @@ def discounted_returns(rewards: ArrayLike, dones: ArrayLike, gamma: float) -> np
     out = np.zeros_like(r2)
     running = np.zeros(r2.shape[1])
     for t in range(r2.shape[0] - 1, -1, -1):
-        running = r2[t] + gamma * running * (~d2[t])
+        running = r2[t] + gamma * running * (1.0 - d2[t])
         out[t] = running
     return out.reshape(r.shape)
 

@@ -96,7 +96,7 @@ FAULTS: list[Case] = [
     Case("a2c_lr_too_high", "000 #16, #18", lambda: A2C("MlpPolicy", "CartPole-v1", **_small(learning_rate=0.05,
          n_steps=8)), 2000, frozenset({"entropy_collapse"}), frozenset({"explained_variance_negative"}), quick=True),
     Case("sac_no_entropy_bonus", "003 (action_std_min)", lambda: SAC("MlpPolicy", "Pendulum-v1", **_small(
-         ent_coef=0.0, learning_starts=100, batch_size=64)), 2000, frozenset({"action_std_collapse"}), options=_OFF),
+         ent_coef=0.0, learning_starts=100, batch_size=64)), 3000, frozenset({"action_std_collapse"}), options=_OFF),
     Case("ppo_lr_too_low", "000 #16; 004", lambda: _ppo("CartPole-v1", learning_rate=1e-5), 5000,
          frozenset({"policy_stays_random"}), frozenset({"explained_variance_negative"})),
     Case("ppo_lr_typo", "002 #2-#5", lambda: _ppo("CartPole-v1", learning_rate=3e-10), 3000,

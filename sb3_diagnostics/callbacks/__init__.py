@@ -6,6 +6,7 @@ from sb3_diagnostics.callbacks.entropy import EntropyCollapseCallback
 from sb3_diagnostics.callbacks.explained_variance import ExplainedVarianceCallback
 from sb3_diagnostics.callbacks.kl import KLWatchdogCallback
 from sb3_diagnostics.callbacks.lstm import LSTMResetCallback
+from sb3_diagnostics.callbacks.reward import RewardSignalCallback
 from sb3_diagnostics.callbacks.vecnormalize import VecNormalizeAuditCallback
 
 __all__ = [
@@ -16,5 +17,6 @@ __all__ = [
     "ExplainedVarianceCallback",
     "KLWatchdogCallback",
     "LSTMResetCallback",
+    "RewardSignalCallback",
     "VecNormalizeAuditCallback",
 ]

@@ -11,6 +11,7 @@ from sb3_diagnostics.callbacks.entropy import EntropyCollapseCallback
 from sb3_diagnostics.callbacks.explained_variance import ExplainedVarianceCallback
 from sb3_diagnostics.callbacks.kl import KLWatchdogCallback
 from sb3_diagnostics.callbacks.lstm import LSTMResetCallback
+from sb3_diagnostics.callbacks.reward import RewardSignalCallback
 from sb3_diagnostics.callbacks.vecnormalize import VecNormalizeAuditCallback
 from sb3_diagnostics.core import DiagnosticsCore
 from sb3_diagnostics.errors import InvalidThresholdError, require_whole_number
@@ -26,6 +27,7 @@ CHECKS: dict[str, type[DiagnosticCallback]] = {
         ExplainedVarianceCallback,
         EntropyCollapseCallback,
         KLWatchdogCallback,
+        RewardSignalCallback,
     )
 }
 
@@ -40,7 +42,7 @@ class DiagnosticsCallback(CallbackList):
     Afterwards, :attr:`findings` lists what was found and :meth:`report` gives the triage.
 
     :param thresholds: per-check overrides, keyed by check name (``"entropy"``, ``"value"``,
-        ``"kl"``, ``"vecnormalize"``, ``"lstm"``): a thresholds dataclass or a dict of its fields,
+        ``"kl"``, ``"vecnormalize"``, ``"lstm"``, ``"reward"``): a thresholds dataclass or a dict of its fields,
         e.g. ``{"kl": {"kl_high": 0.3}}``
     :param checks: names of the checks to run (default: all that apply)
     :param stop_on: None (never stop), ``"error"`` / ``"warning"`` (stop training at the first

@@ -1,0 +1,111 @@
+"""Episodes: agents that die at once, and a reward that falls steadily (the lagging indicator)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sb3_diagnostics.catalog import EpisodeThresholds
+from sb3_diagnostics.findings import Severity
+from sb3_diagnostics.rules.base import Alert, Metrics, Rule, Streak, get
+
+
+def spearman(values: list[float]) -> float:
+    """
+    Rank correlation of a series with time: -1 falls at every step, +1 rises at every step.
+
+    :param values: the series, in time order (ties get their average rank)
+    :return: the correlation, nan for fewer than 3 values or a constant series
+    """
+    x = np.asarray(values, dtype=np.float64)
+    if x.size < 3 or np.all(x == x[0]):
+        return float("nan")
+    order = np.argsort(x, kind="stable")
+    ranks = np.empty(x.size)
+    ranks[order] = np.arange(x.size, dtype=np.float64)
+    for value in np.unique(x):  # average ranks of ties
+        tied = x == value
+        ranks[tied] = ranks[tied].mean()
+    time = np.arange(x.size, dtype=np.float64)
+    return float(np.corrcoef(ranks, time)[0, 1])
+
+
+class EpisodeRule(Rule):
+    """
+    Reads ``_ep_len_mean`` and ``_ep_rew_mean`` (SB3's ``rollout/ep_len_mean`` and
+    ``rollout/ep_rew_mean``: the last 100 episodes), ``_ep_len_std`` when known, and
+    ``truncation_frac`` (share of episodes that ended by a time limit), once per update.
+
+    - ``episode_length_degenerate``: the mean episode lasts fewer than ``short_episode`` steps for
+      ``consecutive`` updates (the agent dies at once). Every episode truncated is normal for
+      fixed-horizon tasks (Pendulum): it is only ``info``, and only while returns stay flat.
+    - ``reward_decreasing``: over the last third of the updates seen (at least ``min_points``),
+      the mean episode reward falls steadily (rank correlation with time <= ``falling_rank``) and
+      by more than ``min_drop`` of its size.
+    """
+
+    codes = ("episode_length_degenerate", "reward_decreasing")
+    inputs = ("_ep_len_mean", "_ep_rew_mean", "truncation_frac")
+
+    def __init__(self, thresholds: EpisodeThresholds | None = None) -> None:
+        super().__init__()
+        self.th = thresholds or EpisodeThresholds()
+        self._short = Streak()
+        self._truncated = Streak()
+        self._rewards: list[float] = []
+
+    def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
+        th, alerts = self.th, []
+        length = get(metrics, "_ep_len_mean")
+        # Episodes of one fixed length are the task's design (a bandit, a probe), not an agent that dies.
+        fixed_length = get(metrics, "_ep_len_std") == 0.0
+        if length is not None and self._short.update(length < th.short_episode and not fixed_length) >= th.consecutive:
+            alerts.append(Alert(
+                "episode_length_degenerate",
+                f"the mean episode lasts {length:.1f} steps (threshold {th.short_episode:g}) for {self._short.count} "
+                "updates: the agent fails almost at once, so it never sees the states where it could learn the task.",
+                length, th.short_episode,
+            ))
+        reward = get(metrics, "_ep_rew_mean")
+        if reward is not None:
+            self._rewards.append(reward)
+        alerts += self._decreasing()
+        alerts += self._all_truncated(get(metrics, "truncation_frac"))
+        return alerts
+
+    def _recent(self) -> list[float]:
+        return self._rewards[-max(self.th.min_points, len(self._rewards) // 3):]
+
+    def _decreasing(self) -> list[Alert]:
+        th = self.th
+        recent = self._recent()
+        if len(self._rewards) < 3 * th.min_points or len(recent) < th.min_points:
+            return []
+        rank = spearman(recent)
+        start, end = float(np.mean(recent[:3])), float(np.mean(recent[-3:]))
+        scale = max(abs(start), abs(end), float(np.ptp(self._rewards)), 1e-8)
+        drop = (start - end) / scale
+        if not (rank <= th.falling_rank and drop > th.min_drop):
+            return []
+        return [Alert(
+            "reward_decreasing",
+            f"over the last {len(recent)} updates the mean episode reward fell steadily from {start:.3g} to {end:.3g} "
+            f"(rank correlation with time {rank:.2f}, threshold {th.falling_rank}): the agent is getting worse. "
+            "Reward is a lagging indicator: something upstream broke first.",
+            drop, th.min_drop,
+        )]
+
+    def _all_truncated(self, truncation: float | None) -> list[Alert]:
+        th = self.th
+        if truncation is None:
+            return []
+        flat = len(self._rewards) >= th.min_points and float(np.ptp(self._recent())) <= th.flat_returns * max(
+            abs(float(np.mean(self._recent()))), 1.0)
+        if self._truncated.update(truncation >= 1.0 and flat) < th.min_points:
+            return []
+        return [Alert(
+            "episode_length_degenerate",
+            f"every episode ended by the time limit for {self._truncated.count} updates while the mean return stayed "
+            "flat: normal for fixed-horizon tasks, but if the goal is a terminal state the agent never reaches it.",
+            truncation, 1.0, severity=Severity.INFO,
+            hint="If reaching a terminal state is the goal: shorten episodes, add intermediate goals or shape the reward.",
+        )]

@@ -1,0 +1,258 @@
+"""
+The reward signal: all zero, sparse, badly scaled, constant, noisy, or dominated by one component.
+
+One rule for two sources: :func:`~sb3_diagnostics.preflight.check_training_env` measures a random
+rollout and feeds it once; a live reward check feeds one training window per update. Both turn
+raw rewards into metrics with :func:`reward_metrics`, so the numbers and the thresholds
+(:class:`~sb3_diagnostics.catalog.RewardThresholds`) are the same in both places.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from sb3_diagnostics import metrics as M
+from sb3_diagnostics.catalog import RewardThresholds
+from sb3_diagnostics.findings import Severity
+from sb3_diagnostics.rules.base import Alert, Metrics, Rule, Streak, get
+
+#: prefix of the per-component variance shares
+COMPONENT_PREFIX = "reward_component/"
+
+
+def reward_metrics(
+    rewards: ArrayLike,
+    dones: ArrayLike | None = None,
+    *,
+    gamma: float = 0.99,
+    episode_returns: ArrayLike | None = None,
+    terminated: ArrayLike | None = None,
+    components: Mapping[str, ArrayLike] | None = None,
+    thresholds: RewardThresholds | None = None,
+) -> dict[str, float]:
+    """
+    The metrics :class:`RewardRule` reads, from one window of raw (unnormalised) rewards.
+
+    :param rewards: per-step rewards, shape ``(T,)`` or ``(T, n_envs)``
+    :param dones: same shape, True where an episode ended with that step (for discounted returns
+        and, when ``episode_returns`` is None, episode returns); None: no episode boundary known
+    :param gamma: discount factor of the discounted returns
+    :param episode_returns: returns of the episodes that finished in the window (e.g. from
+        Monitor's ``info["episode"]``); None: computed from ``rewards`` and ``dones``
+    :param terminated: same shape as ``dones``, True where an episode ended by termination (not
+        by a time limit); None when unknown
+    :param components: name -> per-step values of ``info["reward_components"]`` (same length each)
+    :param thresholds: reward thresholds (``nonzero_eps`` decides what counts as rewarded)
+    :return: metric name -> value; nan where undefined. Names starting with ``_`` are context.
+    """
+    th = thresholds or RewardThresholds()
+    r = np.asarray(rewards, dtype=np.float64)
+    finite = r[np.isfinite(r)]
+    d = np.zeros(r.shape, dtype=bool) if dones is None else np.asarray(dones, dtype=bool)
+    returns = M.episode_returns(r, d) if episode_returns is None else np.asarray(episode_returns, dtype=np.float64)
+    out = {
+        "reward_nonzero_frac": M.nonzero_fraction(finite, th.nonzero_eps),
+        "reward_abs_max": M.max_abs(finite),
+        "reward_abs_mean": M.typical_magnitude(finite),
+        "reward_mean": float(np.mean(finite)) if finite.size else M.NAN,
+        "reward_std": M.std(finite),
+        "reward_snr": M.signal_to_noise(finite),
+        "return_std": M.std(returns),
+        "return_mean": float(np.mean(returns)) if returns.size else M.NAN,
+        "return_abs_max": M.max_abs(M.discounted_returns(np.where(np.isfinite(r), r, 0.0), d, gamma)),
+        "_reward_samples": float(finite.size),
+        "_reward_nonfinite": float(r.size - finite.size),
+        "_episodes": float(returns.size),
+    }
+    if terminated is not None:
+        out["_episodes_terminated"] = float(np.asarray(terminated, dtype=bool).sum())
+    if components:
+        for name, share in M.variance_shares(components, th.constant_std).items():
+            out[f"{COMPONENT_PREFIX}{name}"] = share
+    return out
+
+
+class RewardRule(Rule):
+    """
+    Reads the metrics of :func:`reward_metrics`: ``reward_nonzero_frac``, ``reward_abs_max``,
+    ``reward_abs_mean`` (typical non-zero magnitude), ``reward_std``, ``reward_snr``,
+    ``return_std`` (of episode returns), ``return_abs_max`` (of discounted returns) and
+    ``reward_component/<name>`` (variance shares); context ``_reward_samples``, ``_episodes``,
+    ``_episodes_terminated``.
+
+    A constant per-step reward is fine while episode returns vary (CartPole's +1 per step: the
+    episode length carries the signal). Once returns have varied in any window, a constant reward
+    is not reported again (a trained agent that always reaches the time limit is not a bug).
+
+    :param thresholds: :class:`~sb3_diagnostics.catalog.RewardThresholds`
+    :param enabled: the codes to report (default: all of :attr:`codes`)
+    """
+
+    codes = (
+        "reward_all_zero", "reward_sparse", "reward_scale_tiny", "reward_scale_huge", "reward_constant",
+        "reward_low_snr", "reward_component_imbalance",
+    )
+    inputs = (
+        "reward_nonzero_frac", "reward_abs_max", "reward_abs_mean", "reward_std", "reward_snr", "return_std",
+        "return_abs_max", COMPONENT_PREFIX + "<name>", "_reward_samples", "_episodes", "_episodes_terminated",
+    )
+
+    def __init__(self, thresholds: RewardThresholds | None = None, enabled: Collection[str] | None = None) -> None:
+        super().__init__()
+        self.th = thresholds or RewardThresholds()
+        unknown = set(enabled or ()) - set(self.codes)
+        if unknown:
+            raise ValueError(f"RewardRule cannot report {sorted(unknown)}; it reports {list(self.codes)}.")
+        self.enabled = frozenset(self.codes if enabled is None else enabled)
+        self._streaks = {code: Streak() for code in self.codes}
+        #: whether episode returns ever varied (then a constant per-step reward is not a fault)
+        self.returns_varied = False
+
+    def _held(self, code: str, condition: bool) -> bool:
+        """Update the code's streak; :return: whether it held long enough to report."""
+        return self._streaks[code].update(condition) >= self.th.consecutive and code in self.enabled
+
+    def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
+        th = self.th
+        if all(get(metrics, k) is None for k in ("reward_nonzero_frac", "reward_abs_max", "reward_std")):
+            return []  # no reward window in this update: no evidence either way, streaks stay as they are
+        samples = get(metrics, "_reward_samples")
+        if samples is not None and samples < th.min_samples:
+            return []
+        n = f"{int(samples)} " if samples is not None else ""
+        return_std = get(metrics, "return_std")
+        if return_std is not None and return_std > th.constant_std:
+            self.returns_varied = True
+        alerts: list[Alert] = []
+
+        abs_max = get(metrics, "reward_abs_max")
+        all_zero = abs_max is not None and abs_max == 0.0
+        if self._held("reward_all_zero", all_zero):
+            alerts.append(Alert(
+                "reward_all_zero",
+                f"all {n}rewards were exactly 0: the agent gets no feedback at all, so there is nothing to learn "
+                "(every advantage is 0).",
+                0.0, 0.0,
+            ))
+        if all_zero:
+            return alerts
+
+        typical = get(metrics, "reward_abs_mean")
+        tiny = typical is not None and typical < th.tiny
+        if self._held("reward_scale_tiny", tiny):
+            assert typical is not None
+            alerts.append(Alert(
+                "reward_scale_tiny",
+                f"the typical non-zero |reward| is {typical:.3g} (threshold {th.tiny:g}): gradients of the value and "
+                "policy losses are that small too, and the learning signal drowns in the entropy bonus and in "
+                "float noise. An exp(-error) reward with a large error looks exactly like this.",
+                typical, th.tiny,
+            ))
+
+        frac = get(metrics, "reward_nonzero_frac")
+        sparse = not tiny and frac is not None and frac < th.sparse_frac
+        if self._held("reward_sparse", sparse):
+            assert frac is not None
+            alerts.append(Alert(
+                "reward_sparse",
+                f"only {100 * frac:.1f}% of {n}steps had |reward| > {th.nonzero_eps:g} (threshold "
+                f"{100 * th.sparse_frac:g}%): the agent almost never gets feedback, so most rollouts carry no "
+                "learning signal.",
+                frac, th.sparse_frac,
+            ))
+
+        ret_max = get(metrics, "return_abs_max")
+        huge_reward = typical is not None and typical > th.huge
+        huge_return = ret_max is not None and ret_max > th.huge_return
+        if self._held("reward_scale_huge", huge_reward or huge_return):
+            if huge_reward:
+                assert typical is not None
+                what = f"the typical non-zero |reward| is {typical:.3g} (threshold {th.huge:g})"
+                value, limit = typical, th.huge
+            else:
+                assert ret_max is not None
+                what = f"discounted returns reach {ret_max:.3g} in magnitude (threshold {th.huge_return:g})"
+                value, limit = ret_max, th.huge_return
+            alerts.append(Alert(
+                "reward_scale_huge",
+                f"{what}: the critic must regress targets of that size, value losses and advantages explode and "
+                "swamp the policy gradient (a rare win bonus of 1e5 does this).",
+                value, limit,
+            ))
+
+        alerts += self._constant(metrics, n)
+
+        snr = get(metrics, "reward_snr")
+        if self._held("reward_low_snr", snr is not None and snr < th.low_snr):
+            assert snr is not None
+            alerts.append(Alert(
+                "reward_low_snr",
+                f"|mean| / std of the reward is {snr:.3g} (threshold {th.low_snr:g}): the reward is mostly noise "
+                "around its mean, so the agent needs many samples to see which actions help.",
+                snr, th.low_snr,
+            ))
+
+        alerts += self._components(metrics)
+        return alerts
+
+    def _constant(self, metrics: Metrics, n: str) -> list[Alert]:
+        th = self.th
+        reward_std = get(metrics, "reward_std")
+        return_std = get(metrics, "return_std")
+        episodes = get(metrics, "_episodes") or 0.0
+        terminated = get(metrics, "_episodes_terminated")
+        constant = (
+            reward_std is not None
+            and reward_std <= th.constant_std
+            and not self.returns_varied
+            and (return_std is None or return_std <= th.constant_std)
+        )
+        if not self._held("reward_constant", constant):
+            return []
+        assert reward_std is not None
+        mean = get(metrics, "reward_mean")
+        per_step = f"every one of the {n}rewards was {mean:.6g}" if mean is not None else "the reward never changed"
+        if return_std is not None:
+            outcome = f"and all {int(episodes)} episode returns were equal"
+        else:
+            outcome = f"and too few episodes finished ({int(episodes)}) for their returns to differ"
+        if terminated is not None and terminated == 0:
+            return [Alert(
+                "reward_constant",
+                f"{per_step} {outcome}: nothing the agent did changed the outcome. No episode terminated "
+                "(all ended by the time limit or not at all), so if reaching a terminal state is the goal (as in "
+                "MountainCar), random exploration never got there and the agent has no signal to follow.",
+                reward_std, th.constant_std, severity=Severity.WARNING,
+                hint="Shape the reward (potential-based, e.g. progress towards the goal) or use a curriculum, "
+                "so that random exploration sees rewards that differ.",
+            )]
+        return [Alert(
+            "reward_constant",
+            f"{per_step} {outcome}: the reward does not differ between outcomes, so no action is better than "
+            "another and every advantage is zero.",
+            reward_std, th.constant_std,
+        )]
+
+    def _components(self, metrics: Metrics) -> list[Alert]:
+        th = self.th
+        shares = {
+            name[len(COMPONENT_PREFIX):]: get(metrics, name) for name in metrics if name.startswith(COMPONENT_PREFIX)
+        }
+        known = {k: v for k, v in shares.items() if v is not None}
+        varying = [k for k, v in known.items() if v > 0]
+        top = max(known, key=lambda k: known[k], default=None)
+        imbalanced = top is not None and len(varying) >= 2 and known[top] > th.component_share
+        if not self._held("reward_component_imbalance", imbalanced):
+            return []
+        assert top is not None
+        others = ", ".join(f"{k} {100 * known[k]:.1f}%" for k in sorted(known, key=lambda k: -known[k]) if k != top)
+        return [Alert(
+            "reward_component_imbalance",
+            f"reward component '{top}' carries {100 * known[top]:.1f}% of the reward variance (threshold "
+            f"{100 * th.component_share:g}%; others: {others}): the other terms are drowned out, so the agent "
+            f"effectively optimises '{top}' alone.",
+            known[top], th.component_share,
+        )]

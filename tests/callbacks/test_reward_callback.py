@@ -1,0 +1,72 @@
+"""RewardSignalCallback on real runs: each reward fault as users make it, beside a healthy twin."""
+
+import gymnasium as gym
+import pytest
+from conftest import ppo_small, train
+from stable_baselines3 import PPO
+from stable_baselines3.common.env_util import make_vec_env
+
+from sb3_diagnostics import RewardSignalCallback, Severity
+from sb3_diagnostics.envs import BanditEnv, ExpErrorReward, RewardComponents, RewardScale, WinBonusEnv
+
+
+def _run(env, steps=3000, **kwargs):  # type: ignore[no-untyped-def]
+    return train(PPO("MlpPolicy", env, **ppo_small(**kwargs)), steps, RewardSignalCallback())
+
+
+def _pendulum_exp_error(scale):  # type: ignore[no-untyped-def]
+    # exp(-error) inside the env, as in seed 004, so Monitor sees the same reward the agent does
+    return make_vec_env(lambda: ExpErrorReward(gym.make("Pendulum-v1"), scale=scale), n_envs=2, seed=0)
+
+
+def test_exp_of_a_large_error_is_a_tiny_reward():
+    run = _run(_pendulum_exp_error(30.0))
+    assert run.severity("reward_scale_tiny") == Severity.WARNING
+    assert "exp(-error)" in next(f.message for f in run.findings if f.code == "reward_scale_tiny")
+
+
+def test_exp_of_a_scaled_error_is_a_sane_reward():
+    assert _run(_pendulum_exp_error(1.0)).codes() == set()
+
+
+def test_zero_reward():
+    # "reward_manager is not connected": every reward is 0
+    env = make_vec_env("CartPole-v1", n_envs=2, seed=0, wrapper_class=RewardScale, wrapper_kwargs=dict(scale=0.0))
+    assert _run(env).severity("reward_all_zero") == Severity.ERROR
+
+
+@pytest.mark.parametrize("win_bonus, expected", [(1e5, "reward_scale_huge"), (100.0, None)])
+def test_huge_win_bonus(win_bonus, expected):
+    run = _run(make_vec_env(WinBonusEnv, n_envs=2, seed=0, env_kwargs=dict(win_bonus=win_bonus)))
+    assert run.codes() == ({expected} if expected else set())
+
+
+def test_sparse_reward_only_at_the_end():
+    env = make_vec_env(WinBonusEnv, n_envs=2, seed=0, env_kwargs=dict(hit_reward=0.0, win_bonus=1.0))
+    assert _run(env).severity("reward_sparse") == Severity.WARNING
+
+
+def test_constant_reward_that_ignores_the_action():
+    assert _run(BanditEnv((1.0, 1.0)), steps=2048).codes() == {"reward_constant"}
+    assert _run(BanditEnv((1.0, -1.0)), steps=2048).codes() == set()  # one-step episodes are not "dying"
+
+
+def test_cartpole_constant_step_reward_is_fine():
+    assert _run(make_vec_env("CartPole-v1", n_envs=2, seed=0)).codes(Severity.INFO) == set()
+
+
+@pytest.mark.parametrize("weights, expected", [((100.0, 0.01), {"reward_component_imbalance"}), ((10.0, 1.0), set())])
+def test_reward_components_imbalance(weights, expected):
+    angle, center = weights
+    env = make_vec_env("CartPole-v1", n_envs=2, seed=0, wrapper_class=RewardComponents,
+                       wrapper_kwargs=dict(angle_weight=angle, center_weight=center))
+    cb = RewardSignalCallback()
+    run = train(PPO("MlpPolicy", env, **ppo_small()), 3000, cb)
+    assert run.codes() == expected
+
+
+def test_agent_that_dies_at_once():
+    # learning_rate=0.1: the policy collapses to always pushing one way; CartPole episodes last ~9 steps
+    env = make_vec_env("CartPole-v1", n_envs=4, seed=0)
+    run = _run(env, steps=16000, learning_rate=0.1, n_epochs=20)
+    assert run.severity("episode_length_degenerate") == Severity.WARNING
