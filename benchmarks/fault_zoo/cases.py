@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import gymnasium as gym
+import numpy as np
 from sb3_contrib import TRPO, MaskablePPO, RecurrentPPO
 from sb3_contrib.common.envs import InvalidActionEnvDiscrete
 from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
@@ -24,7 +26,9 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_diagnostics.envs import (
     BanditEnv,
+    ExpErrorReward,
     NoisyRewardEnv,
+    RewardComponents,
     RewardCurriculum,
     RewardScale,
     SpikeObsEnv,
@@ -45,6 +49,8 @@ class Case:
     :param onset: timestep where the fault begins
     :param quick: part of the quick subset that runs in CI
     :param options: keyword arguments for ``DiagnosticsCallback``
+    :param env: for a pre-flight case, builds the environment ``check_training_env`` runs on
+        (``make`` and ``timesteps`` are then unused)
     """
 
     name: str
@@ -56,6 +62,7 @@ class Case:
     onset: int = 0
     quick: bool = False
     options: dict[str, Any] = field(default_factory=dict)
+    env: Callable[[], Any] | None = None
 
     @property
     def healthy(self) -> bool:
@@ -89,12 +96,16 @@ _OFF = {"off_policy_interval": 500}
 
 FAULTS: list[Case] = [
     Case("ppo_lr_too_high", "000 Issue E, #16", lambda: _ppo(_cartpole(), learning_rate=0.1, n_epochs=20), 4096,
-         frozenset({"kl_too_high", "clip_fraction_high"}), frozenset({"entropy_collapse", "policy_not_updating"}),
+         frozenset({"kl_too_high", "clip_fraction_high"}), frozenset({"entropy_collapse", "policy_not_updating",
+         "episode_length_degenerate"}),
          quick=True),
     Case("ppo_entropy_wrecked", "000 Issue E, #18", lambda: _ppo(_cartpole(), learning_rate=0.05, n_epochs=20), 6000,
-         frozenset({"entropy_collapse"}), frozenset({"kl_too_high", "clip_fraction_high", "policy_not_updating"})),
+         frozenset({"entropy_collapse"}), frozenset({"kl_too_high", "clip_fraction_high", "policy_not_updating",
+         "episode_length_degenerate"})),
     Case("a2c_lr_too_high", "000 #16, #18", lambda: A2C("MlpPolicy", "CartPole-v1", **_small(learning_rate=0.05,
-         n_steps=8)), 2000, frozenset({"entropy_collapse"}), frozenset({"explained_variance_negative"}), quick=True),
+         n_steps=8)), 2000, frozenset({"entropy_collapse"}),
+         frozenset({"explained_variance_negative", "episode_length_degenerate"}),
+         quick=True),
     Case("sac_no_entropy_bonus", "003 (action_std_min)", lambda: SAC("MlpPolicy", "Pendulum-v1", **_small(
          ent_coef=0.0, learning_starts=100, batch_size=64)), 3000, frozenset({"action_std_collapse"}), options=_OFF),
     Case("ppo_lr_too_low", "000 #16; 004", lambda: _ppo("CartPole-v1", learning_rate=1e-5), 5000,
@@ -107,10 +118,11 @@ FAULTS: list[Case] = [
     Case("ppo_overfit_critic", "003 (explained variance < -0.5)", lambda: _ppo(NoisyRewardEnv(), learning_rate=0.01,
          n_epochs=30), 8192, frozenset({"explained_variance_negative"}), frozenset({"kl_too_high"})),
     Case("ppo_constant_reward", "002 #1", lambda: _ppo(BanditEnv((1.0, 1.0))), 1024,
-         frozenset({"advantage_zero_variance", "policy_not_updating"}), frozenset({"policy_stays_random"}), quick=True),
+         frozenset({"advantage_zero_variance", "policy_not_updating", "reward_constant"}), frozenset({"policy_stays_random"}),
+         quick=True),
     Case("trpo_constant_reward", "002 #1, #5", lambda: TRPO("MlpPolicy", BanditEnv((1.0, 1.0)), **_small(
          n_steps=256, batch_size=64)), 2048,
-         frozenset({"advantage_zero_variance", "policy_not_updating", "line_search_failing"}),
+         frozenset({"advantage_zero_variance", "policy_not_updating", "line_search_failing", "reward_constant"}),
          frozenset({"policy_stays_random"})),
     Case("ppo_reward_x100", "000 #8; 003 1.3", lambda: _ppo(_cartpole(2, wrapper_class=RewardScale,
          wrapper_kwargs=dict(scale=100.0))), 3000, frozenset({"advantage_explosion"}),
@@ -130,6 +142,75 @@ FAULTS: list[Case] = [
     Case("lstm_wrapper_hides_episode_end", "000 #15, Issue D", lambda: RecurrentPPO(
          "MlpLstmPolicy", _cartpole(2, wrapper_class=SwallowEpisodeEnd), **_LSTM), 1024,
          frozenset({"lstm_state_not_reset"})),
+]
+
+def _exp_error(scale: float) -> Any:
+    return make_vec_env(lambda: ExpErrorReward(gym.make("Pendulum-v1"), scale=scale), n_envs=2, seed=0)
+
+
+class _GlobalNoise(gym.ObservationWrapper):
+    """Sensor noise drawn from the global np.random, which reset(seed=...) does not seed (seed 000 #3)."""
+
+    def observation(self, observation: Any) -> Any:
+        return observation + np.random.normal(0, 0.01, size=observation.shape).astype(observation.dtype)
+
+
+class _NaNAfter(gym.ObservationWrapper):
+    """A sensor that starts returning NaN after a number of steps (a division by zero, seed 000 #5)."""
+
+    def __init__(self, env: gym.Env, after: int) -> None:
+        super().__init__(env)
+        self.after, self.steps = after, 0
+
+    def observation(self, observation: Any) -> Any:
+        self.steps += 1
+        return observation * np.nan if self.steps > self.after else observation
+
+
+def _observe(env_id: str, transform: Callable[[Any], Any], space: Any = None) -> gym.Env:
+    env = gym.make(env_id)
+    return gym.wrappers.TransformObservation(env, transform, space or env.observation_space)
+
+
+REWARD_FAULTS: list[Case] = [
+    Case("reward_exp_of_large_error", "004", lambda: _ppo(_exp_error(30.0)), 3000,
+         frozenset({"reward_scale_tiny"}), frozenset({"reward_constant"}), quick=True),
+    Case("reward_disconnected", "000 #6", lambda: _ppo(_cartpole(2, wrapper_class=RewardScale,
+         wrapper_kwargs=dict(scale=0.0))), 3000, frozenset({"reward_all_zero"}),
+         frozenset({"policy_stays_random", "explained_variance_negative"})),
+    Case("reward_win_bonus_1e5", "000 #8", lambda: _ppo(make_vec_env(WinBonusEnv, n_envs=2, seed=0,
+         env_kwargs=dict(win_bonus=1e5))), 3000, frozenset({"reward_scale_huge"}),
+         frozenset({"advantage_explosion", "policy_stays_random", "explained_variance_negative"})),
+    Case("reward_only_at_the_end", "000 #7; 003 1.4", lambda: _ppo(make_vec_env(WinBonusEnv, n_envs=2, seed=0,
+         env_kwargs=dict(hit_reward=0.0, win_bonus=1.0))), 3000, frozenset({"reward_sparse"}),
+         frozenset({"explained_variance_negative"})),
+    Case("reward_component_dominates", "000 #9; 003 1.1", lambda: _ppo(_cartpole(2, wrapper_class=RewardComponents,
+         wrapper_kwargs=dict(angle_weight=100.0, center_weight=0.01))), 3000,
+         frozenset({"reward_component_imbalance"})),
+    Case("agent_dies_at_once", "003 3.3", lambda: _ppo(_cartpole(4), learning_rate=0.1, n_epochs=20), 16000,
+         frozenset({"episode_length_degenerate"}),
+         frozenset({"kl_too_high", "clip_fraction_high", "entropy_collapse", "policy_not_updating"})),
+]
+
+ENV_FAULTS: list[Case] = [
+    Case("env_obs_constant", "000 #1", lambda: None, 0, frozenset({"obs_constant"}),
+         frozenset({"obs_dead_dims", "action_no_effect", "reward_not_learnable", "reset_not_randomized"}),
+         env=lambda: _observe("CartPole-v1", lambda o: np.zeros_like(o)), quick=True),
+    Case("env_action_ignored", "000 #2; 003 2.4", lambda: None, 0, frozenset({"action_no_effect"}),
+         env=lambda: gym.wrappers.TransformAction(gym.make("CartPole-v1"), lambda a: 0, gym.make("CartPole-v1").action_space)),
+    Case("env_unseeded_noise", "000 #3; 003 2.5", lambda: None, 0, frozenset({"env_nondeterministic"}),
+         env=lambda: _GlobalNoise(gym.make("CartPole-v1"))),
+    Case("env_nan_observation", "000 #5", lambda: None, 0, frozenset({"obs_nan_inf"}),
+         frozenset({"nan_detected", "obs_constant", "obs_dead_dims", "env_nondeterministic", "action_no_effect"}),
+         env=lambda: _NaNAfter(gym.make("CartPole-v1"), after=50)),
+    Case("env_dead_dims", "003 2.3", lambda: None, 0, frozenset({"obs_dead_dims"}),
+         env=lambda: _observe("CartPole-v1", lambda o: np.concatenate([o, np.zeros(3, o.dtype)]),
+                              gym.spaces.Box(-np.inf, np.inf, (7,), np.float32))),
+    Case("env_scale_mismatch", "003 2.3", lambda: None, 0, frozenset({"obs_scale_mismatch"}),
+         env=lambda: _observe("CartPole-v1", lambda o: o * np.array([1e4, 1, 1, 1], o.dtype),
+                              gym.spaces.Box(-np.inf, np.inf, (4,), np.float32))),
+    Case("env_reward_tiny", "004", lambda: None, 0, frozenset({"reward_scale_tiny"}), frozenset({"reward_constant"}),
+         env=lambda: ExpErrorReward(gym.make("Pendulum-v1"), scale=30.0)),
 ]
 
 HEALTHY: list[Case] = [
@@ -152,9 +233,13 @@ HEALTHY: list[Case] = [
          batch_size=64)), 2000, quick=True, options=_OFF),
     Case("healthy_td3_pendulum", "-", lambda: TD3("MlpPolicy", "Pendulum-v1", **_small(learning_starts=100,
          batch_size=64)), 2000, options=_OFF),
+    Case("healthy_ppo_balanced_components", "-", lambda: _ppo(_cartpole(2, wrapper_class=RewardComponents,
+         wrapper_kwargs=dict(angle_weight=10.0, center_weight=1.0))), 3000),
+    Case("healthy_env_cartpole", "-", lambda: None, 0, env=lambda: gym.make("CartPole-v1"), quick=True),
+    Case("healthy_env_pendulum", "-", lambda: None, 0, env=lambda: gym.make("Pendulum-v1")),
     Case("healthy_ppo_win_bonus_clip150", "-", lambda: _ppo(VecNormalize(make_vec_env(WinBonusEnv, n_envs=4, seed=0),
          clip_reward=150.0)), 12000),
 ]
 
-CASES: dict[str, Case] = {case.name: case for case in FAULTS + HEALTHY}
+CASES: dict[str, Case] = {case.name: case for case in FAULTS + REWARD_FAULTS + ENV_FAULTS + HEALTHY}
 

@@ -43,31 +43,36 @@ def run_case(name: str) -> Result:
     """Train one case with DiagnosticsCallback in this process."""
     import torch
 
-    from sb3_diagnostics import DiagnosticsCallback, Severity
+    from sb3_diagnostics import DiagnosticsCallback, Severity, check_training_env
 
     torch.set_num_threads(1)
     case = CASES[name]
     start = time.perf_counter()
     try:
-        model = case.make()
-        callback = DiagnosticsCallback(**case.options)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model.learn(case.timesteps, callback=callback)
+            if case.env is not None:  # a pre-flight case: no training
+                findings = list(check_training_env(case.env()))
+                model = None
+            else:
+                model = case.make()
+                callback = DiagnosticsCallback(**case.options)
+                model.learn(case.timesteps, callback=callback)
+                findings = callback.findings
     except Exception as exc:  # a crash is reported as such, not as a miss
         return Result(name, {}, 1, time.perf_counter() - start, f"{type(exc).__name__}: {exc}")
     first: dict[str, int] = {}
-    for finding in callback.findings:
+    for finding in findings:
         if finding.severity >= Severity.WARNING:
             first.setdefault(finding.code, finding.step)
     n_steps = getattr(model, "n_steps", None)
-    rollout = n_steps * model.n_envs if n_steps else case.options.get("off_policy_interval", 1000)
+    rollout = n_steps * model.n_envs if model is not None and n_steps else case.options.get("off_policy_interval", 1000)
     return Result(name, first, rollout, time.perf_counter() - start)
 
 
 def score(cases: list[Case], results: dict[str, Result]) -> tuple[str, dict[str, float]]:
     """:return: the per-case table and the totals"""
-    lines = [f"{'case':<38}{'kind':<8}{'caught':<48}{'missed':<26}{'false alarms':<28}{'delay (rollouts)':<18}{'s':>5}"]
+    lines = [f"{'case':<38}{'kind':<13}{'caught':<48}{'missed':<26}{'false alarms':<28}{'delay (rollouts)':<18}{'s':>5}"]
     required = caught = 0
     false_alarm_runs = healthy_alarm_runs = 0
     delays: list[float] = []
@@ -83,8 +88,8 @@ def score(cases: list[Case], results: dict[str, Result]) -> tuple[str, dict[str,
         case_delays = [max(0.0, (r.first[c] - case.onset) / r.rollout) for c in hit]
         delays += case_delays
         delay = ", ".join(f"{d:.0f}" for d in case_delays) or "-"
-        kind = "healthy" if case.healthy else "fault"
-        lines.append(f"{case.name:<38}{kind:<8}{', '.join(hit) or '-':<48}{', '.join(miss) or '-':<26}"
+        kind = ("healthy" if case.healthy else "fault") + (" env" if case.env is not None else "")
+        lines.append(f"{case.name:<38}{kind:<13}{', '.join(hit) or '-':<48}{', '.join(miss) or '-':<26}"
                      f"{', '.join(false) or '-':<28}{delay:<18}{r.seconds:>5.0f}"
                      + (f"  CRASHED: {r.error}" if r.error else ""))
     totals = {
