@@ -27,3 +27,20 @@ SB3_ROLLOUT_KEYS: dict[str, str] = {
     "rollout/ep_rew_mean": "_ep_rew_mean",
     "rollout/ep_len_mean": "_ep_len_mean",
 }
+
+#: TensorBoard custom-scalars layout: the ``diagnostics/`` charts grouped by concern, in triage
+#: order (regular expressions match every series of a family).
+CUSTOM_SCALARS_LAYOUT: dict[str, dict[str, list]] = {
+    "sb3-diagnostics": {
+        "NaN and gradients": ["Multiline", [r"diagnostics/grad_norm.*", r"diagnostics/params_without_grad"]],
+        "VecNormalize": ["Multiline", [r"diagnostics/vecnorm_.*"]],
+        "recurrent state": ["Multiline", [r"diagnostics/lstm_.*"]],
+        "value function": ["Multiline", [r"diagnostics/explained_variance", r"diagnostics/q_.*"]],
+        "exploration": ["Multiline", [r"diagnostics/entropy_normalized", r"diagnostics/action_std_min"]],
+        "advantages": ["Multiline", [r"diagnostics/advantage_.*"]],
+        "policy updates": ["Multiline", [r"diagnostics/approx_kl", r"diagnostics/clip_fraction",
+                                         r"diagnostics/epochs_completed", r"diagnostics/line_search_success"]],
+        "reward": ["Multiline", [r"diagnostics/reward_.*", r"diagnostics/return_.*", r"diagnostics/truncation_frac"]],
+        "alerts": ["Multiline", [r"diagnostics/alert/.*"]],
+    }
+}

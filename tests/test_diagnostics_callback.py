@@ -110,6 +110,7 @@ def test_tensorboard_gets_scalars_alert_series_and_text(tmp_logdir):
     alerts = [e.value for e in events.Scalars("diagnostics/alert/policy_not_updating")]
     assert alerts[-1] == 1.0 and len(alerts) >= 3
     assert any(t.startswith("diagnostics/findings/policy_not_updating") for t in events.Tags()["tensors"])
+    assert "custom_scalars__config__" in events.Tags()["tensors"]  # the charts grouped in "Custom Scalars"
 
 
 def test_stop_on_error_stops_training():

@@ -16,6 +16,7 @@ from sb3_diagnostics.callbacks.vecnormalize import VecNormalizeAuditCallback
 from sb3_diagnostics.core import DiagnosticsCore
 from sb3_diagnostics.errors import InvalidThresholdError, require_whole_number
 from sb3_diagnostics.findings import Finding, Severity
+from sb3_diagnostics.logkeys import CUSTOM_SCALARS_LAYOUT
 from sb3_diagnostics.triage import format_report
 
 #: check name -> callback class, in the order they run
@@ -83,6 +84,7 @@ class DiagnosticsCallback(CallbackList):
             assert cls.thresholds_class is not None
             self.thresholds[name] = cls.thresholds_class.coerce(value)
         self.skipped: dict[str, str] = {}
+        self._layouts: set[int] = set()
 
     @property
     def findings(self) -> list[Finding]:
@@ -95,6 +97,16 @@ class DiagnosticsCallback(CallbackList):
         :return: the triage summary, most upstream cause first
         """
         return format_report(self.findings, min_severity=Severity.parse(min_severity))
+
+    def _write_layout(self) -> None:
+        """Group the diagnostics charts in TensorBoard's "Custom Scalars" tab (once per event file)."""
+        from stable_baselines3.common.logger import TensorBoardOutputFormat
+
+        for output in self.model.logger.output_formats:
+            writer = getattr(output, "writer", None)
+            if isinstance(output, TensorBoardOutputFormat) and writer is not None and id(writer) not in self._layouts:
+                writer.add_custom_scalars(CUSTOM_SCALARS_LAYOUT)
+                self._layouts.add(id(writer))
 
     def _init_callback(self) -> None:
         # Runs at every learn(); the checks (and their history) are built once, and rebuilt only
@@ -113,6 +125,7 @@ class DiagnosticsCallback(CallbackList):
                 off_policy_interval=self.off_policy_interval, verbose=self.verbose, core=self.core,
             ))
         self.callbacks = applicable
+        self._write_layout()
         if self.verbose >= 1:
             running = ", ".join(type(c).__name__ for c in applicable) or "none"
             print(f"sb3-diagnostics: running {running}" + "".join(f"; {n} skipped: {r}" for n, r in self.skipped.items()))
