@@ -554,6 +554,8 @@ class EpisodeThresholds(Thresholds):
     """
     :param short_episode: mean episode length (steps) below which the agent dies at once (seed 003, 3.3)
     :param consecutive: updates in a row the episodes must stay that short
+    :param sustain_steps: ... and timesteps: an untrained greedy policy (DQN right after its
+        exploration phase) is briefly this short too, then learns
     :param min_points: updates of ``ep_rew_mean`` in the window judged for a falling reward (the
         last third of the updates seen, never fewer than this)
     :param falling_rank: rank correlation with time at or below which the reward falls steadily
@@ -563,10 +565,11 @@ class EpisodeThresholds(Thresholds):
 
     short_episode: float = 10.0
     consecutive: int = 3
+    sustain_steps: int = 4000
     min_points: int = 8
     falling_rank: float = -0.8
     min_drop: float = 0.2
     flat_returns: float = 0.05
-    _counts = ("consecutive", "min_points")
+    _counts = ("consecutive", "sustain_steps", "min_points")
     _fractions = ("min_drop", "flat_returns")
     _non_negative = ("short_episode",)

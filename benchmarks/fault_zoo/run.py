@@ -65,8 +65,10 @@ def run_case(name: str) -> Result:
     for finding in findings:
         if finding.severity >= Severity.WARNING:
             first.setdefault(finding.code, finding.step)
-    n_steps = getattr(model, "n_steps", None)
-    rollout = n_steps * model.n_envs if model is not None and n_steps else case.options.get("off_policy_interval", 1000)
+    from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+
+    on_policy = isinstance(model, OnPolicyAlgorithm)
+    rollout = model.n_steps * model.n_envs if on_policy else case.options.get("off_policy_interval", 1000)
     return Result(name, first, rollout, time.perf_counter() - start)
 
 

@@ -36,8 +36,9 @@ class EpisodeRule(Rule):
     ``truncation_frac`` (share of episodes that ended by a time limit), once per update.
 
     - ``episode_length_degenerate``: the mean episode lasts fewer than ``short_episode`` steps for
-      ``consecutive`` updates (the agent dies at once). Every episode truncated is normal for
-      fixed-horizon tasks (Pendulum): it is only ``info``, and only while returns stay flat.
+      ``consecutive`` updates spanning at least ``sustain_steps`` timesteps (the agent dies at once).
+      Every episode truncated is normal for fixed-horizon tasks (Pendulum): it is only ``info``,
+      and only while returns stay flat.
     - ``reward_decreasing``: over the last third of the updates seen (at least ``min_points``),
       the mean episode reward falls steadily (rank correlation with time <= ``falling_rank``) and
       by more than ``min_drop`` of its size.
@@ -50,6 +51,7 @@ class EpisodeRule(Rule):
         super().__init__()
         self.th = thresholds or EpisodeThresholds()
         self._short = Streak()
+        self._short_since: int | None = None
         self._truncated = Streak()
         self._rewards: list[float] = []
 
@@ -58,11 +60,21 @@ class EpisodeRule(Rule):
         length = get(metrics, "_ep_len_mean")
         # Episodes of one fixed length are the task's design (a bandit, a probe), not an agent that dies.
         fixed_length = get(metrics, "_ep_len_std") == 0.0
-        if length is not None and self._short.update(length < th.short_episode and not fixed_length) >= th.consecutive:
+        short = length is not None and length < th.short_episode and not fixed_length
+        if length is not None:
+            self._short.update(short)
+            if not short:
+                self._short_since = None
+            elif self._short_since is None:
+                self._short_since = step
+        since = self._short_since
+        if short and since is not None and self._short.count >= th.consecutive and step - since >= th.sustain_steps:
+            assert length is not None
             alerts.append(Alert(
                 "episode_length_degenerate",
-                f"the mean episode lasts {length:.1f} steps (threshold {th.short_episode:g}) for {self._short.count} "
-                "updates: the agent fails almost at once, so it never sees the states where it could learn the task.",
+                f"the mean episode has lasted {length:.1f} steps or so (threshold {th.short_episode:g}) for "
+                f"{step - since} timesteps: the agent fails almost at once, so it never sees the "
+                "states where it could learn the task.",
                 length, th.short_episode,
             ))
         reward = get(metrics, "_ep_rew_mean")

@@ -68,5 +68,5 @@ def test_reward_components_imbalance(weights, expected):
 def test_agent_that_dies_at_once():
     # learning_rate=0.1: the policy collapses to always pushing one way; CartPole episodes last ~9 steps
     env = make_vec_env("CartPole-v1", n_envs=4, seed=0)
-    run = _run(env, steps=16000, learning_rate=0.1, n_epochs=20)
+    run = _run(env, steps=20000, learning_rate=0.1, n_epochs=20)
     assert run.severity("episode_length_degenerate") == Severity.WARNING
