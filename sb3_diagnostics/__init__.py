@@ -10,12 +10,16 @@ sb3-diagnostics: tells you why your Stable-Baselines3 agent is not learning.
 import logging
 
 from sb3_diagnostics.callbacks import (
+    BufferShapeCallback,
     DiagnosticCallback,
     DiagnosticsCallback,
     EntropyCollapseCallback,
     ExplainedVarianceCallback,
+    GradientCallback,
     KLWatchdogCallback,
     LSTMResetCallback,
+    NaNCallback,
+    QValueCallback,
     VecNormalizeAuditCallback,
 )
 from sb3_diagnostics.callbacks.reward import RewardSignalCallback
@@ -23,9 +27,11 @@ from sb3_diagnostics.catalog import (
     CATALOG,
     EntropyThresholds,
     EpisodeThresholds,
+    GradientThresholds,
     KLThresholds,
     LSTMThresholds,
     PreflightThresholds,
+    QValueThresholds,
     RewardThresholds,
     ValueThresholds,
     VecNormalizeThresholds,
@@ -49,6 +55,7 @@ __version__ = "0.1.0"
 logging.getLogger("sb3_diagnostics").addHandler(logging.NullHandler())
 
 __all__ = [
+    "BufferShapeCallback",
     "CATALOG",
     "DiagnosticCallback",
     "DiagnosticWarning",
@@ -60,15 +67,20 @@ __all__ = [
     "EpisodeThresholds",
     "ExplainedVarianceCallback",
     "Finding",
+    "GradientCallback",
+    "GradientThresholds",
     "InvalidThresholdError",
     "KLThresholds",
     "KLWatchdogCallback",
     "LSTMResetCallback",
     "LSTMThresholds",
+    "NaNCallback",
     "NotAnEnvironmentError",
     "PolicyCheckReport",
     "PreflightReport",
     "PreflightThresholds",
+    "QValueCallback",
+    "QValueThresholds",
     "RewardSignalCallback",
     "RewardThresholds",
     "Severity",

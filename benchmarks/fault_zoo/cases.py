@@ -15,6 +15,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import torch as th
 from sb3_contrib import TRPO, MaskablePPO, RecurrentPPO
 from sb3_contrib.common.envs import InvalidActionEnvDiscrete
 from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
@@ -22,6 +23,8 @@ from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.envs import IdentityEnvMultiDiscrete
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+from stable_baselines3.common.utils import polyak_update
 from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_diagnostics.envs import (
@@ -35,6 +38,7 @@ from sb3_diagnostics.envs import (
     SwallowEpisodeEnd,
     WinBonusEnv,
 )
+from sb3_diagnostics.faults_offpolicy import NaNObservation, PovObservation
 
 
 @dataclass(frozen=True)
@@ -213,6 +217,50 @@ ENV_FAULTS: list[Case] = [
          env=lambda: ExpErrorReward(gym.make("Pendulum-v1"), scale=30.0)),
 ]
 
+class _DetachedExtractor(BaseFeaturesExtractor):
+    """A custom features extractor that computes its features "without gradient" (.detach())."""
+
+    def __init__(self, observation_space: gym.spaces.Box, features_dim: int = 16) -> None:
+        super().__init__(observation_space, features_dim)
+        self.linear = th.nn.Linear(int(np.prod(observation_space.shape)), features_dim)
+
+    def forward(self, observations: th.Tensor) -> th.Tensor:
+        return th.relu(self.linear(observations)).detach()
+
+
+class _DoubleUpdateSAC(SAC):
+    """seed 001 Issue 0.3: the learner loop calls the soft update, and so does train_step()."""
+
+    def train(self, gradient_steps: int, batch_size: int = 64) -> None:
+        super().train(gradient_steps, batch_size)
+        polyak_update(self.critic.parameters(), self.critic_target.parameters(), self.tau)
+
+
+_ANYTHING_AFTER_A_BLOWUP = frozenset({"kl_too_high", "clip_fraction_high", "entropy_collapse", "policy_not_updating",
+                                      "policy_stays_random", "nan_detected", "explained_variance_negative",
+                                      "advantage_explosion", "episode_length_degenerate"})
+
+GRADIENT_AND_OFF_POLICY_FAULTS: list[Case] = [
+    Case("ppo_lr_100_gradients_explode", "000 #12, #16", lambda: _ppo("CartPole-v1", learning_rate=1e2), 1024,
+         frozenset({"grad_norm_exploding"}), _ANYTHING_AFTER_A_BLOWUP, quick=True),
+    Case("ppo_detached_features_extractor", "000 checklist (gradient flow)", lambda: PPO("MlpPolicy", "CartPole-v1",
+         n_steps=128, batch_size=64, seed=0, policy_kwargs=dict(features_extractor_class=_DetachedExtractor,
+         net_arch=[16])), 768, frozenset({"param_no_grad"}), quick=True),
+    Case("dqn_nan_observation", "000 #5", lambda: DQN("MlpPolicy", NaNObservation(gym.make("CartPole-v1"),
+         after_steps=300, index=2), **_small(learning_starts=100)), 1000, frozenset({"nan_detected"}),
+         frozenset({"q_value_divergence", "grad_norm_exploding"}), onset=300, options={"off_policy_interval": 100}),
+    Case("sac_reward_x1e4_gamma_0999", "003; 000 #8", lambda: SAC("MlpPolicy", RewardScale(gym.make("Pendulum-v1"),
+         1e4), **_small(learning_starts=100, batch_size=64, gamma=0.999, learning_rate=1e-3)), 1000,
+         frozenset({"q_value_divergence"}), frozenset({"reward_scale_huge", "grad_norm_exploding", "q_twin_divergence",
+                                                       "action_std_collapse"}), options={"off_policy_interval": 100}),
+    Case("sac_doubled_polyak_update", "001 Issue 0.3", lambda: _DoubleUpdateSAC("MlpPolicy", "Pendulum-v1",
+         **_small(learning_starts=100, batch_size=64)), 500, frozenset({"target_update_too_fast"}),
+         options={"off_policy_interval": 100}),
+    Case("sac_observation_shape_1_by_n", "001 Issue 0.4", lambda: SAC("MlpPolicy", PovObservation(
+         gym.make("Pendulum-v1")), **_small(learning_starts=100, batch_size=64)), 250,
+         frozenset({"buffer_shape_mismatch"})),
+]
+
 HEALTHY: list[Case] = [
     Case("healthy_ppo_cartpole", "-", lambda: _ppo(_cartpole(4)), 12000, quick=True),
     Case("healthy_a2c_cartpole", "-", lambda: A2C("MlpPolicy", _cartpole(4), **_small(n_steps=8)), 8000, quick=True),
@@ -241,5 +289,7 @@ HEALTHY: list[Case] = [
          clip_reward=150.0)), 12000),
 ]
 
-CASES: dict[str, Case] = {case.name: case for case in FAULTS + REWARD_FAULTS + ENV_FAULTS + HEALTHY}
+CASES: dict[str, Case] = {
+    case.name: case for case in FAULTS + REWARD_FAULTS + ENV_FAULTS + GRADIENT_AND_OFF_POLICY_FAULTS + HEALTHY
+}
 

@@ -9,8 +9,11 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from sb3_diagnostics.callbacks.base import DiagnosticCallback, StopOn, parse_stop_on
 from sb3_diagnostics.callbacks.entropy import EntropyCollapseCallback
 from sb3_diagnostics.callbacks.explained_variance import ExplainedVarianceCallback
+from sb3_diagnostics.callbacks.gradients import GradientCallback
 from sb3_diagnostics.callbacks.kl import KLWatchdogCallback
 from sb3_diagnostics.callbacks.lstm import LSTMResetCallback
+from sb3_diagnostics.callbacks.nan import NaNCallback
+from sb3_diagnostics.callbacks.offpolicy import BufferShapeCallback, QValueCallback
 from sb3_diagnostics.callbacks.reward import RewardSignalCallback
 from sb3_diagnostics.callbacks.vecnormalize import VecNormalizeAuditCallback
 from sb3_diagnostics.core import DiagnosticsCore
@@ -23,10 +26,14 @@ from sb3_diagnostics.triage import format_report
 CHECKS: dict[str, type[DiagnosticCallback]] = {
     cls.check_name: cls
     for cls in (
+        NaNCallback,
+        BufferShapeCallback,
         VecNormalizeAuditCallback,
         LSTMResetCallback,
         ExplainedVarianceCallback,
+        QValueCallback,
         EntropyCollapseCallback,
+        GradientCallback,
         KLWatchdogCallback,
         RewardSignalCallback,
     )
@@ -43,7 +50,8 @@ class DiagnosticsCallback(CallbackList):
     Afterwards, :attr:`findings` lists what was found and :meth:`report` gives the triage.
 
     :param thresholds: per-check overrides, keyed by check name (``"entropy"``, ``"value"``,
-        ``"kl"``, ``"vecnormalize"``, ``"lstm"``, ``"reward"``): a thresholds dataclass or a dict of its fields,
+        ``"kl"``, ``"vecnormalize"``, ``"lstm"``, ``"reward"``, ``"gradients"``, ``"q_values"``): a
+        thresholds dataclass or a dict of its fields,
         e.g. ``{"kl": {"kl_high": 0.3}}``
     :param checks: names of the checks to run (default: all that apply)
     :param stop_on: None (never stop), ``"error"`` / ``"warning"`` (stop training at the first

@@ -17,7 +17,7 @@ from sb3_diagnostics.catalog import GradientThresholds
 from sb3_diagnostics.rules.gradients import NO_GRAD, NOT_IN_OPTIMIZER, GradientNormRule, ParamGradRule
 
 #: called at every optimizer step with (optimizer name, total gradient norm before clipping, name of
-#: the first parameter whose gradient is NaN/Inf or None)
+#: the first parameter whose gradient norm is NaN or Inf, or None)
 StepListener = Callable[[str, float, "str | None"], None]
 #: called just before (``pre``) or after (``post``) an optimizer step, with the optimizer name
 EventListener = Callable[[str], None]
@@ -99,7 +99,8 @@ class GradientTap:
         self.step_count: dict[str, int] = {}
         #: ``num_timesteps`` of the latest optimizer step
         self.last_step_timestep = 0
-        self._model: Any = None
+        # Weak: the tap is the value of a WeakKeyDictionary keyed by the model; a strong reference would keep it alive.
+        self._model: Callable[[], Any] = lambda: None
         self._users: dict[int, tuple[StepListener | None, EventListener | None, EventListener | None]] = {}
         self._grads = False
         self._handles: list[Any] = []
@@ -132,13 +133,10 @@ class GradientTap:
         self._install(model)
 
     def detach(self, user: object) -> None:
-        """Stop serving ``user``; remove every hook when nobody is left."""
+        """Stop serving ``user``; remove every hook when nobody is left (the checks all detach at the end of ``learn()``)."""
         self._users.pop(id(user), None)
         if not self._users:
             self._remove()
-        elif self._grads and not any(s for s, _, _ in self._users.values()):
-            self._remove()
-            self._install(self._model)
 
     # -- hooks ---------------------------------------------------------------------------------
     def _install(self, model: BaseAlgorithm) -> None:
@@ -156,7 +154,7 @@ class GradientTap:
         if key == self._key and self._handles:
             return
         self._remove()
-        self._model, self._key, self._grads = model, key, grads
+        self._model, self._key, self._grads = weakref.ref(model), key, grads
         self.params, self.names, self.optimizers = params, names, optimizers
         index = {id(p): i for i, p in enumerate(params)}
         self.owned = {
@@ -190,9 +188,8 @@ class GradientTap:
             if grad.requires_grad:  # a double-backward graph (TRPO's Hessian-vector products): no step uses it
                 self._norm[i] = None
                 return
-            # float64: a float32 norm overflows to inf for finite entries above ~1e19, float64 cannot
-            # overflow for float32 entries, so a non-finite norm means a NaN/Inf entry.
-            self._norm[i] = th.linalg.vector_norm(grad, dtype=th.float64)
+            values = grad.coalesce().values() if grad.is_sparse else grad  # nn.Embedding(sparse=True)
+            self._norm[i] = th.linalg.vector_norm(values)  # NaN if an entry is NaN; inf if one is, or beyond ~1e19
         except Exception as exc:  # never let a diagnostic break backward()
             self.error = exc
 
@@ -201,7 +198,7 @@ class GradientTap:
             return
         try:
             self.step_count[name] += 1
-            self.last_step_timestep = int(getattr(self._model, "num_timesteps", 0))
+            self.last_step_timestep = int(getattr(self._model(), "num_timesteps", 0))
             if self._grads:
                 self._close_step(name)
             for _, on_pre, _ in list(self._users.values()):
@@ -221,7 +218,7 @@ class GradientTap:
         ]
         if not fresh:
             return
-        norms = th.stack([self._norm[i] for i in fresh])  # type: ignore[misc]
+        norms = th.stack([self._norm[i] for i in fresh]).double()  # type: ignore[misc]
         total = float(th.linalg.vector_norm(norms))
         bad = None
         if not math.isfinite(total):
@@ -255,7 +252,8 @@ def norm_metric(optimizer: str, n_optimizers: int) -> str:
 class GradientCallback(DiagnosticCallback):
     """
     Gradient norms *before clipping*, per optimizer, at no extra forward or backward pass:
-    ``grad_norm_exploding`` (median norm of an update's optimizer steps above 1e4),
+    ``grad_norm_exploding`` (median norm of an update's optimizer steps above 1e4 for two updates,
+    or a single step above 1e5),
     ``grad_norm_vanishing`` (below 1e-6 while the loss is not ~0) and ``param_no_grad`` (a
     trainable parameter that gets no gradient although its optimizer steps, or one that gets
     gradients but belongs to no optimizer). Works for on- and off-policy algorithms; SAC, TD3,
@@ -314,7 +312,10 @@ class GradientCallback(DiagnosticCallback):
         out: dict[str, float] = {}
         n_optimizers = len(tap.optimizers)
         values = self.model.logger.name_to_value
-        for optimizer, norms in self._norms.items():
+        for optimizer, all_norms in self._norms.items():
+            norms = [n for n in all_norms if not math.isnan(n)]  # NaN gradients are NaNCallback's business
+            if not norms:
+                continue
             name = norm_metric(optimizer, n_optimizers)
             suffix = name[len("grad_norm"):]
             out[name] = float(np.median(norms))
@@ -329,7 +330,7 @@ class GradientCallback(DiagnosticCallback):
 
     def _parameter_flow(self, tap: GradientTap) -> dict[str, float]:
         stepped = {k for k, n in tap.step_count.items() if n > self._step_base.get(k, 0)}
-        if not stepped:
+        if not stepped or len(self._grad_base) != len(tap.grad_count):  # nothing to judge, or hooks reinstalled
             return {}
         received = [n - b for n, b in zip(tap.grad_count, self._grad_base, strict=True)]
         without = [
