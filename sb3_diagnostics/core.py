@@ -50,8 +50,9 @@ def _package_dir(name: str) -> str | None:
 
 
 def _user_stacklevel() -> int:
-    """Stack level of the first frame outside sb3-diagnostics, SB3 and sb3-contrib (the user's ``learn`` call)."""
-    internal = tuple(d for d in map(_package_dir, ("sb3_diagnostics", "stable_baselines3", "sb3_contrib")) if d)
+    """Stack level of the first frame outside sb3-diagnostics, SB3, sb3-contrib and torch (the user's ``learn`` call)."""
+    packages = ("sb3_diagnostics", "stable_baselines3", "sb3_contrib", "torch")
+    internal = tuple(d for d in map(_package_dir, packages) if d)
     frame: FrameType | None = sys._getframe(1)  # level 1 is our caller (the warnings.warn site)
     level = 1
     while frame is not None and frame.f_code.co_filename.startswith(internal):

@@ -65,6 +65,7 @@ def test_severity_is_ordered_and_prints_lower_case():
         (lambda: DiagnosticsCallback(thresholds={"kl": {"kl_high": -1}}), "kl_high=-1"),
         (lambda: DiagnosticsCallback(cooldown=-1), "cooldown=-1"),
         (lambda: DiagnosticsCallback(off_policy_interval=0), "off_policy_interval=0"),
+        (lambda: DiagnosticsCallback(thresholds={"nan": {}}), "takes no thresholds"),
     ],
 )
 def test_nonsense_settings_raise_clear_errors(make, pattern):

@@ -89,7 +89,8 @@ class DiagnosticsCallback(CallbackList):
         # Validate thresholds eagerly so a typo fails before training starts.
         for name, value in self.thresholds.items():
             cls = CHECKS[name]
-            assert cls.thresholds_class is not None
+            if cls.thresholds_class is None:
+                raise InvalidThresholdError(f"Check {name!r} takes no thresholds; remove it from thresholds=.")
             self.thresholds[name] = cls.thresholds_class.coerce(value)
         self.skipped: dict[str, str] = {}
         self._layouts: set[int] = set()

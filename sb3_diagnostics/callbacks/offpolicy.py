@@ -421,10 +421,12 @@ class BufferShapeCallback(DiagnosticCallback):
         if isinstance(self.model, OffPolicyAlgorithm):
             buffers.append(("replay buffer", getattr(self.model, "replay_buffer", None)))
         for name, buf in buffers:
+            # After RolloutBuffer.get() the arrays are flattened to (n_steps * n_envs, ...) until the next reset().
+            leading = 1 if getattr(buf, "generator_ready", False) else 2
             wrong: dict[tuple[str | None, tuple[int, ...]], list[str]] = {}
             for attr in ("observations", "next_observations"):
                 for key, array in _by_key(getattr(buf, attr, None)).items():
-                    shape = tuple(np.shape(array)[2:])
+                    shape = tuple(np.shape(array)[leading:])
                     if array is not None and key in stored and shape != stored[key]:
                         wrong.setdefault((key, shape), []).append(attr)
             for (key, shape), attrs in wrong.items():

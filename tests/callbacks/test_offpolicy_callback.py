@@ -156,3 +156,11 @@ def test_replay_buffer_built_from_raw_observations(tmp_path):
     assert finding.severity == Severity.ERROR and finding.step == 0
     assert "replay buffer stores observations and next_observations of shape (1, 3)" in finding.message
     assert model.num_timesteps == 1  # stopped at the first step
+
+
+def test_rollout_buffer_between_learn_calls_is_not_a_mismatch():
+    # After train(), RolloutBuffer keeps its arrays flattened to (n_steps * n_envs, ...) until the next rollout.
+    cb = BufferShapeCallback()
+    model = PPO("MlpPolicy", "CartPole-v1", **ppo_small())
+    train(model, 256, cb)
+    assert train(model, 256, cb).findings == []
