@@ -70,3 +70,15 @@ def test_agent_that_dies_at_once():
     env = make_vec_env("CartPole-v1", n_envs=4, seed=0)
     run = _run(env, steps=20000, learning_rate=0.1, n_epochs=20)
     assert run.severity("episode_length_degenerate") == Severity.WARNING
+
+
+def test_reward_drowned_in_noise_is_worth_knowing():
+    # seed 003 1.2: |mean| / std of the reward below 0.1. Info only: learning is slow, not broken.
+    from sb3_diagnostics.envs import NoisyRewardEnv
+
+    run = _run(NoisyRewardEnv(learnable=False))
+    assert run.severity("reward_low_snr") == Severity.INFO
+    assert not run.warned("reward_low_snr")
+    # |mean| / std cannot tell a learnable zero-mean reward from noise (seed 003's metric), so the
+    # twin is a reward with a clear level: Pendulum's, about -6 +- 3 per step.
+    assert "reward_low_snr" not in _run(make_vec_env("Pendulum-v1", n_envs=2, seed=0)).codes(Severity.INFO)
