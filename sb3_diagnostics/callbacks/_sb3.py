@@ -91,6 +91,29 @@ def _take(array: Any, t: np.ndarray, e: np.ndarray) -> Any:
     return array[t, e]
 
 
+def replay_sample(model: Any, rng: np.random.Generator, n_samples: int) -> tuple[Any, np.ndarray, np.ndarray] | None:
+    """
+    Observations of a random sample of an off-policy replay buffer, as the policy sees them.
+
+    Indices are drawn with ``rng`` (never ``replay_buffer.sample()``, which uses the global
+    ``np.random``); with ``VecNormalize`` the stored (unnormalised) observations are normalised.
+
+    :param model: an off-policy algorithm
+    :param rng: the caller's generator
+    :param n_samples: transitions to draw (fewer when the buffer holds fewer)
+    :return: (observations, step indices, env indices), or None while the buffer is empty
+    """
+    buf = model.replay_buffer
+    t, e = _index_sample(buf.buffer_size if buf.full else buf.pos, buf.n_envs, n_samples, rng)
+    if t.size == 0:
+        return None
+    obs = _take(buf.observations, t, e)
+    vec_norm = model.get_vec_normalize_env()
+    if vec_norm is not None:
+        obs = vec_norm.normalize_obs(obs)
+    return obs, t, e
+
+
 def _device_obs(model: BaseAlgorithm, obs: Any) -> Any:
     return obs_as_tensor(obs, model.device)
 
@@ -172,15 +195,10 @@ def policy_stats(model: Any, rng: np.random.Generator, n_samples: int = 256) -> 
                 dist = model.policy.get_distribution(obs)
             return distribution_stats(model, dist, None if masks is None else masks.astype(bool))
         if isinstance(model, OffPolicyAlgorithm) and hasattr(getattr(model, "actor", None), "get_action_dist_params"):
-            buf = model.replay_buffer
-            size = buf.buffer_size if buf.full else buf.pos
-            t, e = _index_sample(size, buf.n_envs, n_samples, rng)
-            if t.size == 0:
+            sample = replay_sample(model, rng, n_samples)
+            if sample is None:
                 return {}
-            obs = _take(buf.observations, t, e)
-            vec_norm = model.get_vec_normalize_env()
-            if vec_norm is not None:  # the replay buffer stores unnormalised observations
-                obs = vec_norm.normalize_obs(obs)
+            obs = sample[0]
             actor: Any = model.actor
             mean, log_std, kwargs = actor.get_action_dist_params(_device_obs(model, obs))
             dist = actor.action_dist.proba_distribution(mean, log_std, **kwargs)

@@ -19,7 +19,7 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.preprocessing import get_obs_shape
 
-from sb3_diagnostics.callbacks._sb3 import _device_obs, _index_sample, _take
+from sb3_diagnostics.callbacks._sb3 import _device_obs, replay_sample
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
 from sb3_diagnostics.callbacks.gradients import GradientTap
 from sb3_diagnostics.catalog import QValueThresholds
@@ -77,16 +77,11 @@ def q_stats(model: Any, rng: np.random.Generator, n_samples: int) -> dict[str, f
     :param n_samples: transitions to evaluate
     :return: ``q_mean`` and, with two or more critics, ``q_value_spread`` (mean of max - min over critics)
     """
-    buf = model.replay_buffer
-    size = buf.buffer_size if buf.full else buf.pos
-    t, e = _index_sample(size, buf.n_envs, n_samples, rng)
-    if t.size == 0:
+    sample = replay_sample(model, rng, n_samples)
+    if sample is None:
         return {}
-    obs = _take(buf.observations, t, e)
-    vec_norm = model.get_vec_normalize_env()
-    if vec_norm is not None:  # the replay buffer stores unnormalised observations
-        obs = vec_norm.normalize_obs(obs)
-    actions = th.as_tensor(buf.actions[t, e], device=model.device)
+    obs, t, e = sample
+    actions = th.as_tensor(model.replay_buffer.actions[t, e], device=model.device)
     with th.no_grad(), eval_mode(model.policy):
         q = q_values(model, _device_obs(model, obs), actions).double()
     out = {"q_mean": float(q.mean())}
