@@ -157,6 +157,12 @@ class DiagnosticCallback(BaseCallback):
         """Measure at the end of ``learn()`` (after the last ``train()``)."""
         return {}
 
+    def _teardown(self) -> None:
+        """
+        Release what :meth:`_setup` acquired (e.g. hooks on the model) at the end of every ``learn()``,
+        even when the check is disabled or a warning turned into an error is propagating.
+        """
+
     # -- helpers for subclasses ----------------------------------------------------------------
     def _cached(self, name: str, compute: Callable[[], Any]) -> Any:
         """A measurement shared by every check on this model, computed once per update."""
@@ -194,8 +200,11 @@ class DiagnosticCallback(BaseCallback):
         self._guard(lambda: self._judge(self._measure()))
 
     def _on_training_end(self) -> None:
-        if self._active:
-            self._guard(self._judge_final)
+        try:
+            if self._active:
+                self._guard(self._judge_final)
+        finally:
+            self._teardown()
 
     def _judge_final(self) -> None:
         metrics = self._measure_final()

@@ -184,9 +184,6 @@ class NaNCallback(DiagnosticCallback):
     def _measure_final(self) -> dict[str, float]:
         return self._measure()
 
-    def _on_training_end(self) -> None:
-        try:
-            super()._on_training_end()
-        finally:
-            if self._tap is not None:
-                self._tap.detach(self)
+    def _teardown(self) -> None:
+        if self._tap is not None:
+            self._tap.detach(self)

@@ -324,12 +324,9 @@ class QValueCallback(DiagnosticCallback):
     def _measure_final(self) -> dict[str, float]:
         return self._probe.read() if self._probe is not None else {}
 
-    def _on_training_end(self) -> None:
-        try:
-            super()._on_training_end()
-        finally:
-            if self._tap is not None:
-                self._tap.detach(self)
+    def _teardown(self) -> None:
+        if self._tap is not None:
+            self._tap.detach(self)
 
 
 def _expected_shapes(space: spaces.Space) -> dict[str | None, tuple[int, ...]]:
