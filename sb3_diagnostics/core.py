@@ -177,6 +177,19 @@ class DiagnosticsCore:
             print(f"sb3-diagnostics info: {text}")
 
 
+def warn_findings(findings: list[Finding]) -> None:
+    """
+    Emit findings judged outside training (pre-flight, policy checks) the way the callbacks do:
+    a Python warning and a log record for each one at ``warning`` or above.
+
+    :param findings: the findings, already in the order they should be read
+    """
+    core = DiagnosticsCore(cooldown=0, verbose=0)
+    for finding in findings:
+        if finding.severity >= Severity.WARNING:
+            core.add(finding)
+
+
 class MetricCache:
     """
     Measurements of the current update, shared by every check on one model.

@@ -41,7 +41,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
 from sb3_diagnostics import metrics as M
 from sb3_diagnostics.catalog import LSTMThresholds, entry
-from sb3_diagnostics.core import DiagnosticsCore
+from sb3_diagnostics.core import warn_findings
 from sb3_diagnostics.errors import InvalidThresholdError
 from sb3_diagnostics.findings import Finding, Severity
 from sb3_diagnostics.rules.pipeline import RecurrentStateRule
@@ -442,10 +442,7 @@ def check_policy(
             module.training = saved_modes[name]
     report = PolicyCheckReport(triage_order(checker.findings), checker.summary)
     if warn:
-        core = DiagnosticsCore(cooldown=0, verbose=0)
-        for f in report:
-            if f.severity >= Severity.WARNING:
-                core.add(f)
+        warn_findings(report)
     if verbose >= 1:
         print(report.format())
     return report

@@ -33,7 +33,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecNormalize
 
 from sb3_diagnostics import metrics as M
 from sb3_diagnostics.catalog import PreflightThresholds, RewardThresholds, entry
-from sb3_diagnostics.core import DiagnosticsCore
+from sb3_diagnostics.core import warn_findings
 from sb3_diagnostics.errors import EnvCrashedError, InvalidThresholdError, NotAnEnvironmentError
 from sb3_diagnostics.findings import Finding, Severity
 from sb3_diagnostics.rules.reward import RewardRule, reward_metrics
@@ -951,10 +951,7 @@ def check_training_env(
     findings = triage_order(checker.findings)
     report = PreflightReport(findings, checker.summary)
     if warn:
-        core = DiagnosticsCore(cooldown=0, verbose=0)
-        for f in findings:
-            if f.severity >= Severity.WARNING:
-                core.add(f)
+        warn_findings(findings)
     if verbose >= 1:
         print(report.format())
     return report
