@@ -14,6 +14,7 @@ from sb3_diagnostics import Severity
 from sb3_diagnostics.callbacks.gradients import GradientCallback, GradientTap
 from sb3_diagnostics.callbacks.nan import NaNCallback
 from sb3_diagnostics.callbacks.offpolicy import BufferShapeCallback, QValueCallback
+from sb3_diagnostics.errors import InvalidThresholdError
 from sb3_diagnostics.faults_offpolicy import ObservationScale
 
 
@@ -63,6 +64,42 @@ def test_learning_rate_too_high_explodes_gradients():
 def test_default_learning_rate_keeps_gradients_moderate():
     run = train(PPO("MlpPolicy", "CartPole-v1", **ppo_small()), 2048, GradientCallback())
     assert run.codes(Severity.INFO) == set()
+
+
+class RecordingGradients(GradientCallback):
+    """Keeps each update's measured median and how many optimizer steps were measured in full."""
+
+    def __init__(self, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(**kwargs)
+        self.medians: list[float] = []
+        self.exact = 0
+
+    def _on_optimizer_step(self, optimizer, norm, bad, exact) -> None:  # type: ignore[no-untyped-def]
+        self.exact += exact
+        super()._on_optimizer_step(optimizer, norm, bad, exact)
+
+    def _measure(self):  # type: ignore[no-untyped-def]
+        out = super()._measure()
+        if "grad_norm" in out:
+            self.medians.append(out["grad_norm"])
+        return out
+
+
+def test_sampled_norms_measure_what_every_step_measures():
+    # Same seed, so both runs see the same gradients: the default (one step in 4 plus the first
+    # of each update) measures a third of the steps and gives each update's median within 25%.
+    every, sampled = RecordingGradients(norm_every=1), RecordingGradients()
+    for cb in (every, sampled):
+        PPO("MlpPolicy", "CartPole-v1", **ppo_small()).learn(1024, callback=cb)
+    assert sampled.exact < every.exact / 2
+    assert len(sampled.medians) == len(every.medians) >= 3
+    for a, b in zip(sampled.medians, every.medians, strict=True):
+        assert b / 1.25 < a < b * 1.25
+
+
+def test_norm_every_must_be_a_whole_number_of_steps():
+    with pytest.raises(InvalidThresholdError, match="norm_every=0"):
+        GradientCallback(norm_every=0)
 
 
 def test_unnormalised_observations_saturate_the_td3_actor():
