@@ -104,7 +104,8 @@ class DiagnosticCallback(BaseCallback):
         self._stop_requested = False
         self._last_measured = -math.inf
         # Most checks only measure per update: skip the per-step call (the hot path) for them.
-        self._watches_steps = type(self)._on_env_step is not DiagnosticCallback._on_env_step
+        #: whether the check has work at every environment step (it overrides ``_on_env_step``)
+        self.watches_steps = type(self)._on_env_step is not DiagnosticCallback._on_env_step
 
     # -- public --------------------------------------------------------------------------------
     @property
@@ -186,7 +187,7 @@ class DiagnosticCallback(BaseCallback):
             self._guard(self._setup)
 
     def _on_step(self) -> bool:
-        if self._active and self._watches_steps:
+        if self._active and self.watches_steps:
             self._guard(self._on_env_step)
         return not self._stop_requested
 

@@ -94,6 +94,7 @@ class DiagnosticsCallback(CallbackList):
             self.thresholds[name] = cls.thresholds_class.coerce(value)
         self.skipped: dict[str, str] = {}
         self._layouts: set[int] = set()
+        self._steppers: list[DiagnosticCallback] = []
 
     @property
     def findings(self) -> list[Finding]:
@@ -134,8 +135,24 @@ class DiagnosticsCallback(CallbackList):
                 off_policy_interval=self.off_policy_interval, verbose=self.verbose, core=self.core,
             ))
         self.callbacks = applicable
+        self._steppers = [c for c in applicable if isinstance(c, DiagnosticCallback) and c.watches_steps]
         self._write_layout()
         if self.verbose >= 1:
             running = ", ".join(type(c).__name__ for c in applicable) or "none"
             print(f"sb3-diagnostics: running {running}" + "".join(f"; {n} skipped: {r}" for n, r in self.skipped.items()))
         super()._init_callback()
+
+    # -- per environment step: the hot path ---------------------------------------------------
+    def _on_step(self) -> bool:
+        # Only the checks with per-step work are called (CallbackList calls every child); the
+        # others measure at rollout ends and never read n_calls.
+        for callback in self._steppers:
+            callback.on_step()
+        return not any(c._stop_requested for c in self.callbacks if isinstance(c, DiagnosticCallback))
+
+    def update_child_locals(self, locals_: dict[str, Any]) -> None:
+        # The children hold this callback's own locals dict (CallbackList passes it on at training
+        # start), which update_locals() has just updated: copy only into a child that holds another.
+        for callback in self.callbacks:
+            if callback.locals is not self.locals:
+                callback.update_locals(locals_)

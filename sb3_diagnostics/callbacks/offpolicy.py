@@ -430,11 +430,13 @@ class BufferShapeCallback(DiagnosticCallback):
     def _on_env_step(self) -> None:
         locals_ = self.locals
         new_obs, dones = locals_.get("new_obs"), locals_.get("dones")
-        if (
-            isinstance(new_obs, np.ndarray) and new_obs.shape == self._vec_shape
-            and isinstance(dones, np.ndarray) and not dones.any()
-        ):
-            return  # the common case, in a few hundred nanoseconds
+        if type(new_obs) is np.ndarray and new_obs.shape == self._vec_shape and type(dones) is np.ndarray:
+            if not dones.any():
+                return  # the common case, in a few hundred nanoseconds
+            infos, shape = locals_["infos"], self._expected[None]
+            terminals = [infos[i].get("terminal_observation") for i in np.flatnonzero(dones)]
+            if all(t is None or np.shape(t) == shape for t in terminals):
+                return  # episodes ended, their last observations have the right shape
         for key, obs in _by_key(new_obs).items():
             expected = (self._n_envs, *self._expected.get(key, ()))
             shape = tuple(np.shape(obs))
