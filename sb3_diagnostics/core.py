@@ -190,7 +190,35 @@ def warn_findings(findings: list[Finding]) -> None:
             core.add(finding)
 
 
-class MetricCache:
+P = TypeVar("P", bound="PerModel")
+
+
+class PerModel:
+    """
+    Base for state that exists once per model and is shared by every check on it (the metric cache,
+    the gradient hooks). Kept in a per-class ``WeakKeyDictionary``: it goes away with the model.
+    Subclasses are built with no arguments.
+    """
+
+    _by_model: weakref.WeakKeyDictionary[Any, Any]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._by_model = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def for_model(cls: type[P], model: Any) -> P:
+        """
+        :param model: an SB3 algorithm
+        :return: the instance shared by every check on that model
+        """
+        found = cls._by_model.get(model)
+        if found is None:
+            found = cls._by_model[model] = cls()
+        return found  # type: ignore[no-any-return]
+
+
+class MetricCache(PerModel):
     """
     Measurements of the current update, shared by every check on one model.
 
@@ -199,23 +227,10 @@ class MetricCache:
     ``_n_updates`` seen).
     """
 
-    _by_model: weakref.WeakKeyDictionary[Any, MetricCache] = weakref.WeakKeyDictionary()
-
     def __init__(self) -> None:
         self._step: int | None = None
         self._values: dict[str, Any] = {}
         self.state: dict[str, Any] = {}
-
-    @classmethod
-    def for_model(cls, model: Any) -> MetricCache:
-        """
-        :param model: an SB3 algorithm
-        :return: the cache shared by every check on that model
-        """
-        cache = cls._by_model.get(model)
-        if cache is None:
-            cache = cls._by_model[model] = cls()
-        return cache
 
     def get(self, step: int, name: str, compute: Callable[[], V]) -> V:
         """

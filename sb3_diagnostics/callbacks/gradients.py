@@ -6,7 +6,7 @@ import functools
 import math
 import weakref
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch as th
@@ -14,6 +14,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
 from sb3_diagnostics.catalog import GradientThresholds
+from sb3_diagnostics.core import PerModel
 from sb3_diagnostics.errors import require_whole_number
 from sb3_diagnostics.rules.gradients import NO_GRAD, NOT_IN_OPTIMIZER, GradientNormRule, ParamGradRule
 
@@ -56,7 +57,7 @@ def policy_optimizers(model: BaseAlgorithm) -> dict[str, th.optim.Optimizer]:
     return found
 
 
-class GradientTap:
+class GradientTap(PerModel):
     """
     Hooks on one model's trainable policy parameters and policy optimizers, shared by every check
     that reads gradients or optimizer steps (one set of hooks per model, however many checks).
@@ -84,19 +85,6 @@ class GradientTap:
     place until the next ``learn()`` reinstalls them. A failure inside a hook is stored in
     :attr:`error` (the hooks then do nothing) for the check to report; it never reaches training.
     """
-
-    _by_model: ClassVar[weakref.WeakKeyDictionary[Any, GradientTap]] = weakref.WeakKeyDictionary()
-
-    @classmethod
-    def for_model(cls, model: BaseAlgorithm) -> GradientTap:
-        """
-        :param model: an SB3 algorithm
-        :return: the tap shared by every check on that model
-        """
-        tap = cls._by_model.get(model)
-        if tap is None:
-            tap = cls._by_model[model] = cls()
-        return tap
 
     def __init__(self) -> None:
         self.error: Exception | None = None
