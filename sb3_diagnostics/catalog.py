@@ -117,7 +117,8 @@ CATALOG: dict[str, CatalogEntry] = _rows(
     ("q_value_divergence", W, "value", "value function", "Q-values diverge",
      "Scale rewards down, lower learning_rate or gamma, or use a smaller tau.", "003"),
     ("q_twin_divergence", W, "value", "value function", "the twin critics disagree",
-     "Lower the critic learning_rate or scale rewards down.", "003"),
+     "Lower the critic learning_rate or scale rewards down; if one critic stays near 0, check that every "
+     "critic is in the critic optimizer and the critic loss.", "003"),
     ("target_update_too_fast", W, "value", "value function", "the target network moves faster than tau allows",
      "Apply polyak_update once per gradient step with the configured tau / target_update_interval.",
      "001 Issue 0.3, 4.1"),
@@ -172,7 +173,8 @@ CATALOG: dict[str, CatalogEntry] = _rows(
      "Reweight the components so that none carries more than ~80% of the variance.", "000 #9; 003 1.1"),
     # --- lagging -------------------------------------------------------------------------
     ("reward_decreasing", W, "reward", "lagging indicators", "the episode reward falls steadily",
-     "Look upstream first (entropy, value function, KL); then check for reward hacking.",
+     "Look upstream first (entropy, value function, KL); then check for reward hacking, and for env state "
+     "(e.g. a step counter) that reset() does not reset.",
      "000 what bad training looks like"),
     # --- the tool itself -----------------------------------------------------------------
     ("diagnostics_internal_error", W, "internal", "diagnostics itself", "a check failed and was disabled",

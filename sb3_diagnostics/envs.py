@@ -182,6 +182,40 @@ class RewardCurriculum(gym.RewardWrapper):
         return float(reward) * (self.factor if self._steps > self.after_steps else 1.0)
 
 
+class TimePenalty(gym.Wrapper):
+    """
+    A time penalty that grows the longer an episode lasts: the ``t``-th step of an episode costs
+    ``coef * t`` (to make the agent reach its goal sooner). The step counter is set in ``__init__``;
+    with ``reset_counter=False`` it is never reset in ``reset()`` (a common env-authoring bug), so it
+    counts every step since the env was built and the penalty keeps growing across episodes: the
+    episode reward drifts down over the whole of training whatever the agent does, and the agent,
+    chasing a reward that keeps moving, learns nothing. ``reset_counter=True`` is the fix.
+
+    Build it inside ``Monitor`` (``make_vec_env(lambda: TimePenalty(gym.make(...)))``) so the
+    episode statistics record the penalised reward.
+
+    :param env: environment to wrap
+    :param coef: penalty per step of episode time
+    :param reset_counter: reset the step counter at each episode start (the fix)
+    """
+
+    def __init__(self, env: gym.Env, coef: float = 1e-3, reset_counter: bool = False) -> None:
+        super().__init__(env)
+        self.coef = coef
+        self.reset_counter = reset_counter
+        self._t = 0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
+        if self.reset_counter:
+            self._t = 0
+        return self.env.reset(seed=seed, options=options)
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self._t += 1
+        return obs, float(reward) - self.coef * self._t, terminated, truncated, info
+
+
 class SwallowEpisodeEnd(gym.Wrapper):
     """
     A buggy auto-reset wrapper: when the episode ends it resets the env itself and returns

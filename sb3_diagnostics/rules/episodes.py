@@ -99,8 +99,9 @@ class EpisodeRule(Rule):
         return [Alert(
             "reward_decreasing",
             f"over the last {len(recent)} updates the mean episode reward fell steadily from {start:.3g} to {end:.3g} "
-            f"(rank correlation with time {rank:.2f}, threshold {th.falling_rank}): the agent is getting worse. "
-            "Reward is a lagging indicator: something upstream broke first.",
+            f"(rank correlation with time {rank:.2f}, threshold {th.falling_rank}): the agent is getting worse (reward is "
+            "a lagging indicator: something upstream broke first), or the reward itself drifts (a term that depends on "
+            "env state that reset() never resets, such as a step counter).",
             drop, th.min_drop,
         )]
 
