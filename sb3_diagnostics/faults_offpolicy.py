@@ -1,7 +1,8 @@
 """
-Wrappers that reproduce, the way users create them, the numeric and data-shape faults that
-:class:`~sb3_diagnostics.callbacks.nan.NaNCallback` and
-:class:`~sb3_diagnostics.callbacks.offpolicy.BufferShapeCallback` look for.
+Wrappers and model customisations that reproduce, the way users create them, the numeric,
+data-shape and twin-critic faults that :class:`~sb3_diagnostics.callbacks.nan.NaNCallback`,
+:class:`~sb3_diagnostics.callbacks.offpolicy.BufferShapeCallback` and
+:class:`~sb3_diagnostics.callbacks.offpolicy.QValueCallback` look for.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 
 class NaNObservation(gym.Wrapper):
@@ -75,3 +77,28 @@ class ObservationScale(gym.ObservationWrapper):
 
     def observation(self, observation: Any) -> np.ndarray:
         return (np.asarray(observation) * self.scale).astype(np.float32)
+
+
+def regularise_critic(
+    model: OffPolicyAlgorithm, weight_decay: float = 1e-4, first_critic_only: bool = True
+) -> OffPolicyAlgorithm:
+    """
+    Rebuilds the critic's optimizer with weight decay over ``critic.q_networks[0]``: code written
+    for a single critic (DDPG, ``n_critics=1``, where that network is *the* critic) and reused with
+    SAC or TD3, which have twin critics by default. The second critic never leaves its
+    initialisation (Q ~ 0) while the first learns the task's values, so the twins drift apart by
+    ``|Q1|`` (and the gradient check sees parameters that belong to no optimizer).
+    ``first_critic_only=False`` is the fix: the same optimizer over every critic.
+
+    :param model: SAC, TD3 or DDPG (anything whose ``critic`` has ``q_networks``)
+    :param weight_decay: L2 penalty of the rebuilt optimizer
+    :param first_critic_only: the bug: optimise only ``critic.q_networks[0]``
+    :return: the model, modified in place
+    """
+    policy, critic = model.policy, model.critic  # type: ignore[attr-defined]
+    # the fix, as SB3 builds it: every critic parameter but a features extractor shared with the actor
+    every = [p for name, p in critic.named_parameters() if "features_extractor" not in name]
+    params = list(critic.q_networks[0].parameters()) if first_critic_only else every
+    kwargs = {**policy.optimizer_kwargs, "weight_decay": weight_decay}
+    critic.optimizer = policy.optimizer_class(params, lr=model.lr_schedule(1.0), **kwargs)  # type: ignore[call-arg]
+    return model
