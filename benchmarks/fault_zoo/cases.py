@@ -36,9 +36,10 @@ from sb3_diagnostics.envs import (
     RewardScale,
     SpikeObsEnv,
     SwallowEpisodeEnd,
+    TimePenalty,
     WinBonusEnv,
 )
-from sb3_diagnostics.faults_offpolicy import NaNObservation, PovObservation
+from sb3_diagnostics.faults_offpolicy import NaNObservation, PovObservation, regularise_critic
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,11 @@ def _exp_error(scale: float) -> Any:
     return make_vec_env(lambda: ExpErrorReward(gym.make("Pendulum-v1"), scale=scale), n_envs=2, seed=0)
 
 
+def _time_penalty(reset_counter: bool) -> Any:
+    # inside make_vec_env's Monitor, so ep_rew_mean is the penalised reward
+    return make_vec_env(lambda: TimePenalty(gym.make("CartPole-v1"), reset_counter=reset_counter), seed=0)
+
+
 class _GlobalNoise(gym.ObservationWrapper):
     """Sensor noise drawn from the global np.random, which reset(seed=...) does not seed (seed 000 #3)."""
 
@@ -193,6 +199,10 @@ REWARD_FAULTS: list[Case] = [
     Case("reward_component_dominates", "000 #9; 003 1.1", lambda: _ppo(_cartpole(2, wrapper_class=RewardComponents,
          wrapper_kwargs=dict(angle_weight=100.0, center_weight=0.01))), 3000,
          frozenset({"reward_component_imbalance"})),
+    Case("reward_step_counter_not_reset", "000 what bad training looks like", lambda: _ppo(_time_penalty(False)),
+         8000, frozenset({"reward_decreasing"}),
+         # a reward that keeps moving: nothing to learn, and returns that outgrow the critic
+         frozenset({"policy_stays_random", "advantage_explosion", "explained_variance_negative"})),
     Case("agent_dies_at_once", "003 3.3", lambda: _ppo(_cartpole(4), learning_rate=0.1, n_epochs=20), 20000,
          frozenset({"episode_length_degenerate"}),
          frozenset({"kl_too_high", "clip_fraction_high", "entropy_collapse", "policy_not_updating"})),
@@ -258,6 +268,14 @@ GRADIENT_AND_OFF_POLICY_FAULTS: list[Case] = [
     Case("sac_doubled_polyak_update", "001 Issue 0.3", lambda: _DoubleUpdateSAC("MlpPolicy", "Pendulum-v1",
          **_small(learning_starts=100, batch_size=64)), 500, frozenset({"target_update_too_fast"}),
          options={"off_policy_interval": 100}),
+    Case("sac_second_critic_never_trained", "003 (q_value_spread > 100)", lambda: regularise_critic(SAC(
+         "MlpPolicy", "Pendulum-v1", **_small(learning_starts=100, batch_size=64))), 5600,
+         frozenset({"q_twin_divergence"}), frozenset({"param_no_grad"}), options=_OFF),
+    # TD3's actor follows Q1 alone and learns: |Q1| settles near 75, so the spread (~75, 200% of |mean Q|) stays
+    # under q_twin_divergence's absolute 100; the twin's parameters outside every optimizer give the bug away.
+    Case("td3_second_critic_never_trained", "003 (q_value_spread > 100)", lambda: regularise_critic(TD3(
+         "MlpPolicy", "Pendulum-v1", **_small(learning_starts=100, batch_size=64))), 5000,
+         frozenset({"param_no_grad"}), frozenset({"q_twin_divergence"}), options=_OFF),
     Case("sac_observation_shape_1_by_n", "001 Issue 0.4", lambda: SAC("MlpPolicy", PovObservation(
          gym.make("Pendulum-v1")), **_small(learning_starts=100, batch_size=64)), 250,
          frozenset({"buffer_shape_mismatch"})),
@@ -283,6 +301,11 @@ HEALTHY: list[Case] = [
          batch_size=64)), 2000, quick=True, options=_OFF),
     Case("healthy_td3_pendulum", "-", lambda: TD3("MlpPolicy", "Pendulum-v1", **_small(learning_starts=100,
          batch_size=64)), 2000, options=_OFF),
+    Case("healthy_sac_critic_weight_decay", "-", lambda: regularise_critic(SAC("MlpPolicy", "Pendulum-v1",
+         **_small(learning_starts=100, batch_size=64)), first_critic_only=False), 5600, options=_OFF),
+    Case("healthy_td3_critic_weight_decay", "-", lambda: regularise_critic(TD3("MlpPolicy", "Pendulum-v1",
+         **_small(learning_starts=100, batch_size=64)), first_critic_only=False), 5000, options=_OFF),
+    Case("healthy_ppo_time_penalty_reset", "-", lambda: _ppo(_time_penalty(True)), 8000),
     Case("healthy_ppo_balanced_components", "-", lambda: _ppo(_cartpole(2, wrapper_class=RewardComponents,
          wrapper_kwargs=dict(angle_weight=10.0, center_weight=1.0))), 3000),
     Case("healthy_env_cartpole", "-", lambda: None, 0, env=lambda: gym.make("CartPole-v1"), quick=True),
