@@ -221,24 +221,32 @@ class GradientTap(PerModel):
         self._key = ()
 
     def _on_grad(self, i: int, grad: th.Tensor) -> None:
+        if not self._sampling:  # the hot path: 3 of 4 backward passes, a dozen calls each
+            self.grad_count[i] += 1
+            if self._unprobed:
+                self._probe_grad(i, grad)
+            return
         if self.error is not None:
             return
         try:
             self.grad_count[i] += 1
             self._stamp[i] = self._clock
-            if grad.requires_grad:  # a double-backward graph (TRPO's Hessian-vector products): no step uses it
-                self._norm[i] = None
-                return
-            if self._sampling:
-                self._norm[i] = _norm(grad)
-                return
-            self._norm[i] = None
-            if self._unprobed:
-                for owner in self.owners[i]:
-                    if owner in self._unprobed:
-                        self._unprobed.discard(owner)
-                        self._probe[owner] = (i, _norm(grad))
+            # a double-backward graph (TRPO's Hessian-vector products) is used by no step
+            self._norm[i] = None if grad.requires_grad else _norm(grad)
         except Exception as exc:  # never let a diagnostic break backward()
+            self.error = exc
+
+    def _probe_grad(self, i: int, grad: th.Tensor) -> None:
+        """An unsampled step: the first gradient to reach an optimizer's parameters since its last step."""
+        if self.error is not None or grad.requires_grad:
+            return
+        try:
+            for owner in self.owners[i]:
+                if owner in self._unprobed:
+                    self._unprobed.discard(owner)
+                    self._stamp[i] = self._clock
+                    self._probe[owner] = (i, _norm(grad))
+        except Exception as exc:
             self.error = exc
 
     def _on_pre_step(self, name: str, optimizer: th.optim.Optimizer, args: Any, kwargs: Any) -> None:
