@@ -140,8 +140,9 @@ class GradientTap(PerModel):
 
         :param user: the check (identity only)
         :param model: the model being trained
-        :param on_step: gradient listener; passing one turns the per-parameter hooks on. It is called on
-            sampled optimizer steps, and on any step whose gradients hold a NaN/Inf
+        :param on_step: gradient listener; passing one turns the per-parameter hooks on. It is called at
+            every optimizer step that received a gradient: with the exact total on sampled steps, with
+            the first gradient's norm (a lower bound) on the others
         :param on_pre: called just before every optimizer step
         :param on_post: called just after every optimizer step
         :param norm_every: sample one optimizer step in this many (default :data:`NORM_EVERY`)
@@ -150,7 +151,7 @@ class GradientTap(PerModel):
         self._listeners()
         if norm_every is not None:
             self._every[id(user)] = norm_every
-        self.norm_every = min(self._every.values(), default=NORM_EVERY)
+        self._serve_smallest_request()
         self._install(model)
 
     def _listeners(self) -> None:
@@ -162,7 +163,10 @@ class GradientTap(PerModel):
     def measure_every(self, user: object, every: int) -> None:
         """Ask for the norms of one optimizer step in ``every`` (the tap serves the smallest request)."""
         self._every[id(user)] = every
-        self.norm_every = min(self._every.values())
+        self._serve_smallest_request()
+
+    def _serve_smallest_request(self) -> None:
+        self.norm_every = min(self._every.values(), default=NORM_EVERY)
 
     def sample_next(self) -> None:
         """Measure the next optimizer step in full (a check starting a new window wants at least one exact norm)."""
@@ -173,7 +177,7 @@ class GradientTap(PerModel):
         self._users.pop(id(user), None)
         self._listeners()
         self._every.pop(id(user), None)
-        self.norm_every = min(self._every.values(), default=NORM_EVERY)
+        self._serve_smallest_request()
         if not self._users:
             self._remove()
 
