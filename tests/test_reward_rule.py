@@ -43,6 +43,35 @@ def test_episode_returns_only_counts_finished_episodes():
     np.testing.assert_allclose(M.episode_returns([[1, 1], [1, 1]], [[1, 0], [1, 1]]), [1.0, 1.0, 2.0])
 
 
+def _returns_step_by_step(rewards: np.ndarray, dones: np.ndarray, gamma: float) -> tuple[np.ndarray, list[float]]:
+    """The definitions, one step at a time: what the vectorised versions must reproduce."""
+    discounted, episodes = np.zeros_like(rewards), []
+    for col in range(rewards.shape[1]):
+        running = 0.0
+        for t in range(rewards.shape[0] - 1, -1, -1):
+            running = rewards[t, col] + gamma * running * (1.0 - dones[t, col])
+            discounted[t, col] = running
+        total = 0.0
+        for t in range(rewards.shape[0]):
+            total += rewards[t, col]
+            if dones[t, col]:
+                episodes.append(total)
+                total = 0.0
+    return discounted, episodes
+
+
+@pytest.mark.parametrize("steps", [1, 2, 5, 64, 1000])
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 0.99, 1.0])
+def test_vectorised_returns_match_the_step_by_step_definition(steps, gamma):
+    rng = np.random.default_rng(steps)
+    rewards = rng.normal(size=(steps, 3)) * 10
+    dones = rng.random((steps, 3)) < 0.05
+    dones[steps // 2:steps // 2 + 2, 1] = True  # back-to-back episode ends (a one-step episode)
+    discounted, episodes = _returns_step_by_step(rewards, dones, gamma)
+    np.testing.assert_allclose(M.discounted_returns(rewards, dones, gamma), discounted, rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(M.episode_returns(rewards, dones), episodes, rtol=1e-12, atol=1e-9)
+
+
 def test_per_dim_std_skips_non_finite_entries():
     stds = M.per_dim_std([[0.0, 1.0, 7.0], [2.0, np.nan, 7.0], [4.0, 3.0, 7.0]])
     np.testing.assert_allclose(stds, [np.sqrt(8 / 3), 1.0, 0.0])
