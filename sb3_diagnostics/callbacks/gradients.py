@@ -18,15 +18,16 @@ from sb3_diagnostics.core import PerModel
 from sb3_diagnostics.errors import require_whole_number
 from sb3_diagnostics.rules.gradients import NO_GRAD, NOT_IN_OPTIMIZER, GradientNormRule, ParamGradRule
 
-#: called at every optimizer step with (optimizer name, gradient norm before clipping, name of the
-#: first parameter whose gradient norm is NaN or Inf or None, whether the norm is the exact total
-#: (a sampled step) or the norm of the first gradient that reached the optimizer's parameters, a lower bound)
+#: called with (optimizer name, gradient norm, name of the first parameter whose gradient is NaN or Inf
+#: or None, exact): at every sampled optimizer step with the total norm before clipping (``exact``
+#: True), and at an unsampled step only when a gradient is NaN/Inf (``exact`` False, the norm of
+#: that parameter's gradient as the optimizer is about to use it)
 StepListener = Callable[[str, float, "str | None", bool], None]
 #: called just before (``pre``) or after (``post``) an optimizer step, with the optimizer name
 EventListener = Callable[[str], None]
 
 #: default: measure the per-parameter gradient norms before clipping on one optimizer step in this many
-NORM_EVERY = 4
+NORM_EVERY = 16
 
 #: SB3 ``train/*`` logger keys whose magnitude says whether the loss of an optimizer is ~0
 _LOSS_KEYS: dict[str, tuple[str, ...]] = {
@@ -65,15 +66,16 @@ class GradientTap(PerModel):
     - Per parameter, a tensor hook (``Tensor.register_hook``; unlike post-accumulate hooks it also
       fires inside ``torch.autograd.grad``, which TRPO uses for its actor) counts the gradients the
       parameter receives. On sampled optimizer steps (one in :attr:`norm_every`, in blocks that
-      give every optimizer of the policy its turn) it takes the norm of each incoming gradient; on
-      the others, only of the first gradient to arrive for each optimizer (the layer nearest the
-      loss: a NaN loss shows there first). That is the gradient *before* clipping:
-      ``clip_grad_norm_`` runs after ``backward()`` returns.
-    - Per optimizer, a step pre-hook closes one step: on a sampled step, the total norm over the
+      give every optimizer of the policy its turn) it also takes the norm of each incoming gradient:
+      the gradient *before* clipping, since ``clip_grad_norm_`` runs after ``backward()`` returns.
+    - Per optimizer, a step pre-hook closes one step. On a sampled step: the total norm over the
       parameters of that optimizer that received a gradient since its previous step and still hold
-      one (TRPO sets its actor's gradients to None before the critic's steps); on the others, the
-      norm of that first gradient, a lower bound of the total that still catches a NaN/Inf loss and
-      a spike at the step it happens. Post-hooks only notify listeners.
+      one (TRPO sets its actor's gradients to None before the critic's steps). On the others: one
+      sum over the gradient of a single small parameter (a sentinel) that says whether the step is
+      about to write NaN/Inf into the parameters. A NaN loss makes every gradient NaN (and
+      ``clip_grad_norm_`` spreads a NaN from one gradient to all), so that is seen at the step it
+      happens, before the next forward pass crashes SB3 on NaN parameters. Post-hooks only notify
+      listeners.
 
     Sampling is what keeps this cheap: a norm per parameter per backward pass is Python and
     dispatch work that costs several percent of a small-network PPO run, and the median of an
@@ -105,6 +107,7 @@ class GradientTap(PerModel):
         self.last_step_timestep = 0
         # Weak: the tap is the value of a WeakKeyDictionary keyed by the model; a strong reference would keep it alive.
         self._model: Callable[[], Any] = lambda: None
+        self._block = 1
         self._users: dict[int, tuple[StepListener | None, EventListener | None, EventListener | None]] = {}
         self._every: dict[int, int] = {}
         self._on_step: list[StepListener] = []
@@ -119,10 +122,8 @@ class GradientTap(PerModel):
         self._stamp: list[int] = []
         self._clock = 0
         self._last_step_clock: dict[str, int] = {}
-        #: optimizers still waiting for the first gradient of their step (unsampled steps)
-        self._unprobed: set[str] = set()
-        #: optimizer name -> (parameter index, norm of the first gradient that reached it since its last step)
-        self._probe: dict[str, tuple[int, th.Tensor]] = {}
+        #: optimizer name -> index of the small parameter whose gradient is checked for NaN/Inf on unsampled steps
+        self._sentinel: dict[str, int] = {}
 
     # -- users ---------------------------------------------------------------------------------
     def attach(
@@ -141,8 +142,8 @@ class GradientTap(PerModel):
         :param user: the check (identity only)
         :param model: the model being trained
         :param on_step: gradient listener; passing one turns the per-parameter hooks on. It is called at
-            every optimizer step that received a gradient: with the exact total on sampled steps, with
-            the first gradient's norm (a lower bound) on the others
+            every sampled optimizer step that received a gradient, with the total norm, and at an
+            unsampled step whose gradients are NaN/Inf (see :data:`StepListener`)
         :param on_pre: called just before every optimizer step
         :param on_post: called just after every optimizer step
         :param norm_every: sample one optimizer step in this many (default :data:`NORM_EVERY`)
@@ -193,11 +194,13 @@ class GradientTap(PerModel):
                 params.append(p)
                 names.append(name)
         optimizers = policy_optimizers(model)
-        key = (id(model), grads, tuple(map(id, params)), tuple((k, id(o)) for k, o in optimizers.items()))
+        post = bool(self._on_post)
+        key = (id(model), grads, post, tuple(map(id, params)), tuple((k, id(o)) for k, o in optimizers.items()))
         if key == self._key and self._handles:
             return
         self._remove()
         self._model, self._key, self._grads = weakref.ref(model), key, grads
+        self._block = max(len(optimizers), 1)
         self.params, self.names, self.optimizers = params, names, optimizers
         index = {id(p): i for i, p in enumerate(params)}
         self.owned = {
@@ -211,12 +214,13 @@ class GradientTap(PerModel):
         self._stamp = [-1] * len(params)
         self._last_step_clock = {k: 0 for k in optimizers}
         self._sampling = True
-        self._unprobed, self._probe = set(), {}
+        self._sentinel = {}
         if grads:
             self._handles += [p.register_hook(functools.partial(self._on_grad, i)) for i, p in enumerate(params)]
         for k, optimizer in optimizers.items():
             self._handles.append(optimizer.register_step_pre_hook(functools.partial(self._on_pre_step, k)))
-            self._handles.append(optimizer.register_step_post_hook(functools.partial(self._on_post_step, k)))
+            if post:  # only the off-policy target-update probe listens after a step
+                self._handles.append(optimizer.register_step_post_hook(functools.partial(self._on_post_step, k)))
 
     def _remove(self) -> None:
         for handle in self._handles:
@@ -225,10 +229,8 @@ class GradientTap(PerModel):
         self._key = ()
 
     def _on_grad(self, i: int, grad: th.Tensor) -> None:
-        if not self._sampling:  # the hot path: 3 of 4 backward passes, a dozen calls each
+        if not self._sampling:  # the hot path: 15 of 16 backward passes, a dozen calls each
             self.grad_count[i] += 1
-            if self._unprobed:
-                self._probe_grad(i, grad)
             return
         if self.error is not None:
             return
@@ -240,53 +242,38 @@ class GradientTap(PerModel):
         except Exception as exc:  # never let a diagnostic break backward()
             self.error = exc
 
-    def _probe_grad(self, i: int, grad: th.Tensor) -> None:
-        """An unsampled step: the first gradient to reach an optimizer's parameters since its last step."""
-        if self.error is not None or grad.requires_grad:
-            return
-        try:
-            for owner in self.owners[i]:
-                if owner in self._unprobed:
-                    self._unprobed.discard(owner)
-                    self._stamp[i] = self._clock
-                    self._probe[owner] = (i, _norm(grad))
-        except Exception as exc:
-            self.error = exc
-
     def _on_pre_step(self, name: str, optimizer: th.optim.Optimizer, args: Any, kwargs: Any) -> None:
         if self.error is not None:
             return
         try:
             self.step_count[name] += 1
-            self.last_step_timestep = int(getattr(self._model(), "num_timesteps", 0))
+            self.last_step_timestep = self._model().num_timesteps
             if self._grads:
                 if self._sampling:
                     self._close_step(name)
                 else:
-                    self._close_probe(name)
+                    sentinel = self._sentinel.get(name)
+                    if sentinel is not None and not _finite_grad(self.params[sentinel].grad):
+                        self._report_nonfinite(name)
             for on_pre in self._on_pre:
                 on_pre(name)
         except Exception as exc:
             self.error = exc
         finally:
-            self._clock += 1
-            self._last_step_clock[name] = self._clock
+            clock = self._clock = self._clock + 1
+            self._last_step_clock[name] = clock
             # Blocks of len(optimizers) steps, so SAC's critic and actor steps are sampled together.
-            self._sampling = (self._clock // max(len(self.optimizers), 1)) % self.norm_every == 0
-            self._probe.pop(name, None)
-            self._unprobed.add(name)
+            self._sampling = (clock // self._block) % self.norm_every == 0
 
-    def _close_probe(self, name: str) -> None:
-        probe = self._probe.get(name)
-        if probe is None:
-            return
-        i, norm = probe
-        if self._stamp[i] < self._last_step_clock[name] or self.params[i].grad is None:
-            return
-        value = float(norm)
-        bad = None if math.isfinite(value) else self.names[i]
-        for on_step in self._on_step:
-            on_step(name, value, bad, False)
+    def _report_nonfinite(self, name: str) -> None:
+        """An unsampled step about to write NaN/Inf: name the first parameter of ``name`` whose gradient is not finite."""
+        for i in self.owned[name]:
+            g = self.params[i].grad
+            if g is not None and not g.is_sparse and not bool(th.isfinite(g).all()):
+                value = float(th.linalg.vector_norm(g.double()))
+                for on_step in self._on_step:
+                    on_step(name, value, self.names[i], False)
+                return
 
     def _close_step(self, name: str) -> None:
         since = self._last_step_clock[name]
@@ -296,6 +283,10 @@ class GradientTap(PerModel):
         ]
         if not fresh:
             return
+        # the smallest dense parameter that gets a gradient watches the unsampled steps
+        dense = [i for i in fresh if not self.params[i].is_sparse]
+        if dense:
+            self._sentinel[name] = min(dense, key=lambda i: (self.params[i].dim() != 1, self.params[i].numel()))
         norms = th.stack([self._norm[i] for i in fresh]).double()  # type: ignore[misc]
         total = float(th.linalg.vector_norm(norms))
         bad = None
@@ -312,6 +303,15 @@ class GradientTap(PerModel):
                 on_post(name)
         except Exception as exc:
             self.error = exc
+
+
+def _finite_grad(grad: th.Tensor | None) -> bool:
+    """Fast: True unless ``grad`` holds a NaN/Inf (or finite entries whose sum overflows; callers then check exactly)."""
+    if grad is None:
+        return True
+    if grad.dim() == 1 and grad.shape[0] <= 256:  # a bias: Python floats beat a tensor reduction's dispatch
+        return math.isfinite(sum(grad.tolist()))
+    return math.isfinite(grad.sum())
 
 
 def _norm(grad: th.Tensor) -> th.Tensor:
@@ -350,15 +350,14 @@ class GradientCallback(DiagnosticCallback):
     gradient and are in no optimizer are left alone. Measured by hooks (see :class:`GradientTap`)
     that exist only during ``learn()``.
 
-    Cost: the total norm is measured on one optimizer step in ``norm_every`` and on the first step
-    of every update (every step would cost 2-4% of a small-network PPO run, for the same median).
-    On the other steps only the first gradient to reach each optimizer's parameters (the layer
-    nearest the loss) is measured: a lower bound of the total, which feeds ``grad_peak`` and
-    catches a NaN loss at once. Once any norm exceeds a tenth of ``exploding``, every step is
-    measured for the rest of ``learn()``, so the single step that explodes is not missed. The
-    parameter flow is counted at every step. ``norm_every=1`` measures every step from the start
-    (and lets :class:`~sb3_diagnostics.callbacks.nan.NaNCallback` name the parameter whose
-    gradient turned NaN at the very step, before SB3 crashes on NaN parameters).
+    Cost: the total norm is measured on one optimizer step in ``norm_every`` (default 16) and on
+    the first step of every update; measuring every step costs about 2% of a small-network PPO
+    run (CartPole, 64x64 MLP) for the same median. The other steps cost a gradient count per
+    parameter and one small sum that catches NaN/Inf gradients at the step they appear (see
+    :class:`GradientTap`). Once any measured norm exceeds a tenth of ``exploding``, every step is
+    measured for the rest of ``learn()``, so a single exploding step that follows is not missed;
+    a lone spike out of nowhere on an unsampled step is seen only with ``norm_every=1``, which
+    measures every step from the start. The parameter flow is counted at every step.
 
     :param thresholds: :class:`~sb3_diagnostics.catalog.GradientThresholds` or a dict of its fields
     :param norm_every: measure the gradient norms on one optimizer step in this many (1: every step)
