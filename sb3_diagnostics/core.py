@@ -78,6 +78,8 @@ class DiagnosticsCore:
         #: how often each code held, including the repeats the cooldown kept quiet
         self.occurrences: Counter[str] = Counter()
         self.update_index = 0
+        #: a check of this core asked training to stop (its ``stop_on`` matched a finding)
+        self.stop_requested = False
         self._current_step: int | None = None
         self._last_held: dict[str, int] = {}
         self._episode_severity: dict[str, Severity] = {}

@@ -187,9 +187,23 @@ class DiagnosticCallback(BaseCallback):
             self._guard(self._setup)
 
     def _on_step(self) -> bool:
-        if self._active and self.watches_steps:
-            self._guard(self._on_env_step)
+        if self.watches_steps:
+            self.step()
         return not self._stop_requested
+
+    def step(self) -> None:
+        """
+        The per-environment-step work (:meth:`_on_env_step`), guarded like every hook. This is
+        the hot path: :class:`~sb3_diagnostics.callbacks.composite.DiagnosticsCallback` calls it
+        directly, without SB3's per-callback bookkeeping.
+        """
+        if self._active:
+            try:
+                self._on_env_step()
+            except DiagnosticWarning:
+                raise
+            except Exception as exc:
+                self._fail(exc)
 
     def _on_rollout_end(self) -> None:
         if not self._active:
@@ -239,6 +253,7 @@ class DiagnosticCallback(BaseCallback):
             and finding.code not in ("check_not_applicable", "diagnostics_internal_error")
         ):
             self._stop_requested = True
+            self.core.stop_requested = True
 
     def _guard(self, fn: Callable[[], Any]) -> Any:
         """Run a hook; on any exception record one internal-error finding and disable this check."""
@@ -247,13 +262,17 @@ class DiagnosticCallback(BaseCallback):
         except DiagnosticWarning:
             raise  # the user turned our warnings into errors (warnings.filterwarnings("error", ...))
         except Exception as exc:  # a bug in a check must never crash the user's training
-            self._active = False
-            log.debug("check %s failed", self.check_name, exc_info=True)
-            self._emit(Finding(
-                "diagnostics_internal_error", Severity.WARNING, int(getattr(self.model, "num_timesteps", 0)),
-                f"check '{self.check_name}' failed with {type(exc).__name__}: {exc}. It is disabled for the rest of "
-                "this run; training continues.",
-                entry("diagnostics_internal_error").hint, check=self.check_name,
-            ))
+            self._fail(exc)
             return None
+
+    def _fail(self, exc: Exception) -> None:
+        """Record one internal-error finding for ``exc`` and disable this check."""
+        self._active = False
+        log.debug("check %s failed", self.check_name, exc_info=(type(exc), exc, exc.__traceback__))
+        self._emit(Finding(
+            "diagnostics_internal_error", Severity.WARNING, int(getattr(self.model, "num_timesteps", 0)),
+            f"check '{self.check_name}' failed with {type(exc).__name__}: {exc}. It is disabled for the rest of "
+            "this run; training continues.",
+            entry("diagnostics_internal_error").hint, check=self.check_name,
+        ))
 

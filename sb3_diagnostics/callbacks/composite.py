@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
 from sb3_diagnostics.callbacks.base import DiagnosticCallback, StopOn, parse_stop_on
 from sb3_diagnostics.callbacks.entropy import EntropyCollapseCallback
@@ -95,6 +97,11 @@ class DiagnosticsCallback(CallbackList):
         self.skipped: dict[str, str] = {}
         self._layouts: set[int] = set()
         self._steppers: list[DiagnosticCallback] = []
+        self._starters: list[BaseCallback] = []
+        self._off_policy = False
+        self._last_rollout_end = -math.inf
+        #: children whose locals dict is not this callback's (None: not known yet)
+        self._own_locals: list[BaseCallback] | None = None
 
     @property
     def findings(self) -> list[Finding]:
@@ -136,6 +143,9 @@ class DiagnosticsCallback(CallbackList):
             ))
         self.callbacks = applicable
         self._steppers = [c for c in applicable if isinstance(c, DiagnosticCallback) and c.watches_steps]
+        self._starters = [c for c in applicable if type(c)._on_rollout_start is not BaseCallback._on_rollout_start]
+        self._off_policy = not isinstance(self.model, OnPolicyAlgorithm)
+        self._own_locals = None
         self._write_layout()
         if self.verbose >= 1:
             running = ", ".join(type(c).__name__ for c in applicable) or "none"
@@ -144,15 +154,34 @@ class DiagnosticsCallback(CallbackList):
 
     # -- per environment step: the hot path ---------------------------------------------------
     def _on_step(self) -> bool:
-        # Only the checks with per-step work are called (CallbackList calls every child); the
-        # others measure at rollout ends and never read n_calls.
+        # Only the checks with per-step work are called, and straight at their work (CallbackList
+        # calls every child's on_step(), which counts n_calls: none of the checks reads it).
         for callback in self._steppers:
-            callback.on_step()
-        return not any(c._stop_requested for c in self.callbacks if isinstance(c, DiagnosticCallback))
+            callback.step()
+        return not self.core.stop_requested
+
+    # -- per rollout: off-policy algorithms end one every train_freq steps -----------------------
+    def _on_rollout_start(self) -> None:
+        for callback in self._starters:
+            callback.on_rollout_start()
+
+    def _on_rollout_end(self) -> None:
+        # The checks measure off-policy runs once per off_policy_interval steps (each check keeps
+        # that rule too); gate here so the other rollout ends cost one comparison, not one call per check.
+        if self._off_policy:
+            if self.model.num_timesteps - self._last_rollout_end < self.off_policy_interval:
+                return
+            self._last_rollout_end = self.model.num_timesteps
+        super()._on_rollout_end()
+
+    def _on_training_start(self) -> None:
+        super()._on_training_start()
+        self._own_locals = None
 
     def update_child_locals(self, locals_: dict[str, Any]) -> None:
         # The children hold this callback's own locals dict (CallbackList passes it on at training
         # start), which update_locals() has just updated: copy only into a child that holds another.
-        for callback in self.callbacks:
-            if callback.locals is not self.locals:
-                callback.update_locals(locals_)
+        if self._own_locals is None:
+            self._own_locals = [c for c in self.callbacks if c.locals is not self.locals]
+        for callback in self._own_locals:
+            callback.update_locals(locals_)

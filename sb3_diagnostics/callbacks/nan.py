@@ -18,11 +18,22 @@ from sb3_diagnostics.rules.gradients import NONFINITE_AT, NonFiniteRule, listing
 _LOSS, _GRAD, _PARAM, _ENV = range(4)
 
 
+#: arrays up to this size are checked through Python floats (faster than a numpy reduction there)
+_SMALL = 256
+
+
 def _finite(value: Any) -> bool:
     """Fast path: True when ``value`` (array, dict of arrays or None) surely holds no NaN/Inf."""
     if type(value) is np.ndarray:  # the hot path: a few hundred nanoseconds
-        # A sum is NaN/Inf when an entry is (or, rarely, when finite entries overflow: the exact check decides).
-        return value.dtype.kind not in "fc" or math.isfinite(value.sum())
+        kind = value.dtype.kind
+        if kind != "f":
+            return kind != "c" or math.isfinite(abs(value.sum()))
+        # A sum is NaN/Inf when an entry is (or, rarely, when finite entries overflow: the exact check
+        # decides). Small arrays (vector observations, rewards) are summed as Python floats, which
+        # skips numpy's reduction machinery, the larger part of the cost there.
+        if value.size <= _SMALL:
+            return math.isfinite(sum(value.ravel().tolist()))
+        return math.isfinite(value.sum())
     if value is None:
         return True
     if isinstance(value, dict):
@@ -76,7 +87,8 @@ class NaNCallback(DiagnosticCallback):
     - every environment step: the observations, rewards and actions the algorithm just got
       (``np.isfinite`` on arrays SB3 already holds, microseconds per step);
     - every optimizer step: the gradients, through the shared :class:`GradientTap` hooks (every
-      gradient on sampled steps, the one nearest the loss on the others);
+      gradient on sampled steps; on the others one small sum over a single bias's gradient, which
+      a NaN loss, or ``clip_grad_norm_`` spreading one NaN gradient, makes NaN too);
     - every update: the ``train/*`` losses in the logger and every policy parameter.
 
     A problem found at an environment step is judged at once, so with ``stop_on="error"``
@@ -120,7 +132,7 @@ class NaNCallback(DiagnosticCallback):
         if actions is None:
             actions = locals_.get("actions")
         dones = locals_.get("dones")
-        ended = dones is not None and bool(dones.any() if isinstance(dones, np.ndarray) else np.any(dones))
+        ended = dones is not None and (True in dones.tolist() if type(dones) is np.ndarray else bool(np.any(dones)))
         if _finite(obs) and _finite(rewards) and _finite(actions) and (not ended or self._terminals_finite(dones)):
             return
         checked = (
@@ -157,8 +169,8 @@ class NaNCallback(DiagnosticCallback):
             self._judge(self._collect())
 
     def _terminals_finite(self, dones: Any) -> bool:
-        infos = self.locals["infos"]
-        return all(_finite(infos[i].get("terminal_observation")) for i in np.flatnonzero(dones))
+        infos, ended = self.locals["infos"], np.asarray(dones).tolist()
+        return all(_finite(info.get("terminal_observation")) for info, done in zip(infos, ended, strict=True) if done)
 
     def _collect(self) -> dict[str, float]:
         found = sorted(self._found, key=lambda f: (f[0], f[1]))

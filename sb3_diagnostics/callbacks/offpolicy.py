@@ -102,6 +102,7 @@ class _Pair:
     opened: tuple[th.Tensor, th.Tensor, int] | None = None
     offered: int = 0  # segments that could have been followed since the last read
     rate: float = 1.0  # fraction of them followed
+    next_offer: int = 1  # the offer (count since the last read) that opens the next followed segment
 
     def snapshot(self) -> tuple[th.Tensor, th.Tensor]:
         take = lambda ps: th.cat([p.detach().reshape(-1)[i].double() for p, i in zip(ps, self.index, strict=True)])  # noqa: E731
@@ -128,8 +129,8 @@ class TargetProbe:
     :param rng: the caller's generator (picks the entries followed)
     :param entries: entries followed per tensor
     :param max_segments: segments followed per pair between two reads, on average (cost control: a
-        random sample, drawn with ``rng``, sized from the previous read's count; a doubled update shows
-        in every segment)
+        random sample, drawn with ``rng``, sized from the previous read's count, and before the first
+        read thinned as the count grows; a doubled update shows in every segment)
     """
 
     #: gaps below this fraction of the target's norm are too small to measure a movement in float32
@@ -178,7 +179,7 @@ class TargetProbe:
         return None
 
     def new_rollout(self) -> None:
-        """Called at every environment step: the next optimizer step starts a new ``train()`` call."""
+        """Called at the start of every rollout: the next optimizer step starts a new ``train()`` call."""
         if self._since_rollout:
             self._since_rollout.clear()
 
@@ -189,9 +190,16 @@ class TargetProbe:
             if pair.owner != optimizer:
                 continue
             pair.offered += 1
-            if pair.rate >= 1.0 or self.rng.random() < pair.rate:
-                online, target = pair.snapshot()
-                pair.opened = (online, target, self._context(pair, optimizer))
+            if pair.offered < pair.next_offer:
+                continue
+            # Follow each segment with probability `rate`, drawing the gap to the next followed one
+            # (geometric) rather than a coin per segment. Until a read sizes the rate, the n-th
+            # segment is followed with probability max_segments / n: about
+            # max_segments * (1 + ln(n / max_segments)) segments instead of all n.
+            rate = min(pair.rate, self.max_segments / pair.offered)
+            pair.next_offer = pair.offered + (1 if rate >= 1.0 else int(self.rng.geometric(rate)))
+            online, target = pair.snapshot()
+            pair.opened = (online, target, self._context(pair, optimizer))
 
     def on_pre(self, optimizer: str) -> None:
         """Close the open segment of the pairs ``optimizer`` updates."""
@@ -248,6 +256,7 @@ class TargetProbe:
         self.seen = self.allowed = 0.0
         for pair in self.pairs:
             pair.rate, pair.offered = min(1.0, self.max_segments / max(pair.offered, 1)), 0
+            pair.next_offer = 1 if pair.rate >= 1.0 else int(self.rng.geometric(pair.rate))
         if seen == 0.0 and allowed == 0.0:
             return {}
         return {
@@ -308,9 +317,9 @@ class QValueCallback(DiagnosticCallback):
         if self._probe is not None:
             self._tap.attach(self, self.model, on_pre=self._probe.on_pre, on_post=self._probe.on_post)
 
-    def _on_env_step(self) -> None:
-        if self._probe is not None:
-            self._probe.new_rollout()
+    def _on_rollout_start(self) -> None:
+        if self._active and self._probe is not None:
+            self._guard(self._probe.new_rollout)
 
     def _measure(self) -> dict[str, float]:
         assert isinstance(self.thresholds, QValueThresholds) and self._tap is not None
@@ -431,11 +440,14 @@ class BufferShapeCallback(DiagnosticCallback):
         locals_ = self.locals
         new_obs, dones = locals_.get("new_obs"), locals_.get("dones")
         if type(new_obs) is np.ndarray and new_obs.shape == self._vec_shape and type(dones) is np.ndarray:
-            if not dones.any():
+            ended = dones.tolist()
+            if True not in ended:
                 return  # the common case, in a few hundred nanoseconds
-            infos, shape = locals_["infos"], self._expected[None]
-            terminals = [infos[i].get("terminal_observation") for i in np.flatnonzero(dones)]
-            if all(t is None or np.shape(t) == shape for t in terminals):
+            shape = self._expected[None]
+            if all(
+                (t := info.get("terminal_observation")) is None or (t.shape if type(t) is np.ndarray else np.shape(t)) == shape
+                for info, done in zip(locals_["infos"], ended, strict=True) if done
+            ):
                 return  # episodes ended, their last observations have the right shape
         for key, obs in _by_key(new_obs).items():
             expected = (self._n_envs, *self._expected.get(key, ()))

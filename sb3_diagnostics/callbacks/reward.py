@@ -75,18 +75,24 @@ class RewardSignalCallback(DiagnosticCallback):
         self._vec_normalize = self.model.get_vec_normalize_env()
 
     def _on_env_step(self) -> None:
+        locals_ = self.locals
         vn = self._vec_normalize
-        raw = vn.get_original_reward() if vn is not None else self.locals["rewards"]
-        dones = self.locals["dones"]
+        raw = vn.get_original_reward() if vn is not None else locals_["rewards"]
+        dones = np.array(locals_["dones"], dtype=bool)
         self._rewards.append(np.array(raw, dtype=np.float64))
-        self._dones.append(np.array(dones, dtype=bool))
-        for i, info in enumerate(self.locals["infos"]):
-            if dones[i]:
-                self._truncated.append(bool(info.get("TimeLimit.truncated", False)))
-            components = info.get("reward_components")
-            if isinstance(components, dict):
-                for name, value in components.items():
-                    self._components[str(name)].append(float(value))
+        self._dones.append(dones)
+        infos = locals_["infos"]
+        if True in dones.tolist():
+            for i in np.flatnonzero(dones):
+                self._truncated.append(bool(infos[i].get("TimeLimit.truncated", False)))
+        # Reward components come in every step's info (the documented convention), so the first
+        # env's info says whether to look at all of them.
+        if infos and isinstance(infos[0].get("reward_components"), dict):
+            for info in infos:
+                components = info.get("reward_components")
+                if isinstance(components, dict):
+                    for name, value in components.items():
+                        self._components[str(name)].append(float(value))
 
     def _measure(self) -> dict[str, float]:
         out: dict[str, float] = {}
