@@ -8,8 +8,8 @@ Memory: ``tracemalloc`` traces
 allocated by sb3-diagnostics code and still alive at the end of training, at two training lengths;
 if the callback's state grew with training, the second number would be larger.
 
-    python benchmarks/overhead.py            # all algorithms, 5 pairs each
-    python benchmarks/overhead.py --pairs 3 --algos ppo
+    python benchmarks/overhead.py            # all algorithms, 8 pairs each (~25 min here, plus the memory pass)
+    python benchmarks/overhead.py --pairs 3 --algos ppo --no-memory
 """
 
 from __future__ import annotations
@@ -35,13 +35,13 @@ from sb3_diagnostics import DiagnosticsCallback
 
 PACKAGE_DIR = os.path.dirname(sb3_diagnostics.__file__)
 
-#: name -> (model factory, timesteps per run, checks to run for the "cheap" column)
+#: name -> (model factory, timesteps per run)
 ALGOS: dict[str, tuple[Callable[[], BaseAlgorithm], int]] = {
     "ppo": (lambda: PPO("MlpPolicy", make_vec_env("CartPole-v1", n_envs=8, seed=0), seed=0), 16_384),
     "sac": (lambda: SAC("MlpPolicy", "Pendulum-v1", learning_starts=100, seed=0), 2_000),
     "recurrent_ppo": (
         lambda: RecurrentPPO("MlpLstmPolicy", make_vec_env("CartPole-v1", n_envs=4, seed=0), n_steps=128, seed=0),
-        4_096,
+        2_048,  # 4 updates; the LSTM's backward makes this ~18 s per run here
     ),
 }
 #: checks that only read what SB3 already computed (no extra forward pass)
@@ -69,16 +69,21 @@ def _memory(make: Callable[[], BaseAlgorithm], steps: int) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pairs", type=int, default=5, help="interleaved A/B pairs per algorithm")
+    parser.add_argument("--pairs", type=int, default=8, help="interleaved A/B pairs per algorithm")
     parser.add_argument("--algos", nargs="+", default=list(ALGOS), choices=list(ALGOS))
+    parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass (the slow part)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     warnings.simplefilter("ignore")
     print(f"python {sys.version.split()[0]}, torch {torch.__version__}, {os.cpu_count()} cores, torch threads 1")
-    print(f"{'algorithm':<15}{'steps':>8}{'plain s':>10}{'ratio all':>11}{'ratio cheap':>13}{'mem short':>11}{'mem 2x':>9}")
+    print("ratios: median of the pairs [interquartile range], which shows the benchmark's own noise")
+    print(f"{'algorithm':<15}{'steps':>8}{'plain s':>10}{'ratio all':>23}{'ratio cheap':>23}{'mem short':>11}{'mem 2x':>9}")
     for name in args.algos:
         make, steps = ALGOS[name]
-        _time(make, steps // 4, None)  # warm-up: imports, env registration, first allocations
+        # Warm-up: imports (numpy.ma on the first median...), env registration, first allocations,
+        # all one-off costs of the process rather than of a run.
+        _time(make, steps // 4, None)
+        _time(make, steps // 4, DiagnosticsCallback())
         plain, ratios_all, ratios_cheap = [], [], []
         for i in range(args.pairs):
             # Alternate which run of a pair goes first: the second run of a pair is often a little
@@ -90,9 +95,20 @@ def main() -> None:
                     base, with_cb = _time(make, steps, None), _time(make, steps, callback)
                 plain.append(base)
                 ratios.append(with_cb / base)
-        short, double = _memory(make, steps // 2), _memory(make, steps)
-        print(f"{name:<15}{steps:>8}{statistics.median(plain):>10.2f}{statistics.median(ratios_all):>11.3f}"
-              f"{statistics.median(ratios_cheap):>13.3f}{short / 1024:>9.0f}KB{double / 1024:>7.0f}KB")
+        memory = "        -        -"
+        if not args.no_memory:
+            short, double = _memory(make, steps // 2), _memory(make, steps)
+            memory = f"{short / 1024:>9.0f}KB{double / 1024:>7.0f}KB"
+        print(f"{name:<15}{steps:>8}{statistics.median(plain):>10.2f}{_spread(ratios_all):>23}"
+              f"{_spread(ratios_cheap):>23}{memory}", flush=True)
+
+
+def _spread(ratios: list[float]) -> str:
+    """``median [q1, q3]`` of the pair ratios."""
+    if len(ratios) < 2:
+        return f"{ratios[0]:.3f}"
+    q1, _, q3 = statistics.quantiles(ratios, n=4)
+    return f"{statistics.median(ratios):.3f} [{q1:.3f}, {q3:.3f}]"
 
 
 if __name__ == "__main__":
