@@ -17,7 +17,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 import sb3_diagnostics.callbacks.entropy as entropy_module
 import sb3_diagnostics.callbacks.kl as kl_module
-from sb3_diagnostics import DiagnosticsCallback, DiagnosticWarning, EntropyCollapseCallback, Severity
+from sb3_diagnostics import DiagnosticsCallback, DiagnosticWarning, EntropyCollapseCallback, RewardSignalCallback, Severity
+from sb3_diagnostics.callbacks.composite import CHECKS
 from sb3_diagnostics.warnings import PolicyUpdateWarning
 
 # --- healthy runs: nothing at warning level --------------------------------------------------------
@@ -159,6 +160,30 @@ def test_a_bug_in_a_check_never_crashes_training():
     assert [f.code for f in run.findings] == ["diagnostics_internal_error"]
     assert "RuntimeError: boom" in run.findings[0].message
     assert _FailingEntropyCheck.calls == 1  # disabled after the first failure
+
+
+class _FailingRewardCheck(RewardSignalCallback):
+    calls = 0
+
+    def _on_env_step(self) -> None:
+        type(self).calls += 1
+        if type(self).calls == 10:
+            raise RuntimeError("boom at a step")
+        super()._on_env_step()
+
+
+def test_a_bug_in_a_per_step_check_disables_only_that_check(monkeypatch):
+    # The composite calls the stepping checks straight at their work: the guard must hold there too.
+    monkeypatch.setitem(CHECKS, "reward", _FailingRewardCheck)
+    model = PPO("MlpPolicy", "CartPole-v1", **ppo_small())
+    cb = DiagnosticsCallback(checks=["reward", "nan"])
+    run = train(model, 1024, cb)
+    assert model.num_timesteps >= 1024
+    assert [(f.code, f.check) for f in run.findings] == [("diagnostics_internal_error", "reward")]
+    assert "RuntimeError: boom at a step" in run.findings[0].message
+    assert _FailingRewardCheck.calls == 10  # not called again once disabled
+    nan_check = next(c for c in cb.callbacks if c.check_name == "nan")
+    assert nan_check._active  # the other stepping check kept running
 
 
 def test_each_metric_is_measured_once_per_update_across_checks(monkeypatch):
