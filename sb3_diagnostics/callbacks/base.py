@@ -198,12 +198,7 @@ class DiagnosticCallback(BaseCallback):
         directly, without SB3's per-callback bookkeeping.
         """
         if self._active:
-            try:
-                self._on_env_step()
-            except DiagnosticWarning:
-                raise
-            except Exception as exc:
-                self._fail(exc)
+            self._guard(self._on_env_step)
 
     def _on_rollout_end(self) -> None:
         if not self._active:
@@ -262,17 +257,13 @@ class DiagnosticCallback(BaseCallback):
         except DiagnosticWarning:
             raise  # the user turned our warnings into errors (warnings.filterwarnings("error", ...))
         except Exception as exc:  # a bug in a check must never crash the user's training
-            self._fail(exc)
+            self._active = False
+            log.debug("check %s failed", self.check_name, exc_info=True)
+            self._emit(Finding(
+                "diagnostics_internal_error", Severity.WARNING, int(getattr(self.model, "num_timesteps", 0)),
+                f"check '{self.check_name}' failed with {type(exc).__name__}: {exc}. It is disabled for the rest of "
+                "this run; training continues.",
+                entry("diagnostics_internal_error").hint, check=self.check_name,
+            ))
             return None
-
-    def _fail(self, exc: Exception) -> None:
-        """Record one internal-error finding for ``exc`` and disable this check."""
-        self._active = False
-        log.debug("check %s failed", self.check_name, exc_info=(type(exc), exc, exc.__traceback__))
-        self._emit(Finding(
-            "diagnostics_internal_error", Severity.WARNING, int(getattr(self.model, "num_timesteps", 0)),
-            f"check '{self.check_name}' failed with {type(exc).__name__}: {exc}. It is disabled for the rest of "
-            "this run; training continues.",
-            entry("diagnostics_internal_error").hint, check=self.check_name,
-        ))
 

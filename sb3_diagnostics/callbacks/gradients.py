@@ -352,12 +352,12 @@ class GradientCallback(DiagnosticCallback):
 
     Cost: the total norm is measured on one optimizer step in ``norm_every`` (default 16) and on
     the first step of every update; measuring every step would add 3-4% to the wall time of a
-    small-network PPO run (CartPole, 64x64 MLP) for the same median. The other steps cost a gradient count per
-    parameter and one small sum that catches NaN/Inf gradients at the step they appear (see
-    :class:`GradientTap`). Once any measured norm exceeds a tenth of ``exploding``, every step is
-    measured for the rest of ``learn()``, so a single exploding step that follows is not missed;
-    a lone spike out of nowhere on an unsampled step is seen only with ``norm_every=1``, which
-    measures every step from the start. The parameter flow is counted at every step.
+    small-network PPO run (CartPole, 64x64 MLP) for the same median. The other steps cost a
+    gradient count per parameter and one small sum that catches NaN/Inf gradients at the step
+    they appear (see :class:`GradientTap`). Once any measured norm exceeds a tenth of
+    ``exploding``, every step is measured for the rest of ``learn()``, so a single exploding step
+    that follows is not missed; a lone spike out of nowhere on an unsampled step is seen only with
+    ``norm_every=1``, which measures every step from the start. The parameter flow is counted at every step.
 
     :param thresholds: :class:`~sb3_diagnostics.catalog.GradientThresholds` or a dict of its fields
     :param norm_every: measure the gradient norms on one optimizer step in this many (1: every step)
@@ -401,7 +401,8 @@ class GradientCallback(DiagnosticCallback):
             return  # NaN gradients are NaNCallback's business
         if exact:
             self._norms.setdefault(optimizer, []).append(norm)
-        self._peaks[optimizer] = max(norm, self._peaks.get(optimizer, 0.0))
+        else:  # an Inf gradient seen on an unsampled step: not a sample for the median, still the peak
+            self._peaks[optimizer] = max(norm, self._peaks.get(optimizer, 0.0))
         assert isinstance(self.thresholds, GradientThresholds) and self._tap is not None
         if norm > self.thresholds.exploding / 10 and self._tap.norm_every > 1:
             self._tap.measure_every(self, 1)  # suspicious: stop sampling, so a single exploding step is seen

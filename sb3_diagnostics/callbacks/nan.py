@@ -38,8 +38,7 @@ def _finite(value: Any) -> bool:
         return True
     if isinstance(value, dict):
         return all(_finite(v) for v in value.values())
-    array = np.asarray(value)
-    return array.dtype.kind not in "fc" or math.isfinite(array.sum())
+    return _finite(np.asarray(value))
 
 
 def _arrays(value: Any, what: str) -> Iterator[tuple[str, np.ndarray]]:

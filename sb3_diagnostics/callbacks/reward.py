@@ -81,10 +81,11 @@ class RewardSignalCallback(DiagnosticCallback):
         dones = np.array(locals_["dones"], dtype=bool)
         self._rewards.append(np.array(raw, dtype=np.float64))
         self._dones.append(dones)
-        infos = locals_["infos"]
-        if True in dones.tolist():
-            for i in np.flatnonzero(dones):
-                self._truncated.append(bool(infos[i].get("TimeLimit.truncated", False)))
+        infos, ended = locals_["infos"], dones.tolist()
+        if True in ended:
+            for info, done in zip(infos, ended, strict=True):
+                if done:
+                    self._truncated.append(bool(info.get("TimeLimit.truncated", False)))
         # Reward components come in every step's info (the documented convention), so the first
         # env's info says whether to look at all of them.
         if infos and isinstance(infos[0].get("reward_components"), dict):
