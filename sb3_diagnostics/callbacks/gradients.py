@@ -65,9 +65,12 @@ class GradientTap(PerModel):
 
     - Per parameter, a tensor hook (``Tensor.register_hook``; unlike post-accumulate hooks it also
       fires inside ``torch.autograd.grad``, which TRPO uses for its actor) counts the gradients the
-      parameter receives. On sampled optimizer steps (one in :attr:`norm_every`, in blocks that
-      give every optimizer of the policy its turn) it also takes the norm of each incoming gradient:
-      the gradient *before* clipping, since ``clip_grad_norm_`` runs after ``backward()`` returns.
+      parameter receives and takes the norm of each: the gradient *before* clipping, since
+      ``clip_grad_norm_`` runs after ``backward()`` returns. These hooks exist only for the backward
+      passes of sampled optimizer steps (one in :attr:`norm_every`, in blocks that give every
+      optimizer of the policy its turn, plus the step after :meth:`sample_next`): they are
+      registered by the pre-hook of the step before and removed by the pre-hook of the sampled
+      step, so :attr:`grad_count` counts the gradients received in sampled windows.
     - Per optimizer, a step pre-hook closes one step. On a sampled step: the total norm over the
       parameters of that optimizer that received a gradient since its previous step and still hold
       one (TRPO sets its actor's gradients to None before the critic's steps). On the others: one
@@ -77,9 +80,10 @@ class GradientTap(PerModel):
       happens, before the next forward pass crashes SB3 on NaN parameters. Post-hooks only notify
       listeners.
 
-    Sampling is what keeps this cheap: a norm per parameter per backward pass is Python and
-    dispatch work that costs several percent of a small-network PPO run, and the median of an
-    update's gradient norms needs only a sample of its steps.
+    Sampling is what keeps this cheap: a Python hook per parameter per backward pass (even one
+    that only counts) is dispatch work that costs about a percent of a small-network PPO run, a
+    norm per parameter several; the median of an update's gradient norms needs only a sample of
+    its steps, and a parameter that never gets a gradient gets none in the sampled ones either.
 
     Nothing is computed twice and nothing is changed: every hook returns None. Hooks are installed
     by :meth:`attach` at the start of ``learn()`` and removed by :meth:`detach` at its end, so a
@@ -99,7 +103,7 @@ class GradientTap(PerModel):
         self.owned: dict[str, list[int]] = {}
         #: per parameter, the optimizers that update it
         self.owners: list[tuple[str, ...]] = []
-        #: gradients received, per parameter (monotonic; readers keep their own baseline)
+        #: gradients received in sampled windows, per parameter (monotonic; readers keep their own baseline)
         self.grad_count: list[int] = []
         #: optimizer steps taken, per optimizer (monotonic)
         self.step_count: dict[str, int] = {}
@@ -117,6 +121,8 @@ class GradientTap(PerModel):
         #: whether the coming backward pass is measured (set after every optimizer step)
         self._sampling = True
         self._handles: list[Any] = []
+        #: the per-parameter tensor hooks, present only while a sampled window is open
+        self._grad_handles: list[Any] = []
         self._key: tuple[Any, ...] = ()
         self._norm: list[th.Tensor | None] = []
         self._stamp: list[int] = []
@@ -172,6 +178,7 @@ class GradientTap(PerModel):
     def sample_next(self) -> None:
         """Measure the next optimizer step in full (a check starting a new window wants at least one exact norm)."""
         self._sampling = True
+        self._arm()
 
     def detach(self, user: object) -> None:
         """Stop serving ``user``; remove every hook when nobody is left (the checks all detach at the end of ``learn()``)."""
@@ -215,23 +222,33 @@ class GradientTap(PerModel):
         self._last_step_clock = {k: 0 for k in optimizers}
         self._sampling = True
         self._sentinel = {}
-        if grads:
-            self._handles += [p.register_hook(functools.partial(self._on_grad, i)) for i, p in enumerate(params)]
+        self._arm()
         for k, optimizer in optimizers.items():
             self._handles.append(optimizer.register_step_pre_hook(functools.partial(self._on_pre_step, k)))
             if post:  # only the off-policy target-update probe listens after a step
                 self._handles.append(optimizer.register_step_post_hook(functools.partial(self._on_post_step, k)))
 
     def _remove(self) -> None:
+        self._disarm()
         for handle in self._handles:
             handle.remove()
         self._handles = []
         self._key = ()
 
-    def _on_grad(self, i: int, grad: th.Tensor) -> None:
-        if not self._sampling:  # the hot path: 15 of 16 backward passes, a dozen calls each
-            self.grad_count[i] += 1
+    def _arm(self) -> None:
+        """Open a sampled window: hook every parameter (if a listener wants gradients and it is not hooked yet)."""
+        if self._grads and not self._grad_handles:
+            self._grad_handles = [p.register_hook(functools.partial(self._on_grad, i)) for i, p in enumerate(self.params)]
+
+    def _disarm(self) -> None:
+        if not self._grad_handles:
             return
+        for handle in self._grad_handles:
+            handle.remove()
+        self._grad_handles = []
+        _drop_empty_hook_dicts(self.params)
+
+    def _on_grad(self, i: int, grad: th.Tensor) -> None:
         if self.error is not None:
             return
         try:
@@ -264,6 +281,10 @@ class GradientTap(PerModel):
             self._last_step_clock[name] = clock
             # Blocks of len(optimizers) steps, so SAC's critic and actor steps are sampled together.
             self._sampling = (clock // self._block) % self.norm_every == 0
+            try:
+                self._arm() if self._sampling else self._disarm()
+            except Exception as exc:
+                self.error = exc
 
     def _report_nonfinite(self, name: str) -> None:
         """An unsampled step about to write NaN/Inf: name the first parameter of ``name`` whose gradient is not finite."""
@@ -303,6 +324,23 @@ class GradientTap(PerModel):
                 on_post(name)
         except Exception as exc:
             self.error = exc
+
+
+def _drop_empty_hook_dicts(params: list[th.nn.Parameter]) -> None:
+    """
+    Leave no trace of removed tensor hooks. ``handle.remove()`` empties a tensor's hook dict but
+    autograd keeps calling into Python for it (GIL, wrapping the gradient) at every backward pass:
+    about a microsecond per parameter, which would slow every later ``learn()`` of the model,
+    with or without this library. A tensor whose dict is empty gets ``None`` back, as before its
+    first hook. Best effort: ``_backward_hooks`` is private to torch, so any surprise leaves it as is.
+    """
+    for p in params:
+        try:
+            hooks = p._backward_hooks
+            if hooks is not None and not hooks:
+                p._backward_hooks = None
+        except Exception:  # noqa: S112 (an optimisation only)
+            continue
 
 
 def _finite_grad(grad: th.Tensor | None) -> bool:
@@ -352,12 +390,14 @@ class GradientCallback(DiagnosticCallback):
 
     Cost: the total norm is measured on one optimizer step in ``norm_every`` (default 16) and on
     the first step of every update; measuring every step would add 3-4% to the wall time of a
-    small-network PPO run (CartPole, 64x64 MLP) for the same median. The other steps cost a
-    gradient count per parameter and one small sum that catches NaN/Inf gradients at the step
-    they appear (see :class:`GradientTap`). Once any measured norm exceeds a tenth of
-    ``exploding``, every step is measured for the rest of ``learn()``, so a single exploding step
-    that follows is not missed; a lone spike out of nowhere on an unsampled step is seen only with
-    ``norm_every=1``, which measures every step from the start. The parameter flow is counted at every step.
+    small-network PPO run (CartPole, 64x64 MLP) for the same median. The other steps cost one
+    small sum that catches NaN/Inf gradients at the step they appear (see :class:`GradientTap`).
+    Once any measured norm exceeds a tenth of ``exploding``, every step is measured for the rest
+    of ``learn()``, so a single exploding step that follows is not missed; a lone spike out of
+    nowhere on an unsampled step is seen only with ``norm_every=1``, which measures every step
+    from the start. The parameter flow (``param_no_grad``) is counted on the measured steps: a
+    parameter that gets no gradient in any of them for ``no_grad_updates`` updates in a row is
+    reported.
 
     :param thresholds: :class:`~sb3_diagnostics.catalog.GradientThresholds` or a dict of its fields
     :param norm_every: measure the gradient norms on one optimizer step in this many (1: every step)

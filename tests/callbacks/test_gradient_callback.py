@@ -49,7 +49,8 @@ class Together(CallbackList):
 
 def _hooks_on(model) -> int:  # type: ignore[no-untyped-def]
     tap = GradientTap.for_model(model)
-    on_params = sum(len(p._backward_hooks or {}) for p in model.policy.parameters())
+    # Not even an empty hook dict: autograd would still call into Python for it at every backward pass.
+    on_params = sum(p._backward_hooks is not None for p in model.policy.parameters())
     on_optimizers = sum(len(o._optimizer_step_pre_hooks) + len(o._optimizer_step_post_hooks) for o in tap.optimizers.values())
     return on_params + on_optimizers
 
