@@ -80,6 +80,8 @@ class DiagnosticsCore:
         self.update_index = 0
         #: a check of this core asked training to stop (its ``stop_on`` matched a finding)
         self.stop_requested = False
+        #: checks of this core disabled by a bug in them so far (the composite stops calling them)
+        self.checks_failed = 0
         self._current_step: int | None = None
         self._last_held: dict[str, int] = {}
         self._episode_severity: dict[str, Severity] = {}

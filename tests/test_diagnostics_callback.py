@@ -17,7 +17,14 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 import sb3_diagnostics.callbacks.entropy as entropy_module
 import sb3_diagnostics.callbacks.kl as kl_module
-from sb3_diagnostics import DiagnosticsCallback, DiagnosticWarning, EntropyCollapseCallback, RewardSignalCallback, Severity
+from sb3_diagnostics import (
+    DiagnosticsCallback,
+    DiagnosticWarning,
+    EntropyCollapseCallback,
+    NaNCallback,
+    RewardSignalCallback,
+    Severity,
+)
 from sb3_diagnostics.callbacks.composite import CHECKS
 from sb3_diagnostics.warnings import PolicyUpdateWarning
 
@@ -162,6 +169,14 @@ def test_a_bug_in_a_check_never_crashes_training():
     assert _FailingEntropyCheck.calls == 1  # disabled after the first failure
 
 
+class _CountingNaNCheck(NaNCallback):
+    calls = 0
+
+    def _on_env_step(self) -> None:
+        type(self).calls += 1
+        super()._on_env_step()
+
+
 class _FailingRewardCheck(RewardSignalCallback):
     calls = 0
 
@@ -175,6 +190,7 @@ class _FailingRewardCheck(RewardSignalCallback):
 def test_a_bug_in_a_per_step_check_disables_only_that_check(monkeypatch):
     # The composite calls the stepping checks straight at their work: the guard must hold there too.
     monkeypatch.setitem(CHECKS, "reward", _FailingRewardCheck)
+    monkeypatch.setitem(CHECKS, "nan", _CountingNaNCheck)
     model = PPO("MlpPolicy", "CartPole-v1", **ppo_small())
     cb = DiagnosticsCallback(checks=["reward", "nan"])
     run = train(model, 1024, cb)
@@ -184,6 +200,30 @@ def test_a_bug_in_a_per_step_check_disables_only_that_check(monkeypatch):
     assert _FailingRewardCheck.calls == 10  # not called again once disabled
     nan_check = next(c for c in cb.callbacks if c.check_name == "nan")
     assert nan_check._active  # the other stepping check kept running
+    assert _CountingNaNCheck.calls == 1024  # every step, the failing one included
+
+
+class _FailingAtRolloutEnd(RewardSignalCallback):
+    steps_after_failure = 0
+    failed = False
+
+    def _on_env_step(self) -> None:
+        if type(self).failed:
+            type(self).steps_after_failure += 1
+        super()._on_env_step()
+
+    def _measure(self) -> dict[str, float]:
+        type(self).failed = True
+        raise RuntimeError("boom at a rollout end")
+
+
+def test_a_check_disabled_outside_a_step_gets_no_more_steps(monkeypatch):
+    monkeypatch.setitem(CHECKS, "reward", _FailingAtRolloutEnd)
+    model = PPO("MlpPolicy", "CartPole-v1", **ppo_small())
+    run = train(model, 1024, DiagnosticsCallback(checks=["reward", "nan"]))
+    assert [(f.code, f.check) for f in run.findings] == [("diagnostics_internal_error", "reward")]
+    assert "boom at a rollout end" in run.findings[0].message
+    assert _FailingAtRolloutEnd.failed and _FailingAtRolloutEnd.steps_after_failure == 0
 
 
 def test_each_metric_is_measured_once_per_update_across_checks(monkeypatch):

@@ -257,13 +257,18 @@ class DiagnosticCallback(BaseCallback):
         except DiagnosticWarning:
             raise  # the user turned our warnings into errors (warnings.filterwarnings("error", ...))
         except Exception as exc:  # a bug in a check must never crash the user's training
-            self._active = False
-            log.debug("check %s failed", self.check_name, exc_info=True)
-            self._emit(Finding(
-                "diagnostics_internal_error", Severity.WARNING, int(getattr(self.model, "num_timesteps", 0)),
-                f"check '{self.check_name}' failed with {type(exc).__name__}: {exc}. It is disabled for the rest of "
-                "this run; training continues.",
-                entry("diagnostics_internal_error").hint, check=self.check_name,
-            ))
+            self.fail(exc)
             return None
+
+    def fail(self, exc: Exception) -> None:
+        """Record one internal-error finding for ``exc`` (a bug in this check) and disable the check."""
+        self._active = False
+        self.core.checks_failed += 1
+        log.debug("check %s failed", self.check_name, exc_info=exc)
+        self._emit(Finding(
+            "diagnostics_internal_error", Severity.WARNING, int(getattr(self.model, "num_timesteps", 0)),
+            f"check '{self.check_name}' failed with {type(exc).__name__}: {exc}. It is disabled for the rest of "
+            "this run; training continues.",
+            entry("diagnostics_internal_error").hint, check=self.check_name,
+        ))
 

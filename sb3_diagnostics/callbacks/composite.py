@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
@@ -23,6 +24,7 @@ from sb3_diagnostics.errors import InvalidThresholdError, require_whole_number
 from sb3_diagnostics.findings import Finding, Severity
 from sb3_diagnostics.logkeys import CUSTOM_SCALARS_LAYOUT
 from sb3_diagnostics.triage import format_report
+from sb3_diagnostics.warnings import DiagnosticWarning
 
 #: check name -> callback class, in the order they run
 CHECKS: dict[str, type[DiagnosticCallback]] = {
@@ -97,6 +99,9 @@ class DiagnosticsCallback(CallbackList):
         self.skipped: dict[str, str] = {}
         self._layouts: set[int] = set()
         self._steppers: list[DiagnosticCallback] = []
+        #: the steppers' per-step work, in the same order
+        self._step_work: list[Callable[[], None]] = []
+        self._failed_seen = 0
         self._starters: list[BaseCallback] = []
         self._off_policy = False
         self._last_rollout_end = -math.inf
@@ -142,7 +147,7 @@ class DiagnosticsCallback(CallbackList):
                 off_policy_interval=self.off_policy_interval, verbose=self.verbose, core=self.core,
             ))
         self.callbacks = applicable
-        self._steppers = [c for c in applicable if isinstance(c, DiagnosticCallback) and c.watches_steps]
+        self._set_steppers([c for c in applicable if isinstance(c, DiagnosticCallback)])
         self._starters = [c for c in applicable if type(c)._on_rollout_start is not BaseCallback._on_rollout_start]
         self._off_policy = not isinstance(self.model, OnPolicyAlgorithm)
         self._own_locals = None
@@ -155,10 +160,27 @@ class DiagnosticsCallback(CallbackList):
     # -- per environment step: the hot path ---------------------------------------------------
     def _on_step(self) -> bool:
         # Only the checks with per-step work are called, and straight at their work (CallbackList
-        # calls every child's on_step(), which counts n_calls: none of the checks reads it).
-        for callback in self._steppers:
-            callback.step()
+        # calls every child's on_step(), which counts n_calls: none of the checks reads it), inside
+        # one try (free in Python 3.11 until something raises) rather than one guard call per check.
+        if self.core.checks_failed != self._failed_seen:  # a check failed since (in any of its hooks)
+            self._set_steppers(self._steppers)
+        i = 0
+        try:
+            for i, work in enumerate(self._step_work):  # noqa: B007 (i names the failed check below)
+                work()
+        except DiagnosticWarning:
+            raise  # the user turned our warnings into errors (warnings.filterwarnings("error", ...))
+        except Exception as exc:  # a bug in one check disables that check, never training
+            self._steppers[i].fail(exc)
+            for callback in self._steppers[i + 1:]:  # the checks after it still see this step
+                callback.step()
         return not self.core.stop_requested
+
+    def _set_steppers(self, steppers: list[DiagnosticCallback]) -> None:
+        """The checks to call at each environment step: those with per-step work that are still active."""
+        self._steppers = [c for c in steppers if c.watches_steps and c._active]
+        self._step_work = [c._on_env_step for c in self._steppers]
+        self._failed_seen = self.core.checks_failed
 
     # -- per rollout: off-policy algorithms end one every train_freq steps -----------------------
     def _on_rollout_start(self) -> None:
