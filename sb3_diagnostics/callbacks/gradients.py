@@ -280,11 +280,12 @@ class GradientTap(PerModel):
             clock = self._clock = self._clock + 1
             self._last_step_clock[name] = clock
             # Blocks of len(optimizers) steps, so SAC's critic and actor steps are sampled together.
-            self._sampling = (clock // self._block) % self.norm_every == 0
-            try:
-                self._arm() if self._sampling else self._disarm()
-            except Exception as exc:
-                self.error = exc
+            sampling = self._sampling = (clock // self._block) % self.norm_every == 0
+            if sampling != bool(self._grad_handles):  # open or close a window (one test per step otherwise)
+                try:
+                    self._arm() if sampling else self._disarm()
+                except Exception as exc:
+                    self.error = exc
 
     def _report_nonfinite(self, name: str) -> None:
         """An unsampled step about to write NaN/Inf: name the first parameter of ``name`` whose gradient is not finite."""
