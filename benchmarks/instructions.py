@@ -11,7 +11,7 @@ imports and warm-up, and is subtracted from both, so the ratio is that of the me
 Instructions are not wall time (cache misses and branch mispredictions cost time and count
 nothing), so use this to compare versions of the code and ``overhead.py`` to state a figure.
 
-    python benchmarks/instructions.py                      # PPO CartPole x8, every check (~7 min)
+    python benchmarks/instructions.py                      # PPO CartPole x8, every check (~12 min on 2 cores)
     python benchmarks/instructions.py --checks nan reward  # a subset of the checks
 
 Needs ``valgrind`` on the PATH (``apt install valgrind``).

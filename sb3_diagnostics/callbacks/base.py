@@ -257,10 +257,10 @@ class DiagnosticCallback(BaseCallback):
         except DiagnosticWarning:
             raise  # the user turned our warnings into errors (warnings.filterwarnings("error", ...))
         except Exception as exc:  # a bug in a check must never crash the user's training
-            self.fail(exc)
+            self._fail(exc)
             return None
 
-    def fail(self, exc: Exception) -> None:
+    def _fail(self, exc: Exception) -> None:
         """Record one internal-error finding for ``exc`` (a bug in this check) and disable the check."""
         self._active = False
         self.core.checks_failed += 1

@@ -171,7 +171,7 @@ class DiagnosticsCallback(CallbackList):
         except DiagnosticWarning:
             raise  # the user turned our warnings into errors (warnings.filterwarnings("error", ...))
         except Exception as exc:  # a bug in one check disables that check, never training
-            self._steppers[i].fail(exc)
+            self._steppers[i]._fail(exc)
             for callback in self._steppers[i + 1:]:  # the checks after it still see this step
                 callback.step()
         return not self.core.stop_requested

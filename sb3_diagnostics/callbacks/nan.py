@@ -131,8 +131,9 @@ class NaNCallback(DiagnosticCallback):
         if actions is None:
             actions = locals_.get("actions")
         dones = locals_.get("dones")
-        ended = dones is not None and (True in dones.tolist() if type(dones) is np.ndarray else bool(np.any(dones)))
-        if _finite(obs) and _finite(rewards) and _finite(actions) and (not ended or self._terminals_finite(dones)):
+        done_list = [] if dones is None else np.asarray(dones).tolist()
+        ended = True in done_list
+        if _finite(obs) and _finite(rewards) and _finite(actions) and (not ended or self._terminals_finite(done_list)):
             return
         checked = (
             ("the observation returned by env.step()", obs),
@@ -167,9 +168,9 @@ class NaNCallback(DiagnosticCallback):
             self._scan_model()
             self._judge(self._collect())
 
-    def _terminals_finite(self, dones: Any) -> bool:
-        infos, ended = self.locals["infos"], np.asarray(dones).tolist()
-        return all(_finite(info.get("terminal_observation")) for info, done in zip(infos, ended, strict=True) if done)
+    def _terminals_finite(self, done_list: list[bool]) -> bool:
+        infos = self.locals["infos"]
+        return all(_finite(info.get("terminal_observation")) for info, done in zip(infos, done_list, strict=True) if done)
 
     def _collect(self) -> dict[str, float]:
         found = sorted(self._found, key=lambda f: (f[0], f[1]))
