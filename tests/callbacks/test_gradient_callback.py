@@ -98,9 +98,25 @@ def test_sampled_norms_measure_what_every_step_measures():
         assert b / 1.25 < a < b * 1.25
 
 
+def test_long_updates_are_sampled_about_norms_per_update_times():
+    # 20 epochs of 32 minibatches: 640 optimizer steps per update. One in 16 would measure 40 of them;
+    # 32 per update (one in 20, plus the first) give the same median, and norm_every=1 still measures all.
+    kwargs = dict(n_steps=256, batch_size=8, n_epochs=20, seed=0, policy_kwargs=dict(net_arch=[16]))
+    every, sampled = RecordingGradients(norm_every=1), RecordingGradients()
+    for cb in (every, sampled):
+        PPO("MlpPolicy", "CartPole-v1", **kwargs).learn(768, callback=cb)
+    assert every.exact == 3 * 640
+    assert 3 * 30 <= sampled.exact <= 3 * 34
+    assert len(sampled.medians) == len(every.medians) == 3
+    for a, b in zip(sampled.medians, every.medians, strict=True):
+        assert b / 1.25 < a < b * 1.25
+
+
 def test_norm_every_must_be_a_whole_number_of_steps():
     with pytest.raises(InvalidThresholdError, match="norm_every=0"):
         GradientCallback(norm_every=0)
+    with pytest.raises(InvalidThresholdError, match="norms_per_update=0"):
+        GradientCallback(norms_per_update=0)
 
 
 def test_unnormalised_observations_saturate_the_td3_actor():
