@@ -53,6 +53,8 @@ def _instructions(variant: str, checks: list[str] | None, workdir: str) -> int:
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
          sys.executable, script, variant, ",".join(checks or [])],
         capture_output=True, text=True, check=False,
+        # numpy's OpenBLAS threads spin while waiting for work: instructions that depend on timing, not on our code
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
     )
     match = re.search(r"refs:\s*([\d,]+)", result.stderr)
     if result.returncode != 0 or match is None:
