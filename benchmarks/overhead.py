@@ -14,7 +14,7 @@ if the callback's state grew with training, the second number would be larger.
 
 Each ratio is printed as ``median [low, high]``: the distribution-free 95% confidence interval of the
 median (order statistics of the pairs). On a shared 2-core machine a single pair moves by ±3%, so
-8 pairs only bound the median to a few percent; 40 pairs to about ±0.5%.
+8 pairs only bound the median to a few percent; 40 pairs to about ±1%.
 """
 
 from __future__ import annotations

@@ -447,7 +447,6 @@ class GradientCallback(DiagnosticCallback):
         )
         #: measure every step for the rest of ``learn()`` (a norm looked suspicious)
         self._every_step = False
-        self._steps_last_update: int | None = None
         self._tap: GradientTap | None = None
         self._norms: dict[str, list[float]] = {}
         self._peaks: dict[str, float] = {}
@@ -462,30 +461,30 @@ class GradientCallback(DiagnosticCallback):
 
     def _setup(self) -> None:
         self._tap = GradientTap.for_model(self.model)
-        self._every_step, self._steps_last_update, self._step_base = False, None, {}
-        self._tap.attach(self, self.model, on_step=self._on_optimizer_step, norm_every=self._interval())
+        self._every_step, self._step_base = False, {}
+        self._tap.attach(self, self.model, on_step=self._on_optimizer_step, norm_every=self.norm_every)
         self._norms.clear()
         self._peaks.clear()
         self._rebase()
 
-    def _interval(self) -> int:
+    def _interval(self, tap: GradientTap, steps_last_update: int) -> int:
         """Measure one optimizer step in this many during the coming update."""
         if self._every_step:
             return 1
         if self.norm_every == 1 or self.norms_per_update is None:
             return self.norm_every
-        steps = self._steps_last_update or expected_steps_per_update(self.model) or 0
-        blocks = steps // max(len(self._tap.optimizers) if self._tap is not None else 1, 1)
+        steps = steps_last_update or expected_steps_per_update(self.model) or 0
+        blocks = steps // max(len(tap.optimizers), 1)
         return max(self.norm_every, blocks // self.norms_per_update)
 
     def _rebase(self) -> None:
         tap = self._tap
         assert tap is not None
-        if self._step_base:
-            self._steps_last_update = sum(tap.step_count.values()) - sum(self._step_base.values()) or None
+        # 0 at the start of learn(): the first update's length then comes from the hyperparameters
+        steps_last_update = sum(tap.step_count.values()) - sum(self._step_base.values()) if self._step_base else 0
         self._grad_base = list(tap.grad_count)
         self._step_base = dict(tap.step_count)
-        tap.measure_every(self, self._interval())
+        tap.measure_every(self, self._interval(tap, steps_last_update))
         tap.sample_next()
 
     def _on_optimizer_step(self, optimizer: str, norm: float, bad: str | None, exact: bool) -> None:
