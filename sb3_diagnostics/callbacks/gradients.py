@@ -133,6 +133,9 @@ class GradientTap(PerModel):
         self._last_step_clock: dict[str, int] = {}
         #: optimizer name -> index of the small parameter whose gradient is checked for NaN/Inf on unsampled steps
         self._sentinel: dict[str, int] = {}
+        #: coming optimizer steps that neither close nor open a sampled window and have no listener
+        #: to call: they take the short path of :meth:`_on_pre_step` (count, check the sentinel)
+        self._fast = 0
 
     # -- users ---------------------------------------------------------------------------------
     def attach(
@@ -158,6 +161,7 @@ class GradientTap(PerModel):
         :param norm_every: sample one optimizer step in this many (default :data:`NORM_EVERY`)
         """
         self._users[id(user)] = (on_step, on_pre, on_post)
+        self._fast = 0
         self._listeners()
         if norm_every is not None:
             self._every[id(user)] = norm_every
@@ -177,10 +181,12 @@ class GradientTap(PerModel):
 
     def _serve_smallest_request(self) -> None:
         self.norm_every = min(self._every.values(), default=NORM_EVERY)
+        self._fast = 0  # the next step recomputes the schedule
 
     def sample_next(self) -> None:
         """Measure the next optimizer step in full (a check starting a new window wants at least one exact norm)."""
         self._sampling = True
+        self._fast = 0
         self._arm()
 
     def detach(self, user: object) -> None:
@@ -263,6 +269,21 @@ class GradientTap(PerModel):
             self.error = exc
 
     def _on_pre_step(self, name: str, optimizer: th.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        if self._fast:
+            # Most steps: unsampled, no window to open, nobody to call. The Python run here is cold
+            # (right after backward), so every line costs several times what it would in a loop.
+            try:
+                self._fast -= 1
+                self.step_count[name] += 1
+                clock = self._clock = self._clock + 1
+                self._last_step_clock[name] = clock
+                self.last_step_timestep = self._model().num_timesteps
+                sentinel = self._sentinel.get(name)
+                if sentinel is not None and not _finite_grad(self.params[sentinel].grad):
+                    self._report_nonfinite(name)
+            except Exception as exc:
+                self.error, self._fast = exc, 0
+            return
         if self.error is not None:
             return
         try:
@@ -283,12 +304,16 @@ class GradientTap(PerModel):
             clock = self._clock = self._clock + 1
             self._last_step_clock[name] = clock
             # Blocks of len(optimizers) steps, so SAC's critic and actor steps are sampled together.
-            sampling = self._sampling = (clock // self._block) % self.norm_every == 0
-            if sampling != bool(self._grad_handles):  # open or close a window (one test per step otherwise)
+            period = self._block * self.norm_every
+            sampling = self._sampling = clock % period < self._block
+            if sampling != bool(self._grad_handles):  # open or close a window
                 try:
                     self._arm() if sampling else self._disarm()
                 except Exception as exc:
                     self.error = exc
+            if not sampling and not self._on_pre and self.error is None:
+                # the steps before the one that opens the next window: clock .. next sampled clock - 2
+                self._fast = (clock // period + 1) * period - 1 - clock
 
     def _report_nonfinite(self, name: str) -> None:
         """An unsampled step about to write NaN/Inf: name the first parameter of ``name`` whose gradient is not finite."""
@@ -352,7 +377,7 @@ def _finite_grad(grad: th.Tensor | None) -> bool:
     if grad is None:
         return True
     if grad.dim() == 1 and grad.shape[0] <= 256:  # a bias: Python floats beat a tensor reduction's dispatch
-        return math.isfinite(sum(grad.tolist()))
+        return math.isfinite(grad.item() if grad.shape[0] == 1 else sum(grad.tolist()))
     return math.isfinite(grad.sum())
 
 

@@ -6,7 +6,7 @@ import torch as th
 from conftest import ppo_small, tiny, train
 from sb3_contrib import TRPO, RecurrentPPO
 from stable_baselines3 import A2C, PPO, SAC, TD3
-from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList, CheckpointCallback
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 
@@ -73,6 +73,7 @@ class RecordingGradients(GradientCallback):
     def __init__(self, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(**kwargs)
         self.medians: list[float] = []
+        self.measured: list[dict[str, float]] = []
         self.exact = 0
 
     def _on_optimizer_step(self, optimizer, norm, bad, exact) -> None:  # type: ignore[no-untyped-def]
@@ -83,6 +84,7 @@ class RecordingGradients(GradientCallback):
         out = super()._measure()
         if "grad_norm" in out:
             self.medians.append(out["grad_norm"])
+        self.measured.append(out)
         return out
 
 
@@ -110,6 +112,46 @@ def test_long_updates_are_sampled_about_norms_per_update_times():
     assert len(sampled.medians) == len(every.medians) == 3
     for a, b in zip(sampled.medians, every.medians, strict=True):
         assert b / 1.25 < a < b * 1.25
+
+
+class EveryStepListener(BaseCallback):
+    """Listens before every optimizer step, which sends every step down the tap's full path."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps = 0
+
+    def _on_training_start(self) -> None:
+        GradientTap.for_model(self.model).attach(self, self.model, on_pre=self._count)
+
+    def _count(self, optimizer: str) -> None:
+        self.steps += 1
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_training_end(self) -> None:
+        GradientTap.for_model(self.model).detach(self)
+
+
+@pytest.mark.parametrize("make_model, steps", [
+    (lambda: PPO("MlpPolicy", "CartPole-v1", **ppo_small(n_epochs=12)), 768),  # 48 steps per update
+    (lambda: SAC("MlpPolicy", "Pendulum-v1", learning_starts=100, **tiny()), 500),  # critic and actor blocks
+], ids=["ppo", "sac"])
+def test_unsampled_steps_take_a_short_path_that_measures_the_same(make_model, steps):
+    # Most optimizer steps only count and check the sentinel; a listener before every step makes
+    # every step take the full path. Same seed, same schedule: the same steps measured, the same numbers.
+    results = []
+    for full in (False, True):
+        recorder, listener = RecordingGradients(off_policy_interval=100), EveryStepListener()
+        model = make_model()
+        model.learn(steps, callback=CallbackList([recorder, listener] if full else [recorder]))
+        tap = GradientTap.for_model(model)
+        results.append((recorder.measured, recorder.exact, dict(tap.step_count), list(tap.grad_count)))
+        if full:
+            assert listener.steps == sum(tap.step_count.values()) > 0
+    assert results[0] == results[1]
+    assert 0 < results[0][1] < sum(results[0][2].values()) / 4  # sampled, not every step
 
 
 def test_norm_every_must_be_a_whole_number_of_steps():
