@@ -15,6 +15,40 @@ from sb3_diagnostics.rules.episodes import EpisodeRule
 from sb3_diagnostics.rules.reward import RewardRule, reward_metrics
 
 
+class _Rows:
+    """One row per step, written into a growing array: no allocation per step, no stacking per window."""
+
+    def __init__(self, dtype: type) -> None:
+        self.dtype = dtype
+        self.n = 0
+        self._data: np.ndarray | None = None
+
+    def append(self, row: Any) -> None:
+        data = self._data
+        if data is None or self.n == len(data):
+            data = self._grow(np.shape(row))
+        data[self.n] = row
+        self.n += 1
+
+    def _grow(self, shape: tuple[int, ...]) -> np.ndarray:
+        data: np.ndarray = np.empty((max(256, 2 * self.n), *shape), dtype=self.dtype)
+        if self._data is not None:
+            data[: self.n] = self._data[: self.n]
+        self._data = data
+        return data
+
+    @property
+    def row_shape(self) -> tuple[int, ...] | None:
+        return None if self._data is None else self._data.shape[1:]
+
+    def rows(self) -> np.ndarray:
+        """The rows so far (a view, valid until the next :meth:`append` after :meth:`clear`)."""
+        return self._data[: self.n] if self._data is not None else np.empty((0, 0), dtype=self.dtype)
+
+    def clear(self) -> None:
+        self.n = 0
+
+
 class RewardSignalCallback(DiagnosticCallback):
     """
     Judges the raw reward (before ``VecNormalize``, from ``get_original_reward``) over windows of
@@ -51,8 +85,8 @@ class RewardSignalCallback(DiagnosticCallback):
         super().__init__(thresholds, **kwargs)
         self.episode_thresholds = EpisodeThresholds.coerce(episode_thresholds)
         self.window_samples = window_samples
-        self._rewards: list[np.ndarray] = []
-        self._dones: list[np.ndarray] = []
+        self._rewards = _Rows(np.float64)
+        self._dones = _Rows(bool)
         self._truncated: list[bool] = []
         self._components: dict[str, list[float]] = defaultdict(list)
 
@@ -73,16 +107,21 @@ class RewardSignalCallback(DiagnosticCallback):
 
     def _setup(self) -> None:
         self._vec_normalize = self.model.get_vec_normalize_env()
+        if self._rewards.row_shape not in (None, (self.model.n_envs,)):
+            # this callback now trains a model with another number of envs: a window cannot mix the two
+            self._rewards, self._dones = _Rows(np.float64), _Rows(bool)
+            self._truncated.clear()
+            self._components.clear()
 
     def _on_env_step(self) -> None:
         locals_ = self.locals
         vn = self._vec_normalize
         raw = vn.get_original_reward() if vn is not None else locals_["rewards"]
-        dones = np.array(locals_["dones"], dtype=bool)
-        self._rewards.append(np.array(raw, dtype=np.float64))
+        dones = locals_["dones"]
+        self._rewards.append(raw)
         self._dones.append(dones)
-        infos, ended = locals_["infos"], dones.tolist()
-        if True in ended:
+        infos = locals_["infos"]
+        if True in (ended := np.asarray(dones).tolist()):
             for info, done in zip(infos, ended, strict=True):
                 if done:
                     self._truncated.append(bool(info.get("TimeLimit.truncated", False)))
@@ -102,10 +141,9 @@ class RewardSignalCallback(DiagnosticCallback):
             out["_ep_rew_mean"] = float(np.mean([ep["r"] for ep in buffer]))
             out["_ep_len_mean"] = float(np.mean([ep["l"] for ep in buffer]))
             out["_ep_len_std"] = float(np.std([ep["l"] for ep in buffer]))
-        samples = sum(r.size for r in self._rewards)
-        if samples < self.window_samples:
+        rewards, dones = self._rewards.rows(), self._dones.rows()
+        if rewards.size < self.window_samples:
             return out
-        rewards, dones = np.stack(self._rewards), np.stack(self._dones)
         lengths = {len(v) for v in self._components.values()}
         components = {k: np.asarray(v) for k, v in self._components.items()} if len(lengths) == 1 else None
         # Episode returns from the rewards the algorithm received (Monitor may sit below a reward wrapper).

@@ -82,3 +82,33 @@ def test_reward_drowned_in_noise_is_worth_knowing():
     # |mean| / std cannot tell a learnable zero-mean reward from noise (seed 003's metric), so the
     # twin is a reward with a clear level: Pendulum's, about -6 +- 3 per step.
     assert "reward_low_snr" not in _run(make_vec_env("Pendulum-v1", n_envs=2, seed=0)).codes(Severity.INFO)
+
+
+class RecordingReward(RewardSignalCallback):
+    """Keeps the sample count of every judged reward window."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.windows: list[float] = []
+
+    def _measure(self):  # type: ignore[no-untyped-def]
+        out = super()._measure()
+        if "_reward_samples" in out:
+            self.windows.append(out["_reward_samples"])
+        return out
+
+
+def test_window_survives_learn_calls_and_a_new_env(tmp_path):
+    # A window gathers rewards across learn() calls (continued training). The same callback on the
+    # model loaded with 4 envs starts a new one: rewards of 1 and 4 envs make no rows of one array.
+    cb = RecordingReward()
+    model = PPO("MlpPolicy", BanditEnv((0.0, 1.0)), **ppo_small())
+    model.learn(768, callback=cb)  # 3 rollouts of 256: under a window of 1000
+    assert cb.windows == []
+    model.learn(512, callback=cb, reset_num_timesteps=False)  # the 4th rollout completes it
+    assert cb.windows == [1024.0]
+    model.learn(256, callback=cb, reset_num_timesteps=False)  # 256 samples wait for the next window
+    model.save(tmp_path / "model")
+    model = PPO.load(tmp_path / "model", make_vec_env(lambda: BanditEnv((0.0, 1.0)), n_envs=4, seed=0))
+    model.learn(1024, callback=cb, reset_num_timesteps=False)  # 4 x 256: a window of the 4 envs only
+    assert cb._active and cb.windows == [1024.0, 1024.0]
