@@ -133,8 +133,8 @@ class GradientTap(PerModel):
         self._last_step_clock: dict[str, int] = {}
         #: optimizer name -> index of the small parameter whose gradient is checked for NaN/Inf on unsampled steps
         self._sentinel: dict[str, int] = {}
-        #: coming optimizer steps that neither close nor open a sampled window and have no listener
-        #: to call: they take the short path of :meth:`_on_pre_step` (count, check the sentinel)
+        #: coming optimizer steps that neither close nor open a sampled window: they take the short
+        #: path of :meth:`_on_pre_step` (count, check the sentinel, call the pre-step listeners)
         self._fast = 0
 
     # -- users ---------------------------------------------------------------------------------
@@ -270,7 +270,7 @@ class GradientTap(PerModel):
 
     def _on_pre_step(self, name: str, optimizer: th.optim.Optimizer, args: Any, kwargs: Any) -> None:
         if self._fast:
-            # Most steps: unsampled, no window to open, nobody to call. The Python run here is cold
+            # Most steps: unsampled, no window to open or close. The Python run here is cold
             # (right after backward), so every line costs several times what it would in a loop.
             try:
                 self._fast -= 1
@@ -281,6 +281,8 @@ class GradientTap(PerModel):
                 sentinel = self._sentinel.get(name)
                 if sentinel is not None and not _finite_grad(self.params[sentinel].grad):
                     self._report_nonfinite(name)
+                for on_pre in self._on_pre:
+                    on_pre(name)
             except Exception as exc:
                 self.error, self._fast = exc, 0
             return
@@ -311,7 +313,7 @@ class GradientTap(PerModel):
                     self._arm() if sampling else self._disarm()
                 except Exception as exc:
                     self.error = exc
-            if not sampling and not self._on_pre and self.error is None:
+            if not sampling and self.error is None:
                 # the steps before the one that opens the next window: clock .. next sampled clock - 2
                 self._fast = (clock // period + 1) * period - 1 - clock
 

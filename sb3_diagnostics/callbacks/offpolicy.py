@@ -137,7 +137,7 @@ class TargetProbe:
     min_gap = 1e-4
 
     def __init__(
-        self, model: Any, tap: GradientTap, rng: np.random.Generator, entries: int = 128, max_segments: int = 100
+        self, model: Any, tap: GradientTap, rng: np.random.Generator, entries: int = 128, max_segments: int = 25
     ) -> None:
         self.model = model
         self.rng = rng
