@@ -48,6 +48,10 @@ class _Rows:
     def clear(self) -> None:
         self.n = 0
 
+    def shrink(self) -> None:
+        """Keep only the rows so far (between ``learn()`` calls, the room for a whole window is not needed)."""
+        self._data = self._data[: self.n].copy() if self._data is not None and self.n else None
+
 
 class RewardSignalCallback(DiagnosticCallback):
     """
@@ -112,6 +116,10 @@ class RewardSignalCallback(DiagnosticCallback):
             self._rewards, self._dones = _Rows(np.float64), _Rows(bool)
             self._truncated.clear()
             self._components.clear()
+
+    def _teardown(self) -> None:
+        self._rewards.shrink()
+        self._dones.shrink()
 
     def _on_env_step(self) -> None:
         locals_ = self.locals
