@@ -161,7 +161,6 @@ class GradientTap(PerModel):
         :param norm_every: sample one optimizer step in this many (default :data:`NORM_EVERY`)
         """
         self._users[id(user)] = (on_step, on_pre, on_post)
-        self._fast = 0
         self._listeners()
         if norm_every is not None:
             self._every[id(user)] = norm_every
