@@ -1,25 +1,26 @@
 """
-The catalog of findings: every code, its default severity, its family (which decides the
-warning category), where it sits in the triage order, the hint, and the practitioner
-write-up it comes from. Default thresholds live here too, one small dataclass per check,
-so the live callbacks and the post-hoc report judge with the same numbers.
+The catalog of findings: one row per code, as data.
 
-This module is data. Rules in :mod:`sb3_diagnostics.rules` read it; nothing else
-hard-codes a threshold.
+Each row says which check reports the code (the check key, the one name of a concern: it names
+the rule module, the callback module and the ``thresholds=`` entry), its default severity, its
+family (which decides the warning category), where it sits in the triage order, a one-line title,
+the hint, a public reference a user can open, and which other codes it can explain (the causal
+edges the triage follows to put root causes first).
+
+Nothing here imports torch, SB3 or gymnasium.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, fields
-from typing import Any, ClassVar, TypeVar
+from dataclasses import dataclass
 
-from sb3_diagnostics.errors import InvalidThresholdError, UnknownCodeError
+from sb3_diagnostics.errors import UnknownCodeError
 from sb3_diagnostics.findings import Severity
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741 (a table reads better with one letter)
 
-#: Triage stages, most upstream first (seed 003's decision tree).
+#: Triage stages, most upstream first: the order in which a practitioner rules causes out
+#: (A. Jones, "Debugging RL, Without the Agonizing Pain"; SB3's RL tips).
 STAGES: tuple[str, ...] = (
     "nan",
     "environment",
@@ -34,6 +35,24 @@ STAGES: tuple[str, ...] = (
     "diagnostics itself",
 )
 
+# Public references (a user can open every one of them).
+RL_TIPS = "https://stable-baselines3.readthedocs.io/en/master/guide/rl_tips.html"
+JONES = "https://andyljones.com/posts/rl-debugging.html"
+KL_NOTE = "http://joschu.net/blog/kl-approx.html"
+PPO_DETAILS = "https://iclr-blog-track.github.io/2022/03/25/ppo-implementation-details/"
+WHAT_MATTERS = "https://arxiv.org/abs/2006.05990"
+NAN_GUIDE = "https://stable-baselines3.readthedocs.io/en/master/guide/checking_nan.html"
+VEC_NORMALIZE = "https://stable-baselines3.readthedocs.io/en/master/guide/vec_envs.html#vecnormalize"
+CUSTOM_POLICY = "https://stable-baselines3.readthedocs.io/en/master/guide/custom_policy.html"
+CUSTOM_ENV = "https://stable-baselines3.readthedocs.io/en/master/guide/custom_env.html"
+ENV_CHECKER = "https://stable-baselines3.readthedocs.io/en/master/common/env_checker.html"
+RECURRENT_PPO = "https://sb3-contrib.readthedocs.io/en/master/modules/ppo_recurrent.html"
+TRPO_DOCS = "https://sb3-contrib.readthedocs.io/en/master/modules/trpo.html"
+TD3_NOTES = "https://spinningup.openai.com/en/latest/algorithms/td3.html"
+SHAPING = "https://people.eecs.berkeley.edu/~russell/papers/icml99-shaping.pdf"
+TIME_LIMITS = "https://gymnasium.farama.org/tutorials/gymnasium_basics/handling_time_limits/"
+ISSUES = "https://github.com/DLR-RM/stable-baselines3/issues/"
+
 
 @dataclass(frozen=True)
 class CatalogEntry:
@@ -41,146 +60,188 @@ class CatalogEntry:
     One row of the catalog.
 
     :param code: stable identifier
+    :param check: key of the check that reports it (``"kl"``, ``"reward"``, ``"environment"`` for the
+        pre-flight, ``"policy"`` for ``check_policy``, ``"internal"`` for the library itself)
     :param severity: default severity
     :param family: key of :data:`sb3_diagnostics.warnings.CATEGORIES`
     :param stage: index into :data:`STAGES` (lower is more upstream)
     :param title: one line saying what the code means
     :param hint: what to try, naming the SB3 parameter
-    :param seed: the write-up in ``shared/seeds`` this check comes from
+    :param reference: a public URL that explains the problem
+    :param explains: codes this one can cause (the triage folds them under it)
     """
 
     code: str
+    check: str
     severity: Severity
     family: str
     stage: int
     title: str
     hint: str
-    seed: str
+    reference: str
+    explains: tuple[str, ...] = ()
 
 
-def _rows(*rows: tuple[str, Severity, str, str, str, str, str]) -> dict[str, CatalogEntry]:
+_Row = tuple[str, str, Severity, str, str, str, str, str, tuple[str, ...]]
+
+
+def _rows(*rows: _Row) -> dict[str, CatalogEntry]:
     out = {}
-    for code, sev, family, stage, title, hint, seed in rows:
-        out[code] = CatalogEntry(code, sev, family, STAGES.index(stage), title, hint, seed)
+    for code, check, sev, family, stage, title, hint, reference, explains in rows:
+        out[code] = CatalogEntry(code, check, sev, family, STAGES.index(stage), title, hint, reference, explains)
     return out
 
 
+#: consequences shared by several upstream causes
+_LEARNING = ("policy_stays_random", "policy_not_updating", "reward_decreasing", "episode_length_degenerate")
+_CRITIC = ("explained_variance_negative", "q_value_divergence", "q_twin_divergence")
+
 CATALOG: dict[str, CatalogEntry] = _rows(
     # --- NaN -----------------------------------------------------------------------------
-    ("nan_detected", E, "nan", "nan", "NaN or Inf in observations, rewards, losses or parameters",
+    ("nan_detected", "nan", E, "nan", "nan", "NaN or Inf in observations, rewards, losses or parameters",
      "Find where it first appeared: guard divisions and log() in the reward, clip observations, "
-     "lower learning_rate and set max_grad_norm=0.5.", "000 #5; 003"),
-    # --- environment (pre-flight and live) -----------------------------------------------
-    ("obs_constant", E, "environment", "environment", "observations never change",
-     "Check that step() updates the state it returns.", "000 #1"),
-    ("action_no_effect", E, "environment", "environment", "actions do not change what happens",
-     "Check that step() passes the action to the simulation (action scaling, action mapping).",
-     "000 #2; 003 2.4"),
-    ("env_nondeterministic", W, "environment", "environment", "same seed and actions give different results",
+     "lower learning_rate and set max_grad_norm=0.5.", NAN_GUIDE, ("*",)),
+    # --- environment (pre-flight) ----------------------------------------------------------
+    ("obs_constant", "environment", E, "environment", "environment", "observations never change",
+     "Check that step() updates the state it returns.", JONES, ("policy_stays_random", *_CRITIC)),
+    ("action_no_effect", "environment", E, "environment", "environment", "actions do not change what happens",
+     "Check that step() passes the action to the simulation (action scaling, action mapping).", JONES,
+     ("policy_stays_random", "advantage_zero_variance", "reward_constant")),
+    ("env_nondeterministic", "environment", W, "environment", "environment",
+     "same seed and actions give different results",
      "Draw randomness from self.np_random (seeded by reset(seed=...)), not from the global random/np.random.",
-     "000 #3; 003 2.5"),
-    ("obs_nan_inf", E, "environment", "environment", "NaN or Inf in observations",
-     "Guard divisions and clip observations in the observation function.", "000 #5"),
-    ("obs_dead_dims", W, "environment", "environment", "some observation dimensions never change",
-     "Remove the dead dimensions or fix the code that should fill them.", "003 2.3"),
-    ("obs_scale_mismatch", W, "environment", "environment", "observation dimensions differ in scale by > 100x",
-     "Normalise observations: wrap the env in VecNormalize(norm_obs=True) or rescale in the env.", "003 2.3"),
-    ("obs_too_large", I, "environment", "environment", "more than 1000 observation dimensions for an MLP",
-     "Reduce dimensions (feature selection, a CNN for images) or use a larger net_arch.", "000 #4"),
-    ("reward_not_learnable", W, "environment", "environment", "no observation dimension correlates with reward",
-     "Make sure the observation contains what the reward depends on.", "003 1.5"),
-    ("reset_not_randomized", I, "environment", "environment", "reset() always returns the same observation",
-     "Randomise initial states with self.np_random in reset() if the task should generalise.", "003 2.5"),
-    ("episode_length_degenerate", W, "environment", "environment", "episodes are degenerate (end at once or never)",
-     "Make the task more forgiving (termination conditions) or add intermediate goals.", "003 3.3"),
+     CUSTOM_ENV, ()),
+    ("obs_nan_inf", "environment", E, "environment", "environment", "NaN or Inf in observations",
+     "Guard divisions and clip observations in the observation function.", NAN_GUIDE, ("nan_detected",)),
+    ("obs_dead_dims", "environment", W, "environment", "environment", "some observation dimensions never change",
+     "Remove the dead dimensions or fix the code that should fill them.", RL_TIPS, ("vecnormalize_stats_unstable",)),
+    ("obs_scale_mismatch", "environment", W, "environment", "environment",
+     "observation dimensions differ in scale by > 100x",
+     "Normalise observations: wrap the env in VecNormalize(norm_obs=True) or rescale in the env.", RL_TIPS,
+     ("grad_norm_exploding", *_CRITIC)),
+    ("obs_too_large", "environment", I, "environment", "environment", "more than 1000 observation dimensions for an MLP",
+     "Reduce dimensions (feature selection, a CNN for images) or use a larger net_arch.", RL_TIPS, ()),
+    ("reward_not_learnable", "environment", W, "environment", "environment",
+     "no observation dimension correlates with reward",
+     "Make sure the observation contains what the reward depends on.", JONES, ("explained_variance_negative",)),
+    ("reset_not_randomized", "environment", I, "environment", "environment", "reset() always returns the same observation",
+     "Randomise initial states with self.np_random in reset() if the task should generalise.", CUSTOM_ENV, ()),
+    # --- episodes ------------------------------------------------------------------------
+    ("episode_length_degenerate", "episodes", W, "environment", "environment",
+     "episodes are degenerate (end at once or never)",
+     "Make the task more forgiving (termination conditions) or add intermediate goals.", TIME_LIMITS, ()),
     # --- data pipeline: wrappers, buffers, recurrent state --------------------------------
-    ("vecnormalize_reward_clipped", W, "vecnormalize", "pipeline", "VecNormalize clips rewards",
+    ("vecnormalize_reward_clipped", "vecnormalize", W, "vecnormalize", "pipeline", "VecNormalize clips rewards",
      "Raise clip_reward in VecNormalize (above the largest normalised reward) or set norm_reward=False.",
-     "000 Issue B"),
-    ("vecnormalize_obs_clipped", W, "vecnormalize", "pipeline", "VecNormalize clips observations",
+     VEC_NORMALIZE, _LEARNING),
+    ("vecnormalize_obs_clipped", "vecnormalize", W, "vecnormalize", "pipeline", "VecNormalize clips observations",
      "Raise clip_obs in VecNormalize (e.g. 10.0), or rescale the heavy-tailed observation in the env.",
-     "000 Issue A, C"),
-    ("vecnormalize_stats_unstable", W, "vecnormalize", "pipeline", "VecNormalize running statistics are unstable",
+     VEC_NORMALIZE, (*_CRITIC, *_LEARNING)),
+    ("vecnormalize_stats_unstable", "vecnormalize", W, "vecnormalize", "pipeline",
+     "VecNormalize running statistics are unstable",
      "Warm up the statistics before training, set norm_reward=False, or remove constant observation dims.",
-     "000 Issue A, C"),
-    ("lstm_state_not_reset", E, "recurrent", "pipeline", "recurrent state leaks across episodes",
+     VEC_NORMALIZE, ("grad_norm_exploding", *_CRITIC, *_LEARNING)),
+    ("lstm_state_not_reset", "lstm", E, "recurrent", "pipeline", "recurrent state leaks across episodes",
      "Reset the hidden state where episode_starts is 1 (custom policies: multiply the state by "
      "1 - episode_start) and make sure wrappers pass terminated/truncated through to the VecEnv.",
-     "000 #15, Issue D"),
-    ("buffer_shape_mismatch", E, "pipeline", "pipeline", "stored observations do not match the observation space",
-     "Return observations of exactly observation_space.shape from reset() and step().", "001 Issue 0.4, 1.1"),
+     RECURRENT_PPO, ("explained_variance_negative", *_LEARNING)),
+    ("buffer_shape_mismatch", "buffers", E, "pipeline", "pipeline", "stored observations do not match the observation space",
+     "Return observations of exactly observation_space.shape from reset() and step().", ENV_CHECKER,
+     (*_CRITIC, *_LEARNING)),
+    ("policy_output_invalid", "policy", E, "pipeline", "pipeline", "the policy's outputs do not match the spaces",
+     "Return actions of action_space.shape inside its bounds, values of shape (batch, 1) and log-probabilities "
+     "of shape (batch,) summed over action dims.", CUSTOM_POLICY, (*_CRITIC, *_LEARNING)),
     # --- value function ------------------------------------------------------------------
-    ("explained_variance_negative", W, "value", "value function", "the value function explains none of the returns",
+    ("explained_variance_negative", "value", W, "value", "value function",
+     "the value function explains none of the returns",
      "Check the reward scale (target returns in [-10, 10]; try VecNormalize(norm_reward=True)), lower "
      "learning_rate, try a separate critic (net_arch=dict(pi=[64, 64], vf=[64, 64])) or gae_lambda=0.95.",
-     "003; 000 Issue D"),
-    ("q_value_divergence", W, "value", "value function", "Q-values diverge",
-     "Scale rewards down, lower learning_rate or gamma, or use a smaller tau.", "003"),
-    ("q_twin_divergence", W, "value", "value function", "the twin critics disagree",
+     PPO_DETAILS, ("advantage_explosion", "reward_decreasing")),
+    ("q_value_divergence", "q_values", W, "value", "value function", "Q-values diverge",
+     "Scale rewards down, lower learning_rate or gamma, or use a smaller tau.", TD3_NOTES,
+     ("q_twin_divergence", "grad_norm_exploding", "action_std_collapse", "reward_decreasing")),
+    ("q_twin_divergence", "q_values", W, "value", "value function", "the twin critics disagree",
      "Lower the critic learning_rate or scale rewards down; if one critic stays near 0, check that every "
-     "critic is in the critic optimizer and the critic loss.", "003"),
-    ("target_update_too_fast", W, "value", "value function", "the target network moves faster than tau allows",
-     "Apply polyak_update once per gradient step with the configured tau / target_update_interval.",
-     "001 Issue 0.3, 4.1"),
+     "critic is in the critic optimizer and the critic loss.", TD3_NOTES, ("reward_decreasing",)),
+    ("target_update_too_fast", "q_values", W, "value", "value function",
+     "the target network moves faster than tau allows",
+     "Apply polyak_update once per gradient step with the configured tau / target_update_interval.", TD3_NOTES,
+     ("q_value_divergence", "q_twin_divergence", "grad_norm_exploding", "reward_decreasing")),
     # --- exploration ---------------------------------------------------------------------
-    ("entropy_collapse", W, "exploration", "exploration", "policy entropy collapsed",
-     "Raise ent_coef (0.01-0.03) or lower learning_rate so the policy keeps exploring.", "000 #18, Issue E; 003"),
-    ("action_std_collapse", W, "exploration", "exploration", "the action standard deviation collapsed",
-     "Raise ent_coef, lower learning_rate, or raise log_std_init; with SAC keep ent_coef='auto'.", "003"),
-    ("policy_stays_random", W, "exploration", "exploration", "the policy never left its random start",
-     "Raise learning_rate (e.g. 10x), and check that rewards vary and reach the agent.", "004"),
+    ("entropy_collapse", "entropy", W, "exploration", "exploration", "policy entropy collapsed",
+     "Raise ent_coef (0.01-0.03) or lower learning_rate so the policy keeps exploring.", RL_TIPS,
+     ("policy_not_updating", "clip_fraction_high", "reward_decreasing", "episode_length_degenerate")),
+    ("action_std_collapse", "entropy", W, "exploration", "exploration", "the action standard deviation collapsed",
+     "Raise ent_coef, lower learning_rate, or raise log_std_init; with SAC keep ent_coef='auto'.", RL_TIPS,
+     ("policy_not_updating", "reward_decreasing", "episode_length_degenerate")),
+    ("policy_stays_random", "entropy", W, "exploration", "exploration", "the policy never left its random start",
+     "Raise learning_rate (e.g. 10x), and check that rewards vary and reach the agent.", JONES,
+     ("episode_length_degenerate",)),
     # --- gradients -----------------------------------------------------------------------
-    ("grad_norm_exploding", W, "gradient", "gradients", "gradient norm explodes",
-     "Lower learning_rate and max_grad_norm (e.g. 0.5); scale rewards down.", "000 #12; 003"),
-    ("grad_norm_vanishing", W, "gradient", "gradients", "gradient norm vanishes",
-     "Raise learning_rate, use ReLU activations (activation_fn=nn.ReLU), check ortho_init.", "000 #11; 002 #2"),
-    ("param_no_grad", E, "gradient", "gradients", "a trainable parameter never receives a gradient",
-     "Do not .detach() features in a custom extractor and put every layer in the optimizer.",
-     "000 checklist"),
+    ("grad_norm_exploding", "gradients", W, "gradient", "gradients", "gradient norm explodes",
+     "Lower learning_rate and max_grad_norm (e.g. 0.5); scale rewards down.", WHAT_MATTERS,
+     ("entropy_collapse", "action_std_collapse", "kl_too_high", "clip_fraction_high", *_CRITIC, *_LEARNING)),
+    ("grad_norm_vanishing", "gradients", W, "gradient", "gradients", "gradient norm vanishes",
+     "Raise learning_rate, use ReLU activations (activation_fn=nn.ReLU), check ortho_init.", WHAT_MATTERS,
+     _LEARNING),
+    ("param_no_grad", "gradients", E, "gradient", "gradients", "a trainable parameter never receives a gradient",
+     "Do not .detach() features in a custom extractor and put every layer in the optimizer.", CUSTOM_POLICY,
+     ("grad_norm_vanishing", *_CRITIC, *_LEARNING)),
     # --- advantages ----------------------------------------------------------------------
-    ("advantage_zero_variance", E, "advantage", "advantages", "advantages carry no signal",
-     "Rewards do not differ between actions: check the reward function; try a lower gae_lambda.",
-     "002 #1; 004"),
-    ("advantage_explosion", W, "advantage", "advantages", "advantages are huge",
-     "Scale rewards down (divide by 10-100) or use VecNormalize(norm_reward=True).", "003"),
+    ("advantage_zero_variance", "value", E, "advantage", "advantages", "advantages carry no signal",
+     "Rewards do not differ between actions: check the reward function; try a lower gae_lambda.", JONES,
+     _LEARNING),
+    ("advantage_explosion", "value", W, "advantage", "advantages", "advantages are huge",
+     "Scale rewards down (divide by 10-100) or use VecNormalize(norm_reward=True).", RL_TIPS,
+     ("grad_norm_exploding",)),
     # --- policy updates ------------------------------------------------------------------
-    ("kl_too_high", W, "update", "policy updates", "policy updates are too large",
-     "Lower learning_rate, set target_kl=0.02-0.05, lower n_epochs or clip_range.", "003; 000 Issue E"),
-    ("clip_fraction_high", W, "update", "policy updates", "most PPO ratios are clipped",
-     "Lower learning_rate or n_epochs; set target_kl to stop epochs early.", "003"),
-    ("policy_not_updating", E, "update", "policy updates", "the policy does not change",
+    ("kl_too_high", "kl", W, "update", "policy updates", "policy updates are too large",
+     "Lower learning_rate, set target_kl=0.02-0.05, lower n_epochs or clip_range.", KL_NOTE,
+     ("entropy_collapse", "action_std_collapse", "clip_fraction_high", "grad_norm_exploding", "advantage_explosion",
+      *_CRITIC, *_LEARNING)),
+    ("clip_fraction_high", "kl", W, "update", "policy updates", "most PPO ratios are clipped",
+     "Lower learning_rate or n_epochs; set target_kl to stop epochs early.", PPO_DETAILS, ()),
+    ("policy_not_updating", "kl", E, "update", "policy updates", "the policy does not change",
      "Raise learning_rate; check that advantages vary and that the policy parameters are in the optimizer.",
-     "002 #2-#5; 004"),
-    ("target_kl_early_stop", W, "update", "policy updates", "target_kl stops PPO after its first epoch",
-     "Raise target_kl (e.g. 0.015 -> 0.03-0.05) or lower learning_rate so n_epochs can run.", "000 #20"),
-    ("line_search_failing", W, "update", "policy updates", "TRPO's line search keeps failing",
-     "Raise target_kl, check the rewards, or increase cg_damping.", "002 #5"),
+     JONES, ("policy_stays_random", "reward_decreasing")),
+    ("target_kl_early_stop", "kl", W, "update", "policy updates", "target_kl stops PPO after its first epoch",
+     "Raise target_kl (e.g. 0.015 -> 0.03-0.05) or lower learning_rate so n_epochs can run.", PPO_DETAILS,
+     ("policy_stays_random",)),
+    ("line_search_failing", "kl", W, "update", "policy updates", "TRPO's line search keeps failing",
+     "Raise target_kl, check the rewards, or increase cg_damping.", TRPO_DOCS, ("policy_stays_random",
+                                                                                "policy_not_updating")),
     # --- reward --------------------------------------------------------------------------
-    ("reward_all_zero", E, "reward", "reward", "every reward is zero",
-     "Check that the reward function is called and its result returned from step().", "000 #6"),
-    ("reward_sparse", W, "reward", "reward", "almost every reward is zero",
-     "Add dense shaping (potential-based) or a curriculum.", "000 #7; 003 1.4"),
-    ("reward_scale_tiny", W, "reward", "reward", "rewards are tiny",
+    ("reward_all_zero", "reward", E, "reward", "reward", "every reward is zero",
+     "Check that the reward function is called and its result returned from step().", JONES,
+     ("advantage_zero_variance", "reward_sparse", *_CRITIC, *_LEARNING)),
+    ("reward_sparse", "reward", W, "reward", "reward", "almost every reward is zero",
+     "Add dense shaping (potential-based) or a curriculum.", SHAPING,
+     ("advantage_zero_variance", "explained_variance_negative", *_LEARNING)),
+    ("reward_scale_tiny", "reward", W, "reward", "reward", "rewards are tiny",
      "Scale the reward to roughly [-10, 10]; for exp(-error) divide the error by its typical size first.",
-     "004; 000 #8"),
-    ("reward_scale_huge", W, "reward", "reward", "rewards or returns are huge",
-     "Scale the reward down to roughly [-10, 10] or use VecNormalize(norm_reward=True).", "000 #8; 003 1.3"),
-    ("reward_constant", E, "reward", "reward", "the reward never differs between outcomes",
-     "Make the reward depend on what the agent does.", "002; 003 1.3"),
-    ("reward_low_snr", I, "reward", "reward", "the reward is mostly noise",
-     "Remove noisy bonus terms or average them out.", "003 1.2"),
-    ("reward_component_imbalance", W, "reward", "reward", "one reward component dominates",
-     "Reweight the components so that none carries more than ~80% of the variance.", "000 #9; 003 1.1"),
+     RL_TIPS, ("grad_norm_vanishing", "advantage_zero_variance", "entropy_collapse", *_CRITIC, *_LEARNING)),
+    ("reward_scale_huge", "reward", W, "reward", "reward", "rewards or returns are huge",
+     "Scale the reward down to roughly [-10, 10] or use VecNormalize(norm_reward=True).", RL_TIPS,
+     ("advantage_explosion", "grad_norm_exploding", "kl_too_high", "clip_fraction_high", "entropy_collapse",
+      "action_std_collapse", *_CRITIC, *_LEARNING)),
+    ("reward_constant", "reward", E, "reward", "reward", "the reward never differs between outcomes",
+     "Make the reward depend on what the agent does.", JONES,
+     ("advantage_zero_variance", "reward_sparse", *_CRITIC, *_LEARNING)),
+    ("reward_low_snr", "reward", I, "reward", "reward", "the reward is mostly noise",
+     "Remove noisy bonus terms or average them out.", JONES, ()),
+    ("reward_component_imbalance", "reward", W, "reward", "reward", "one reward component dominates",
+     "Reweight the components so that none carries more than ~80% of the variance.", SHAPING, _LEARNING),
     # --- lagging -------------------------------------------------------------------------
-    ("reward_decreasing", W, "reward", "lagging indicators", "the episode reward falls steadily",
+    ("reward_decreasing", "episodes", W, "reward", "lagging indicators", "the episode reward falls steadily",
      "Look upstream first (entropy, value function, KL); then check for reward hacking, and for env state "
-     "(e.g. a step counter) that reset() does not reset.",
-     "000 what bad training looks like"),
+     "(e.g. a step counter) that reset() does not reset.", JONES, ()),
     # --- the tool itself -----------------------------------------------------------------
-    ("diagnostics_internal_error", W, "internal", "diagnostics itself", "a check failed and was disabled",
-     "Training continues without this check. Please report the traceback to sb3-diagnostics.", "-"),
-    ("check_not_applicable", I, "internal", "diagnostics itself", "a check cannot apply to this model",
-     "Nothing to do; use DiagnosticsCallback to get only the checks that apply.", "-"),
+    ("diagnostics_internal_error", "internal", W, "internal", "diagnostics itself", "a check failed and was disabled",
+     "Training continues without this check. Please report the traceback to sb3-diagnostics.",
+     "https://github.com/sb3-diagnostics/sb3-diagnostics/issues", ()),
+    ("check_not_applicable", "internal", I, "internal", "diagnostics itself", "a check cannot apply to this model",
+     "Nothing to do; use DiagnosticsCallback to get only the checks that apply.",
+     "https://github.com/sb3-diagnostics/sb3-diagnostics#what-it-is", ()),
 )
 
 
@@ -198,380 +259,19 @@ def entry(code: str) -> CatalogEntry:
         raise UnknownCodeError(f"Unknown finding code {code!r}. Known codes: {', '.join(sorted(CATALOG))}.") from None
 
 
-# ---------------------------------------------------------------------------------------------
-# Thresholds: one small frozen dataclass per check. Override any field:
-#   EntropyCollapseCallback(thresholds=EntropyThresholds(collapse=0.02))
-#   DiagnosticsCallback(thresholds={"entropy": {"collapse": 0.02}})   # YAML-friendly
-# ---------------------------------------------------------------------------------------------
-
-T = TypeVar("T", bound="Thresholds")
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Base of the threshold dataclasses; validates on creation."""
-
-    #: fields that must be in [0, 1]
-    _fractions: ClassVar[tuple[str, ...]] = ()
-    #: fields that must be integers >= 1
-    _counts: ClassVar[tuple[str, ...]] = ()
-    #: fields that must be >= 0 (others may be any finite number)
-    _non_negative: ClassVar[tuple[str, ...]] = ()
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            where = f"{type(self).__name__}.{f.name}={value!r}"
-            if f.name in self._counts:
-                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                    raise InvalidThresholdError(f"{where}: must be a whole number >= 1 (it counts updates or samples).")
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise InvalidThresholdError(f"{where}: must be a finite number.")
-            if f.name in self._fractions and not 0.0 <= value <= 1.0:
-                raise InvalidThresholdError(f"{where}: must be a fraction between 0 and 1.")
-            if f.name in self._non_negative and value < 0:
-                raise InvalidThresholdError(f"{where}: must be >= 0.")
-
-    @classmethod
-    def coerce(cls: type[T], value: T | dict[str, Any] | None) -> T:
-        """
-        Accept an instance, a dict of overrides (from YAML, e.g. rl-zoo3) or None (defaults).
-
-        :param value: the user's thresholds
-        :return: a validated instance
-        """
-        if value is None:
-            return cls()
-        if isinstance(value, cls):
-            return value
-        if isinstance(value, dict):
-            names = {f.name for f in fields(cls)}
-            unknown = set(value) - names
-            if unknown:
-                raise InvalidThresholdError(
-                    f"{cls.__name__} has no field(s) {sorted(unknown)}; valid fields: {sorted(names)}."
-                )
-            return cls(**value)
-        raise InvalidThresholdError(
-            f"Expected {cls.__name__}, a dict of its fields, or None; got {type(value).__name__}."
-        )
-
-
-@dataclass(frozen=True)
-class EntropyThresholds(Thresholds):
+def codes_of(check: str) -> tuple[str, ...]:
     """
-    :param collapse: normalised entropy (entropy / log(n_actions), per action dim) below which it collapsed
-    :param sudden_drop: fraction by which normalised entropy may fall within one update
-    :param std_collapse: action std, as a fraction of the action range, below which it collapsed
-    :param std_drop_factor: ... and it must also be this many times below its initial value
-        (a policy started with a small std on purpose, e.g. gSDE, has not collapsed)
-    :param random_entropy: normalised entropy above which the policy is still random
-    :param random_after: fraction of training after which a still-random policy is reported
-    :param random_kl: median approx KL (over ``random_updates`` updates) below which the policy is
-        "not moving"; healthy RecurrentPPO runs move at 1e-5 to 1e-3 per update early on
-    :param random_updates: updates of KL history needed before "stays random" is judged
-    :param consecutive: updates a collapse must last before it is reported
+    :param check: a check key
+    :return: the codes that check reports, in catalog order
     """
-
-    collapse: float = 0.05
-    sudden_drop: float = 0.8
-    std_collapse: float = 0.01
-    std_drop_factor: float = 10.0
-    random_entropy: float = 0.98
-    random_after: float = 0.2
-    random_kl: float = 1e-5
-    random_updates: int = 10
-    consecutive: int = 2
-    _fractions = ("collapse", "sudden_drop", "std_collapse", "random_entropy", "random_after")
-    _counts = ("consecutive", "random_updates")
-    _non_negative = ("std_drop_factor", "random_kl")
+    return tuple(code for code, row in CATALOG.items() if row.check == check)
 
 
-@dataclass(frozen=True)
-class ValueThresholds(Thresholds):
+def explains(cause: str, consequence: str) -> bool:
     """
-    :param ev_negative: explained variance below which the critic is broken
-    :param ev_error: ... and below which it is an error (anti-correlated critic)
-    :param consecutive: windows in a row that must be below ``ev_negative``
-    :param window_samples: samples pooled per explained-variance window (EV over 8 samples is noise)
-    :param warmup_updates: updates ignored at the start (a fresh critic explains nothing)
-    :param warmup_samples: ... and timesteps: 5 updates of a tiny rollout are barely any training
-    :param advantage_std_min: advantage std below which advantages carry no signal
-    :param advantage_abs_max: largest absolute advantage considered sane
-    :param advantage_consecutive: rollouts in a row an advantage problem must last
+    :param cause: a finding code
+    :param consequence: another finding code
+    :return: whether ``cause`` can explain ``consequence`` (a causal edge of the catalog)
     """
-
-    ev_negative: float = 0.0
-    ev_error: float = -0.5
-    consecutive: int = 3
-    window_samples: int = 1024
-    warmup_updates: int = 5
-    warmup_samples: int = 5000
-    advantage_std_min: float = 1e-6
-    advantage_abs_max: float = 100.0
-    advantage_consecutive: int = 3
-    _counts = ("consecutive", "window_samples", "warmup_updates", "warmup_samples", "advantage_consecutive")
-    _non_negative = ("advantage_std_min", "advantage_abs_max")
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.ev_error > self.ev_negative:
-            raise InvalidThresholdError(
-                f"ValueThresholds: ev_error={self.ev_error} must not be above ev_negative={self.ev_negative}."
-            )
-
-
-@dataclass(frozen=True)
-class KLThresholds(Thresholds):
-    """
-    :param kl_high: approx KL above which an update is too large, if sustained
-    :param kl_consecutive: updates in a row above ``kl_high``
-    :param kl_extreme: approx KL above which a single update wrecks the policy
-    :param clip_fraction: median clip fraction (last ``window`` updates) that is high
-    :param entropy_fall: relative entropy drop over ``window`` updates that counts as "falling fast"
-    :param window: updates in the rolling windows (clip fraction median, early stops, line search)
-    :param not_updating_kl: approx KL below which the policy did not move
-    :param not_updating_consecutive: updates in a row without movement
-    :param lr_floor: a learning-rate schedule below this fraction of its start is the normal end of training
-    :param early_stop_frac: fraction of updates stopped after the first epoch by target_kl
-    :param line_search_fail_frac: fraction of TRPO updates whose line search failed
-    """
-
-    kl_high: float = 0.2
-    kl_consecutive: int = 3
-    kl_extreme: float = 1.0
-    clip_fraction: float = 0.5
-    entropy_fall: float = 0.5
-    window: int = 5
-    not_updating_kl: float = 1e-8
-    not_updating_consecutive: int = 3
-    lr_floor: float = 0.01
-    early_stop_frac: float = 0.8
-    line_search_fail_frac: float = 0.5
-    _fractions = ("clip_fraction", "entropy_fall", "lr_floor", "early_stop_frac", "line_search_fail_frac")
-    _counts = ("kl_consecutive", "window", "not_updating_consecutive")
-    _non_negative = ("kl_high", "kl_extreme", "not_updating_kl")
-
-
-@dataclass(frozen=True)
-class VecNormalizeThresholds(Thresholds):
-    """
-    :param reward_clip_frac: fraction of normalised rewards at ``clip_reward`` that is too many
-    :param reward_shrink: factor by which clipping may shrink the largest reward (a win bonus)
-    :param obs_clip_frac: fraction of normalised observation entries at ``clip_obs`` that is too many
-    :param obs_var_floor: running observation variance below which a dim is degenerate
-    :param ret_std_drift: factor by which the reward normalisation scale may drift from its reference
-    :param ret_reference_samples: timesteps the return statistics need before they serve as reference
-    :param warmup_updates: rollouts ignored at the start (the running statistics are still empty)
-    :param consecutive: rollouts in a row (or, for rare large rewards, in total) a problem must be seen
-    """
-
-    reward_clip_frac: float = 0.01
-    reward_shrink: float = 1.5
-    obs_clip_frac: float = 0.01
-    obs_var_floor: float = 1e-8
-    ret_std_drift: float = 10.0
-    ret_reference_samples: int = 1000
-    warmup_updates: int = 1
-    consecutive: int = 2
-    _fractions = ("reward_clip_frac", "obs_clip_frac")
-    _counts = ("ret_reference_samples", "warmup_updates", "consecutive")
-    _non_negative = ("reward_shrink", "obs_var_floor", "ret_std_drift")
-
-
-@dataclass(frozen=True)
-class LSTMThresholds(Thresholds):
-    """
-    :param tolerance: relative change in the policy's output at an episode start, caused by the
-        previous episode's state, above which the state leaked (a correct reset gives exactly 0)
-    :param checks_per_rollout: episode starts re-evaluated per rollout (cost control)
-    """
-
-    tolerance: float = 1e-5
-    checks_per_rollout: int = 16
-    _counts = ("checks_per_rollout",)
-    _non_negative = ("tolerance",)
-
-
-# ---------------------------------------------------------------------------------------------
-# Reward and pre-flight thresholds. RewardThresholds is read by one rule
-# (sb3_diagnostics.rules.reward.RewardRule) for check_training_env's random rollout and for the
-# live reward check's training windows alike: the numbers live here only.
-# ---------------------------------------------------------------------------------------------
-
-CATALOG.update(_rows(
-    ("policy_output_invalid", E, "pipeline", "pipeline", "the policy's outputs do not match the spaces",
-     "Return actions of action_space.shape inside its bounds, values of shape (batch, 1) and log-probabilities "
-     "of shape (batch,) summed over action dims.", "000 checklist"),
-))
-
-
-@dataclass(frozen=True)
-class RewardThresholds(Thresholds):
-    """
-    :param nonzero_eps: ``|reward|`` above which a step counts as rewarded (seed 003, 1.4)
-    :param sparse_frac: fraction of rewarded steps below which the reward is sparse
-    :param tiny: typical ``|reward|`` (mean over non-zero rewards) below which rewards are tiny
-    :param huge: typical ``|reward|`` above which rewards are huge
-    :param huge_return: ``|discounted return|`` above which returns are huge
-    :param constant_std: std of per-step rewards, and of episode returns, at or below which they do not vary
-    :param low_snr: ``|mean| / std`` of the reward below which it is mostly noise
-    :param component_share: share of the reward variance one component of ``info["reward_components"]`` may carry
-    :param min_samples: rewards a window needs before it is judged
-    :param consecutive: windows in a row a problem must hold before it is reported (live checks;
-        ``check_training_env`` judges its one rollout as a single window)
-    """
-
-    nonzero_eps: float = 1e-3
-    sparse_frac: float = 0.05
-    tiny: float = 1e-3
-    huge: float = 1e3
-    huge_return: float = 1e4
-    constant_std: float = 1e-8
-    low_snr: float = 0.1
-    component_share: float = 0.8
-    min_samples: int = 100
-    consecutive: int = 2
-    _fractions = ("sparse_frac", "component_share")
-    _counts = ("min_samples", "consecutive")
-    _non_negative = ("nonzero_eps", "tiny", "huge", "huge_return", "constant_std", "low_snr")
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.tiny >= self.huge:
-            raise InvalidThresholdError(f"RewardThresholds: tiny={self.tiny} must be below huge={self.huge}.")
-
-
-@dataclass(frozen=True)
-class PreflightThresholds(Thresholds):
-    """
-    Thresholds of the environment-only pre-flight codes (``check_training_env``).
-
-    :param dead_dim_std: observation dims with a std below this are dead (seed 003, 2.3)
-    :param scale_ratio: max/min std of the live observation dims above which they need normalising
-    :param max_mlp_dims: non-image observation dims above which an MLP policy struggles (seed 000 #4)
-    :param reward_corr: no observation feature correlating with the reward above this makes it
-        unlearnable (seed 003, 1.5)
-    :param short_episode: every episode shorter than this many steps is degenerate (seed 003, 3.3)
-    :param reset_seeds: seeds tried to see whether ``reset()`` randomises the first observation
-    :param determinism_steps: steps replayed twice with the same seed and actions
-    :param action_states: states at which different actions are compared
-    :param action_horizon: steps after the tried action over which its effect is looked for (a
-        delayed effect still counts)
-    """
-
-    dead_dim_std: float = 1e-6
-    scale_ratio: float = 100.0
-    max_mlp_dims: int = 1000
-    reward_corr: float = 0.1
-    short_episode: int = 3
-    reset_seeds: int = 5
-    determinism_steps: int = 100
-    action_states: int = 3
-    action_horizon: int = 3
-    _fractions = ("reward_corr",)
-    _counts = ("max_mlp_dims", "short_episode", "reset_seeds", "determinism_steps", "action_states", "action_horizon")
-    _non_negative = ("dead_dim_std", "scale_ratio")
-
-
-# ---------------------------------------------------------------------------------------------
-# Gradients and off-policy value learning (GradientCallback, QValueCallback). NaNCallback and
-# BufferShapeCallback have nothing to tune: one non-finite value or one wrong shape is enough.
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GradientThresholds(Thresholds):
-    """
-    :param exploding: gradient norm before clipping (median over an update's optimizer steps) above
-        which gradients explode, if sustained (seed 003's alert table)
-    :param exploding_step: norm of a single optimizer step above which one update is enough (the
-        step that wrecks the network; healthy runs stay orders of magnitude below)
-    :param vanishing: ... below which they vanish (seed 000 #11)
-    :param loss_floor: ``|loss|`` above which a vanishing gradient is a problem (below it the loss is ~0
-        and a tiny gradient is expected)
-    :param consecutive: updates in a row an exploding or vanishing norm must last
-    :param no_grad_updates: updates in a row a trainable parameter must go without any gradient while
-        its optimizer steps before ``param_no_grad`` is reported
-    """
-
-    exploding: float = 1e4
-    exploding_step: float = 1e5
-    vanishing: float = 1e-6
-    loss_floor: float = 1e-6
-    consecutive: int = 2
-    no_grad_updates: int = 3
-    _counts = ("consecutive", "no_grad_updates")
-    _non_negative = ("exploding", "exploding_step", "vanishing", "loss_floor")
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not self.vanishing < self.exploding <= self.exploding_step:
-            raise InvalidThresholdError(
-                f"GradientThresholds: need vanishing={self.vanishing} < exploding={self.exploding} <= "
-                f"exploding_step={self.exploding_step}."
-            )
-
-
-@dataclass(frozen=True)
-class QValueThresholds(Thresholds):
-    """
-    :param q_abs_max: ``|mean Q|`` above which Q-values are suspect (seed 003's alert table); reported
-        as divergence only while still growing, since a well-trained agent on a high-reward task can
-        sit above it
-    :param q_growth: relative growth of ``|mean Q|`` across ``consecutive`` measurements that counts as
-        still growing
-    :param twin_spread: mean ``|Q1 - Q2|`` above which the twin critics disagree
-    :param twin_relative: ... and only when the spread is also this fraction of ``|mean Q|`` (a spread
-        of 100 is noise when Q is 1e5)
-    :param drift_ratio: target-network movement, in polyak updates, per update that ``tau`` and
-        ``target_update_interval`` allow, above which the target moves too fast (a doubled
-        ``polyak_update`` gives ~2)
-    :param consecutive: measurements in a row a problem must last
-    :param samples: replay-buffer transitions evaluated per measurement
-    """
-
-    q_abs_max: float = 1000.0
-    q_growth: float = 0.1
-    twin_spread: float = 100.0
-    twin_relative: float = 0.1
-    drift_ratio: float = 1.5
-    consecutive: int = 2
-    samples: int = 256
-    _fractions = ("twin_relative",)
-    _counts = ("consecutive", "samples")
-    _non_negative = ("q_abs_max", "q_growth", "twin_spread")
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.drift_ratio <= 1.0:
-            raise InvalidThresholdError(
-                f"QValueThresholds: drift_ratio={self.drift_ratio} must be above 1 (1 is exactly what tau allows)."
-            )
-
-
-@dataclass(frozen=True)
-class EpisodeThresholds(Thresholds):
-    """
-    :param short_episode: mean episode length (steps) below which the agent dies at once (seed 003, 3.3)
-    :param consecutive: updates in a row the episodes must stay that short
-    :param sustain_steps: ... and timesteps: an untrained greedy policy (DQN right after its
-        exploration phase) is briefly this short too, then learns
-    :param min_points: updates of ``ep_rew_mean`` in the window judged for a falling reward (the
-        last third of the updates seen, never fewer than this)
-    :param falling_rank: rank correlation with time at or below which the reward falls steadily
-    :param min_drop: relative fall (of the reward's size) that is more than noise
-    :param flat_returns: relative spread of the mean return under which returns count as flat
-    """
-
-    short_episode: float = 10.0
-    consecutive: int = 3
-    sustain_steps: int = 4000
-    min_points: int = 8
-    falling_rank: float = -0.8
-    min_drop: float = 0.2
-    flat_returns: float = 0.05
-    _counts = ("consecutive", "sustain_steps", "min_points")
-    _fractions = ("min_drop", "flat_returns")
-    _non_negative = ("short_episode",)
+    edges = entry(cause).explains
+    return cause != consequence and ("*" in edges or consequence in edges)

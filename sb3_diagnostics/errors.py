@@ -1,4 +1,4 @@
-"""Exceptions raised for invalid input. Each says what to do instead."""
+"""Every exception sb3-diagnostics raises, each for invalid input; each message says what to do instead."""
 
 from __future__ import annotations
 
@@ -18,22 +18,6 @@ class UnknownCodeError(DiagnosticsError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-def require_whole_number(name: str, value: object, minimum: int, unit: str) -> int:
-    """
-    Validate an integer option such as a cooldown or an interval.
-
-    :param name: the option's name, for the message
-    :param value: what the user passed
-    :param minimum: smallest allowed value
-    :param unit: what it counts ("updates", "steps")
-    :return: the value
-    :raises InvalidThresholdError: when it is not a whole number >= ``minimum``
-    """
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidThresholdError(f"{name}={value!r}: must be a whole number of {unit} >= {minimum}.")
-    return value
-
-
 class NotAnEnvironmentError(DiagnosticsError, TypeError):
     """``check_training_env`` was given something that is neither an env id, a gymnasium ``Env`` nor an SB3 ``VecEnv``."""
 
@@ -47,3 +31,7 @@ class EnvCrashedError(DiagnosticsError, RuntimeError):
 
 class ProbeSetupError(DiagnosticsError, ValueError):
     """``run_probes`` got arguments it cannot use (unknown probe, bad budget) or ``make_model`` itself failed."""
+
+
+class ReportInputError(DiagnosticsError):
+    """A path given to the post-hoc report holds no readable TensorBoard run (missing, unreadable, or not event files)."""

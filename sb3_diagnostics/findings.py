@@ -1,4 +1,4 @@
-"""What a check reports: :class:`Severity` and :class:`Finding`."""
+"""What the library reports: :class:`Severity`, :class:`Finding`, and a rule's :class:`Alert`."""
 
 from __future__ import annotations
 
@@ -51,7 +51,8 @@ class Finding:
     :param hint: what to try, naming the SB3 parameter to change
     :param value: the measured value that crossed the threshold (NaN when not a number)
     :param threshold: the threshold it crossed (NaN when not a number)
-    :param check: name of the check that produced it
+    :param check: key of the check that produced it (``"kl"``, ``"reward"``, ``"environment"`` ...)
+    :param caused_by: code of the finding that explains this one (set by the triage), None for a root cause
     """
 
     code: str
@@ -62,7 +63,29 @@ class Finding:
     value: float = float("nan")
     threshold: float = float("nan")
     check: str = ""
+    caused_by: str | None = None
 
     def __str__(self) -> str:
         where = f"step {self.step}: " if self.step else ""
         return f"[{self.code}] {where}{self.message} {self.hint}".strip()
+
+
+@dataclass(frozen=True)
+class Alert:
+    """
+    A rule's verdict that a code holds at this update; the engine turns it into a :class:`Finding`.
+
+    :param code: catalog code
+    :param message: what was seen, with the numbers, and why it matters
+    :param value: the measured value
+    :param threshold: the threshold it crossed
+    :param severity: overrides the catalog default when given (e.g. explained variance < -0.5 -> error)
+    :param hint: overrides the catalog hint when given (e.g. with a computed suggestion)
+    """
+
+    code: str
+    message: str
+    value: float
+    threshold: float
+    severity: Severity | None = None
+    hint: str | None = None

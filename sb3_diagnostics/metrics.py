@@ -191,7 +191,7 @@ from collections.abc import Mapping  # noqa: E402  (appended section)
 
 def nonzero_fraction(values: ArrayLike, eps: float = 1e-3) -> float:
     """
-    Fraction of entries with ``|x| > eps``: how often the agent gets feedback (seed 003, 1.4).
+    Fraction of entries with ``|x| > eps``: how often the agent gets feedback.
 
     :param values: rewards, any shape (flattened)
     :param eps: magnitude at or below which an entry counts as zero
@@ -218,7 +218,7 @@ def typical_magnitude(values: ArrayLike) -> float:
 
 def signal_to_noise(values: ArrayLike) -> float:
     """
-    ``|mean| / std`` of the finite entries (seed 003, 1.2: below 0.1 the signal is drowned in noise).
+    ``|mean| / std`` of the finite entries (below 0.1 the signal is drowned in noise).
 
     :param values: rewards, any shape
     :return: the ratio, nan when undefined (fewer than two values, or std 0)
@@ -238,8 +238,8 @@ def _as_columns(a: ArrayLike) -> np.ndarray:
 
 def discounted_returns(rewards: ArrayLike, dones: ArrayLike, gamma: float) -> np.ndarray:
     """
-    Discounted reward-to-go ``G_t = r_t + gamma * G_{t+1}``, restarting after every ``done``
-    (seed 003, 1.3). Episodes still running at the end are cut there, without bootstrapping.
+    Discounted reward-to-go ``G_t = r_t + gamma * G_{t+1}``, restarting after every ``done``.
+    Episodes still running at the end are cut there, without bootstrapping.
 
     Hand check: rewards ``[1, 1, 1]``, dones ``[0, 1, 0]``, gamma 0.5 -> ``[1.5, 1, 1]``.
 
@@ -287,7 +287,7 @@ def episode_returns(rewards: ArrayLike, dones: ArrayLike) -> np.ndarray:
 
 def per_dim_std(x: ArrayLike) -> np.ndarray:
     """
-    Standard deviation of each column over its finite entries (seed 003, 2.3).
+    Standard deviation of each column over its finite entries.
 
     :param x: shape ``(n_samples, n_dims)``
     :return: shape ``(n_dims,)``; nan for a column with fewer than two finite entries
@@ -307,7 +307,7 @@ def per_dim_std(x: ArrayLike) -> np.ndarray:
 def std_ratio(stds: ArrayLike, floor: float = 1e-6) -> float:
     """
     ``max / min`` of the standard deviations above ``floor`` (dead dims left out): how different
-    the scales of the observation dims are (seed 003, 2.3: above 100, normalise).
+    the scales of the observation dims are (above 100, normalise).
 
     :param stds: per-dim standard deviations
     :param floor: stds at or below it are dead dims and not counted
@@ -320,7 +320,7 @@ def std_ratio(stds: ArrayLike, floor: float = 1e-6) -> float:
 
 def correlations(x: ArrayLike, y: ArrayLike) -> np.ndarray:
     """
-    Pearson correlation of each column of ``x`` with ``y`` (seed 003, 1.5).
+    Pearson correlation of each column of ``x`` with ``y``.
 
     :param x: shape ``(n_samples, n_features)``
     :param y: shape ``(n_samples,)``
@@ -350,7 +350,7 @@ def correlations(x: ArrayLike, y: ArrayLike) -> np.ndarray:
 
 def variance_shares(components: Mapping[str, ArrayLike], constant_std: float = 1e-8) -> dict[str, float]:
     """
-    Share of the summed variance carried by each reward component (seed 000 #9, seed 003 1.1).
+    Share of the summed variance carried by each reward component.
     A component with std at or below ``constant_std`` counts as constant (share 0).
 
     Hand check: ``{"a": [0, 2], "b": [0, 1]}`` -> variances 1 and 0.25 -> ``{"a": 0.8, "b": 0.2}``.

@@ -1,41 +1,155 @@
-"""Triage: order findings most-upstream first (seed 003's decision tree) and render them as text."""
+"""
+Triage: root causes first, each followed by the findings it explains, and the text every report uses.
+
+A finding gets ``caused_by`` when a finding that can explain it (a causal edge of the catalog,
+:attr:`~sb3_diagnostics.catalog.CatalogEntry.explains`) began at or before it. Roots are ordered the
+way a practitioner rules causes out (:data:`~sb3_diagnostics.catalog.STAGES`: NaN, environment,
+pipeline, value function, exploration, gradients, advantages, policy updates, reward, lagging
+indicators), then by onset. Torch-free.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
-from sb3_diagnostics.catalog import STAGES, entry
+from sb3_diagnostics.catalog import STAGES, entry, explains
 from sb3_diagnostics.findings import Finding, Severity
 
 HEALTHY_ADVICE = (
     "All trainer diagnostics look healthy. If the reward is still flat, the problem is the reward, the "
-    "environment or the task design (seed 003, phase 4): log each reward component, compare the trained "
-    "return with a random policy's (check_training_env prints it), check that observations contain what the "
-    "reward depends on, and consider reward shaping or a curriculum."
+    "environment or the task design: log each reward component, compare the trained return with a random "
+    "policy's (check_training_env prints it), check that observations contain what the reward depends on, and "
+    "consider reward shaping or a curriculum (A. Jones, 'Debugging RL, Without the Agonizing Pain': "
+    "https://andyljones.com/posts/rl-debugging.html)."
 )
+
+_INTERNAL = STAGES.index("diagnostics itself")
+
+
+Spans = Mapping[str, list[list[int]]]
+
+
+def _end(f: Finding, spans: Spans | None) -> int:
+    """The last step ``f``'s problem held (its onset when unknown)."""
+    for start, end in (spans or {}).get(f.code, []):
+        if start == f.step:
+            return end
+    return f.step
+
+
+def _precedes(cause: Finding, effect: Finding, spans: Spans | None = None) -> bool:
+    """
+    Whether ``cause`` can be the cause of ``effect``: it can explain it (a causal edge) and it began before
+    the effect ended. A cause whose check needs more evidence (a reward window) is often seen after its
+    consequences began, while they still hold. Where each can explain the other, the earlier onset wins,
+    then the more upstream stage; NaN explains only what came after it.
+    """
+    if not explains(cause.code, effect.code):
+        return False
+    mutual = explains(effect.code, cause.code)
+    if mutual or "*" in entry(cause.code).explains:
+        if cause.step != effect.step:
+            return cause.step < effect.step
+        return not mutual or entry(cause.code).stage < entry(effect.code).stage
+    return cause.step <= _end(effect, spans)
+
+
+def triage(findings: Iterable[Finding], spans: Spans | None = None) -> list[Finding]:
+    """
+    Order findings for a reader: each root cause (ordered by stage, then onset) followed by every
+    finding it explains, directly or through another, in onset order. A consequence carries
+    ``caused_by``: the code of the earliest finding that explains it.
+
+    :param findings: findings in any order (e.g. ``DiagnosticsCallback.findings``)
+    :param spans: per code, [first, last] step of each episode of trouble (``Engine.spans``): a cause
+        seen while a consequence still held explains it too
+    :return: new :class:`Finding` objects (``caused_by`` set), roots first
+    """
+    items = list(findings)
+    cause_of: dict[int, int] = {}
+    for i, f in enumerate(items):
+        if entry(f.code).stage == _INTERNAL:
+            continue
+        candidates = [
+            j for j, c in enumerate(items)
+            if j != i and c.code != f.code and entry(c.code).stage != _INTERNAL and _precedes(c, f, spans)
+        ]
+        if candidates:
+            cause_of[i] = min(candidates, key=lambda j: (items[j].step, entry(items[j].code).stage, j))
+    # Chains of causes at one step can close a loop: the most upstream finding of a loop is its root.
+    for i in range(len(items)):
+        seen: list[int] = []
+        r = i
+        while r in cause_of and r not in seen:
+            seen.append(r)
+            r = cause_of[r]
+        if r in seen:
+            loop = seen[seen.index(r):]
+            del cause_of[min(loop, key=lambda k: (entry(items[k].code).stage, k))]
+    root_of: dict[int, int] = {}
+    for i in range(len(items)):
+        r = i
+        while r in cause_of:
+            r = cause_of[r]
+        root_of[i] = r
+    roots = sorted((i for i in range(len(items)) if i not in cause_of),
+                   key=lambda i: (entry(items[i].code).stage, -int(items[i].severity), items[i].step, i))
+    out: list[Finding] = []
+    for r in roots:
+        out.append(dataclasses.replace(items[r], caused_by=None))
+        followers = sorted((i for i in cause_of if root_of[i] == r), key=lambda i: (items[i].step, i))
+        out += [dataclasses.replace(items[i], caused_by=items[cause_of[i]].code) for i in followers]
+    return out
 
 
 def triage_order(findings: Iterable[Finding]) -> list[Finding]:
     """
-    Sort findings for a reader: most upstream stage first, then most severe, then earliest.
+    Findings judged at one moment (a pre-flight, a policy check): most upstream stage first, then most severe.
 
     :param findings: findings in any order
-    :return: a new sorted list
+    :return: the triage (see :func:`triage`)
     """
-    return sorted(findings, key=lambda f: (entry(f.code).stage, -int(f.severity), f.step))
+    return triage(findings)
 
 
-def format_report(findings: Iterable[Finding], *, min_severity: Severity = Severity.INFO) -> str:
+def first_problem(
+    findings: Sequence[Finding], min_severity: Severity = Severity.WARNING, spans: Spans | None = None
+) -> Finding | None:
+    """:return: the first root cause at ``min_severity`` or above (what the reader should fix first), or None"""
+    return next((f for f in triage(findings, spans) if f.caused_by is None and f.severity >= min_severity
+                 and entry(f.code).stage != _INTERNAL), None)
+
+
+def _span_text(f: Finding, spans: Spans | None, last_step: int | None) -> str:
+    """``from step 3072`` or, for a problem that stopped holding, ``from step 3072 to 9216``."""
+    if spans and last_step is not None:
+        for start, end in spans.get(f.code, []):
+            if start == f.step and end < last_step:
+                return f"from step {start} to {end} (then quiet)"
+    return f"from step {f.step}"
+
+
+def format_report(
+    findings: Iterable[Finding],
+    *,
+    min_severity: Severity = Severity.INFO,
+    spans: Spans | None = None,
+    last_step: int | None = None,
+) -> str:
     """
-    Render a triage summary.
+    Render the triage as text: each root cause with what to try, and the findings it explains folded under it.
 
     :param findings: the findings of a run
     :param min_severity: leave out findings below this severity
-    :return: multi-line text, ending with advice on what to look at first
+    :param spans: per code, [first, last] step of each episode of trouble (``Engine.spans``), to say
+        which problems stopped
+    :param last_step: the last step of the run (with ``spans``)
+    :return: multi-line text, ending with what to look at first
     """
-    every = triage_order(findings)
+    every = triage(findings, spans)
     shown = [f for f in every if f.severity >= min_severity]
-    serious = [f for f in shown if f.severity >= Severity.WARNING]
     lines = ["sb3-diagnostics report"]
     if not shown:
         if every:
@@ -44,21 +158,82 @@ def format_report(findings: Iterable[Finding], *, min_severity: Severity = Sever
             lines += ["No findings.", HEALTHY_ADVICE]
         return "\n".join(lines)
     counts = {str(s): sum(f.severity == s for f in shown) for s in Severity}
-    lines.append(", ".join(f"{n} {name}" for name, n in reversed(counts.items()) if n) + " (most upstream first)")
-    stage = None
-    for i, f in enumerate(shown, 1):
-        this_stage = STAGES[entry(f.code).stage]
-        if this_stage != stage:
-            stage = this_stage
-            lines.append(f"\n== {stage} ==")
-        lines.append(f"{i}. {str(f.severity).upper():7s} [{f.code}] from step {f.step}")
-        lines.append(f"   {f.message}")
-        lines.append(f"   Try: {f.hint}")
-    if serious:
-        first = serious[0]
+    lines.append(", ".join(f"{n} {name}{'s' if n > 1 else ''}" for name, n in reversed(counts.items()) if n)
+                 + " (root causes first)")
+    shown_codes = {id(f) for f in shown}
+    number = 0
+    for f in every:
+        if id(f) not in shown_codes:
+            continue
+        when = _span_text(f, spans, last_step)
+        if f.caused_by is None:
+            number += 1
+            lines.append(f"\n{number}. {str(f.severity).upper():7s} [{f.code}] {when}")
+            lines.append(f"   {f.message}")
+            lines.append(f"   Try: {f.hint}")
+        else:
+            lines.append(f"   -> {str(f.severity).upper():7s} [{f.code}] {when}, likely a consequence of [{f.caused_by}]")
+            lines.append(f"      {f.message}")
+    serious = [f for f in shown if f.severity >= Severity.WARNING]
+    first = first_problem(shown, spans=spans)
+    if first is not None:
         lines.append(
-            f"\nStart with [{first.code}]: problems further down the list are often its consequences."
+            f"\nStart with [{first.code}]: the findings folded under it are likely its consequences "
+            "and may go away with it."
         )
-    else:
+    elif not serious:
         lines.append("\nNothing at warning level. " + HEALTHY_ADVICE)
     return "\n".join(lines)
+
+
+class Report(list[Finding]):
+    """
+    The findings of a check run at one moment (``check_training_env``, ``check_policy``): a
+    ``list[Finding]`` in triage order, with a ``summary`` of what was measured.
+
+    :param findings: the findings (put in triage order)
+    :param summary: what was measured, for :meth:`format`; ``notes`` holds sentences
+    """
+
+    #: first line of :meth:`format`
+    title = "sb3-diagnostics"
+
+    def __init__(self, findings: Iterable[Finding] = (), summary: dict[str, Any] | None = None) -> None:
+        super().__init__(triage(findings))
+        self.summary: dict[str, Any] = summary or {}
+
+    @property
+    def ok(self) -> bool:
+        """Whether no finding is at warning level or above."""
+        return all(f.severity < Severity.WARNING for f in self)
+
+    def _rows(self) -> list[tuple[str, str]]:
+        """(label, text) rows of what was measured, shown above the findings."""
+        return []
+
+    def format(self, min_severity: Severity | str = Severity.INFO) -> str:
+        """
+        :param min_severity: leave out findings below this severity
+        :return: what was measured, then the findings (root causes first) with what to try
+        """
+        level = Severity.parse(min_severity)
+        rows = self._rows()
+        width = max((len(k) for k, _ in rows), default=0)
+        lines = [self.title]
+        lines += [f"  {k:<{width}}  {v}" for k, v in rows]
+        lines += [f"  note: {n}" for n in self.summary.get("notes", [])]
+        shown = [f for f in self if f.severity >= level]
+        if not shown:
+            lines.append("No findings." if not self else f"No findings at {level} or above.")
+        for f in shown:
+            cause = f" (likely a consequence of {f.caused_by})" if f.caused_by else ""
+            lines.append(f"[{f.severity}] {f.code}{cause}: {f.message}")
+            lines.append(f"    -> {f.hint}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.format()
+
+    def __repr__(self) -> str:
+        codes = ", ".join(f"{f.code}({f.severity})" for f in self)
+        return f"{type(self).__name__}([{codes}])"

@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from sb3_diagnostics.errors import ReportInputError
 from sb3_diagnostics.report.judge import RunReport, judge_run, metric_stream
-from sb3_diagnostics.report.reader import ReportInputError, find_runs, read_run
+from sb3_diagnostics.report.reader import find_runs, read_run
 from sb3_diagnostics.report.render import format_run, format_table, rank, to_json
 
 #: Below this many runs, reading in one process beats starting workers.

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sb3_diagnostics.callbacks.composite import CHECKS
-from sb3_diagnostics.core import DiagnosticsCore
+from sb3_diagnostics.engine import PREFIX, Engine
 from sb3_diagnostics.findings import Finding, Severity
-from sb3_diagnostics.logkeys import PREFIX, SB3_ROLLOUT_KEYS, SB3_TRAIN_KEYS
 from sb3_diagnostics.report.reader import RunScalars, read_run
-from sb3_diagnostics.rules.base import Rule
+from sb3_diagnostics.rules.registry import all_rules
+from sb3_diagnostics.sb3.train_log import SB3_ROLLOUT_KEYS, SB3_TRAIN_KEYS
+from sb3_diagnostics.triage import triage
 
 Stream = list[tuple[int, dict[str, float]]]
 
@@ -32,6 +32,7 @@ class RunReport:
     :param sources: which scalars fed the rules ("diagnostics/*", "SB3 train/*", ...)
     :param problems: what could not be read or judged, as sentences
     :param scalars: the raw series (for plotting)
+    :param spans: per code, [first, last] step of each episode of trouble
     """
 
     path: Path
@@ -40,6 +41,7 @@ class RunReport:
     sources: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     scalars: dict[str, list[tuple[int, float]]] = field(default_factory=dict, repr=False)
+    spans: dict[str, list[list[int]]] = field(default_factory=dict, repr=False)
 
     @property
     def worst(self) -> Severity | None:
@@ -55,9 +57,9 @@ class RunReport:
             "sources": self.sources,
             "problems": self.problems,
             "findings": [
-                {"code": f.code, "severity": str(f.severity), "step": f.step, "message": f.message, "hint": f.hint,
-                 "value": f.value, "threshold": f.threshold}
-                for f in self.findings
+                {"code": f.code, "severity": str(f.severity), "step": f.step, "caused_by": f.caused_by,
+                 "message": f.message, "hint": f.hint, "value": f.value, "threshold": f.threshold}
+                for f in triage(self.findings, self.spans)
             ],
         }
 
@@ -89,7 +91,7 @@ def metric_stream(scalars: Mapping[str, list[tuple[int, float]]]) -> tuple[Strea
                 continue  # alert series and finding text are outputs, not inputs
         else:
             name = SB3_TRAIN_KEYS.get(tag) or SB3_ROLLOUT_KEYS.get(tag) or ""
-            if not name or (ours and not name.startswith("_") and name in ("approx_kl", "clip_fraction")):
+            if not name:
                 continue
         seen: dict[int, int] = defaultdict(int)
         for step, value in points:
@@ -116,33 +118,24 @@ def metric_stream(scalars: Mapping[str, list[tuple[int, float]]]) -> tuple[Strea
     return stream, sources
 
 
-def all_rules(thresholds: Mapping[str, Any] | None = None) -> list[Rule]:
+def judge_stream(
+    stream: Iterable[tuple[int, Mapping[str, float]]], thresholds: Mapping[str, Any] | None = None, cooldown: int = 10
+) -> Engine:
     """
-    One fresh instance of every rule of every check, built the way the callbacks build them.
-
-    :param thresholds: per-check overrides keyed by check name, as ``DiagnosticsCallback`` takes them
-    :return: the rules
-    """
-    thresholds = thresholds or {}
-    return [rule for name, check in CHECKS.items() for rule in check.make_rules(thresholds.get(name))]
-
-
-def judge_stream(stream: Iterable[tuple[int, Mapping[str, float]]], rules: list[Rule], cooldown: int = 10) -> list[Finding]:
-    """
-    Run rules over a metric stream exactly as the live core does (same cooldown), silently.
+    Run every check's rules over a metric stream through the engine, as the live callbacks do (same
+    rules, same cooldown), silently.
 
     :param stream: (step, metrics) in step order
-    :param rules: fresh rules
+    :param thresholds: per-check overrides keyed by check key
     :param cooldown: as in ``DiagnosticsCallback``
-    :return: the findings
+    :return: the engine, holding the findings and their spans
     """
-    core = DiagnosticsCore(cooldown=cooldown, emit=False)
+    engine = Engine(cooldown=cooldown, emit=False)
+    rules = all_rules(thresholds)
     for step, metrics in stream:
-        core.start_update(step, None)
-        for rule in rules:
-            for alert in rule.observe(step, metrics):
-                core.handle(alert, step, "report", None)
-    return core.findings
+        for key, check_rules in rules.items():
+            engine.judge(step, metrics, check_rules, key)
+    return engine
 
 
 def judge_run(run: RunScalars | str | Path, thresholds: Mapping[str, Any] | None = None) -> RunReport:
@@ -166,5 +159,6 @@ def judge_run(run: RunScalars | str | Path, thresholds: Mapping[str, Any] | None
     names = {k for _, m in stream for k in m}
     if "approx_kl" not in names and "entropy_normalized" not in names:
         report.problems.append("only some keys were logged: no KL and no entropy, so update checks were skipped.")
-    report.findings = judge_stream(stream, all_rules(thresholds))
+    engine = judge_stream(stream, thresholds)
+    report.findings, report.spans = engine.findings, engine.spans
     return report

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from sb3_diagnostics.catalog import EntropyThresholds, KLThresholds, ValueThresholds
 from sb3_diagnostics.findings import Severity
 from sb3_diagnostics.report.judge import RunReport
+from sb3_diagnostics.thresholds import EntropyThresholds, KLThresholds, ValueThresholds
 
 #: panel title -> tags tried in order (the first present is drawn; tags starting with "+" are all
 #: drawn together when present), and a threshold line (label, value) from the catalog defaults

@@ -17,13 +17,9 @@ from pathlib import Path
 from google.protobuf.message import DecodeError
 from tensorboard.compat.proto import event_pb2
 
-from sb3_diagnostics.errors import DiagnosticsError
+from sb3_diagnostics.errors import ReportInputError
 
 EVENT_FILE_MARK = "tfevents"
-
-
-class ReportInputError(DiagnosticsError):
-    """A path given to the report holds no readable TensorBoard run."""
 
 
 @dataclass

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from sb3_diagnostics.findings import Severity
 from sb3_diagnostics.report.judge import RunReport
-from sb3_diagnostics.triage import format_report, triage_order
+from sb3_diagnostics.triage import first_problem, format_report
 
 _RANK = {None: 0, Severity.INFO: 1, Severity.WARNING: 2, Severity.ERROR: 3}
 
@@ -37,7 +37,8 @@ def format_run(report: RunReport, min_severity: Severity = Severity.INFO) -> str
     head = f"Run {report.path} (last step {report.last_step}; read {', '.join(report.sources) or 'nothing'})"
     lines = [head]
     lines += [f"  note: {p}" for p in report.problems]
-    lines.append(format_report(report.findings, min_severity=min_severity))
+    lines.append(format_report(report.findings, min_severity=min_severity, spans=report.spans,
+                               last_step=report.last_step))
     return "\n".join(lines)
 
 
@@ -51,10 +52,11 @@ def format_table(reports: Sequence[RunReport], min_severity: Severity = Severity
     """
     rows = []
     for r in rank(reports):
-        shown = [f for f in triage_order(r.findings) if f.severity >= min_severity]
+        shown = [f for f in r.findings if f.severity >= min_severity]
         status = str(max((f.severity for f in shown), default="ok")).upper()
-        first = f"{shown[0].code} @ {shown[0].step}" if shown else ("unreadable" if r.problems and not r.last_step else "-")
-        others = ", ".join(dict.fromkeys(f.code for f in shown[1:]))
+        top = first_problem(shown, min_severity, r.spans)
+        first = f"{top.code} @ {top.step}" if top else ("unreadable" if r.problems and not r.last_step else "-")
+        others = ", ".join(dict.fromkeys(f.code for f in shown if top is None or f.code != top.code))
         rows.append((status, str(r.path), first, others))
     widths = [max(len(row[i]) for row in rows + [("STATUS", "RUN", "FIRST PROBLEM", "ALSO")]) for i in range(3)]
     out = [f"{'STATUS':<{widths[0]}}  {'RUN':<{widths[1]}}  {'FIRST PROBLEM':<{widths[2]}}  ALSO"]

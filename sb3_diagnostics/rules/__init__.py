@@ -1,31 +1,10 @@
 """
-Rules: judges of named metric streams, shared by the live callbacks and the post-hoc report.
-
-Each rule reads metric names (see its ``inputs``) and returns :class:`Alert` s for its ``codes``.
+Rules: judges of named metric streams, shared by the live callbacks, the post-hoc report and the
+pre-flight. One module per check key; :mod:`~sb3_diagnostics.rules.registry` maps each key to its
+thresholds and rules. Nothing here imports torch, SB3 or gymnasium.
 """
 
-from sb3_diagnostics.rules.base import Alert, Metrics, Rule, Streak, Window
-from sb3_diagnostics.rules.episodes import EpisodeRule
-from sb3_diagnostics.rules.exploration import ActionStdRule, EntropyRule
-from sb3_diagnostics.rules.pipeline import RecurrentStateRule, VecNormalizeRule
-from sb3_diagnostics.rules.reward import RewardRule, reward_metrics
-from sb3_diagnostics.rules.update import PolicyUpdateRule
-from sb3_diagnostics.rules.value import AdvantageRule, ExplainedVarianceRule
+from sb3_diagnostics.rules.base import Metrics, Rule, Streak, Window
+from sb3_diagnostics.rules.registry import CHECKS, Check
 
-__all__ = [
-    "ActionStdRule",
-    "AdvantageRule",
-    "Alert",
-    "EntropyRule",
-    "EpisodeRule",
-    "ExplainedVarianceRule",
-    "Metrics",
-    "PolicyUpdateRule",
-    "RecurrentStateRule",
-    "RewardRule",
-    "Rule",
-    "Streak",
-    "VecNormalizeRule",
-    "Window",
-    "reward_metrics",
-]
+__all__ = ["CHECKS", "Check", "Metrics", "Rule", "Streak", "Window"]

@@ -6,8 +6,10 @@ algorithms, one logged point when reading TensorBoard files). ``metrics`` maps m
 (``"approx_kl"``, ``"entropy_normalized"``...) to floats; a missing name or a nan value
 means "not measured this time". Names with a leading underscore (``_progress``, ``_lr_ratio``)
 are context: rules read them, but they are not logged as ``diagnostics/`` scalars. The rule
-returns the :class:`Alert` s that hold now; the
-core turns them into findings, applies cooldowns and emits them.
+returns the :class:`~sb3_diagnostics.findings.Alert` s that hold now; the
+engine turns them into findings, applies cooldowns and emits them.
+
+Nothing under ``rules/`` imports torch, SB3 or gymnasium (``tests/test_architecture.py``).
 """
 
 from __future__ import annotations
@@ -16,34 +18,12 @@ import math
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 
-from sb3_diagnostics.findings import Severity
+from sb3_diagnostics.findings import Alert
 
 Metrics = Mapping[str, float]
-
-
-@dataclass(frozen=True)
-class Alert:
-    """
-    A rule's verdict that a code holds at this update.
-
-    :param code: catalog code
-    :param message: what was seen, with the numbers, and why it matters
-    :param value: the measured value
-    :param threshold: the threshold it crossed
-    :param severity: overrides the catalog default when given (e.g. explained variance < -0.5 -> error)
-    :param hint: overrides the catalog hint when given (e.g. with a computed suggestion)
-    """
-
-    code: str
-    message: str
-    value: float
-    threshold: float
-    severity: Severity | None = None
-    hint: str | None = None
 
 
 def get(metrics: Metrics, name: str) -> float | None:
@@ -106,12 +86,12 @@ class Rule(ABC):
     """
     Judges one family of codes from a stream of metrics.
 
-    Subclasses set :attr:`codes` (what they can report) and :attr:`inputs` (metric names they
-    read) and implement :meth:`observe`. They keep whatever history they need.
+    Subclasses set :attr:`codes` (what they can report), document the metric names they read,
+    and implement :meth:`_observe`. They keep whatever history they need, in memory that does not
+    grow with the length of the run.
     """
 
     codes: tuple[str, ...] = ()
-    inputs: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         self.updates = 0
@@ -130,3 +110,27 @@ class Rule(ABC):
     @abstractmethod
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
         """Judge one update; ``self.updates`` already counts it."""
+
+
+def labels(metrics: Metrics, prefix: str) -> list[str]:
+    """
+    The labels carried by context keys ``<prefix><label>`` (e.g. parameter names), in insertion order.
+
+    :param metrics: the update's metrics
+    :param prefix: key prefix, e.g. ``"_no_grad:"``
+    :return: the labels
+    """
+    return [key[len(prefix):] for key in metrics if key.startswith(prefix)]
+
+
+def listing(names: list[str], limit: int = 5) -> str:
+    """
+    :param names: what to list
+    :param limit: how many to show
+    :return: ``"a, b, c"`` or ``"a, b, c and 4 more"``
+    """
+    shown = ", ".join(names[:limit])
+    return shown if len(names) <= limit else f"{shown} and {len(names) - limit} more"
+
+
+__all__ = ["Alert", "Metrics", "Rule", "Streak", "Window", "get", "labels", "listing"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sb3_diagnostics.catalog import EpisodeThresholds
-from sb3_diagnostics.findings import Severity
-from sb3_diagnostics.rules.base import Alert, Metrics, Rule, Streak, get
+from sb3_diagnostics.findings import Alert, Severity
+from sb3_diagnostics.rules.base import Metrics, Rule, Streak, get
+from sb3_diagnostics.thresholds import EpisodeThresholds
 
 
 def spearman(values: list[float]) -> float:
@@ -43,7 +43,6 @@ class EpisodeRule(Rule):
     """
 
     codes = ("episode_length_degenerate", "reward_decreasing")
-    inputs = ("_ep_len_mean", "_ep_rew_mean", "truncation_frac")
 
     def __init__(self, thresholds: EpisodeThresholds | None = None) -> None:
         super().__init__()

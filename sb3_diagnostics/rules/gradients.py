@@ -1,35 +1,14 @@
-"""Training numerics: exploding or vanishing gradients, parameters without gradient, NaN/Inf anywhere."""
+"""Gradients: exploding or vanishing norms, parameters that never receive a gradient."""
 
 from __future__ import annotations
 
-from sb3_diagnostics.catalog import GradientThresholds
-from sb3_diagnostics.rules.base import Alert, Metrics, Rule, Streak, get
+from sb3_diagnostics.findings import Alert
+from sb3_diagnostics.rules.base import Metrics, Rule, Streak, get, labels, listing
+from sb3_diagnostics.thresholds import GradientThresholds
 
 #: prefixes of context keys that carry a label instead of a number (the value is a flag or a step)
 NO_GRAD = "_no_grad:"
 NOT_IN_OPTIMIZER = "_not_in_optimizer:"
-NONFINITE_AT = "_nonfinite_at:"
-
-
-def labels(metrics: Metrics, prefix: str) -> list[str]:
-    """
-    The labels carried by context keys ``<prefix><label>`` (e.g. parameter names), in insertion order.
-
-    :param metrics: the update's metrics
-    :param prefix: key prefix, e.g. ``"_no_grad:"``
-    :return: the labels
-    """
-    return [key[len(prefix):] for key in metrics if key.startswith(prefix)]
-
-
-def listing(names: list[str], limit: int = 5) -> str:
-    """
-    :param names: what to list
-    :param limit: how many to show
-    :return: ``"a, b, c"`` or ``"a, b, c and 4 more"``
-    """
-    shown = ", ".join(names[:limit])
-    return shown if len(names) <= limit else f"{shown} and {len(names) - limit} more"
 
 
 def _whose(name: str) -> str:
@@ -49,10 +28,6 @@ class GradientNormRule(Rule):
     """
 
     codes = ("grad_norm_exploding", "grad_norm_vanishing")
-    inputs = (
-        "grad_norm", "grad_norm_actor", "grad_norm_critic", "grad_peak", "grad_peak_actor", "grad_peak_critic",
-        "_loss", "_loss_actor", "_loss_critic",
-    )
 
     def __init__(self, thresholds: GradientThresholds | None = None) -> None:
         super().__init__()
@@ -115,7 +90,6 @@ class ParamGradRule(Rule):
     """
 
     codes = ("param_no_grad",)
-    inputs = ("params_without_grad", "params_not_in_optimizer")
 
     def __init__(self, thresholds: GradientThresholds | None = None) -> None:
         super().__init__()
@@ -153,36 +127,3 @@ class ParamGradRule(Rule):
                     "parameters with optimizer.add_param_group().",
                 ))
         return alerts
-
-
-class NonFiniteRule(Rule):
-    """
-    Reads ``nonfinite_count``: NaN/Inf entries found since the last observation, in observations,
-    rewards, actions, losses, parameters or gradients, and where the first of them was seen, as
-    the context key ``_nonfinite_at:<where>`` whose value is the step. The first location ever
-    seen is kept and repeated in every alert: that is where to start looking.
-    """
-
-    codes = ("nan_detected",)
-    inputs = ("nonfinite_count",)
-
-    def __init__(self, thresholds: None = None) -> None:
-        super().__init__()
-        self.first: tuple[str, int] | None = None
-
-    def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
-        count = get(metrics, "nonfinite_count")
-        if not count:
-            return []
-        where = labels(metrics, NONFINITE_AT)
-        if self.first is None and where:
-            self.first = (where[0], int(metrics[NONFINITE_AT + where[0]]))
-        first = f"The first appeared in {self.first[0]} at step {self.first[1]}" if self.first else "Source unknown"
-        also = [w for w in where if self.first is None or w != self.first[0]]
-        more = f"; now also in {listing(also, 3)}" if also else ""
-        return [Alert(
-            "nan_detected",
-            f"{first}{more} ({int(count)} non-finite value(s) since the last check). Once a NaN reaches the loss, "
-            "every parameter it touches becomes NaN and the policy is lost.",
-            count, 0.0,
-        )]

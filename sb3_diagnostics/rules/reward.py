@@ -4,20 +4,21 @@ The reward signal: all zero, sparse, badly scaled, constant, noisy, or dominated
 One rule for two sources: :func:`~sb3_diagnostics.preflight.check_training_env` measures a random
 rollout and feeds it once; a live reward check feeds one training window per update. Both turn
 raw rewards into metrics with :func:`reward_metrics`, so the numbers and the thresholds
-(:class:`~sb3_diagnostics.catalog.RewardThresholds`) are the same in both places.
+(:class:`~sb3_diagnostics.thresholds.RewardThresholds`) are the same in both places.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Mapping
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from sb3_diagnostics import metrics as M
-from sb3_diagnostics.catalog import RewardThresholds
-from sb3_diagnostics.findings import Severity
-from sb3_diagnostics.rules.base import Alert, Metrics, Rule, Streak, get
+from sb3_diagnostics.findings import Alert, Severity
+from sb3_diagnostics.rules.base import Metrics, Rule, Streak, get
+from sb3_diagnostics.thresholds import RewardThresholds
 
 #: prefix of the per-component variance shares
 COMPONENT_PREFIX = "reward_component/"
@@ -87,21 +88,21 @@ class RewardRule(Rule):
     episode length carries the signal). Once returns have varied in any window, a constant reward
     is not reported again (a trained agent that always reaches the time limit is not a bug).
 
-    :param thresholds: :class:`~sb3_diagnostics.catalog.RewardThresholds`
+    :param thresholds: :class:`~sb3_diagnostics.thresholds.RewardThresholds`
     :param enabled: the codes to report (default: all of :attr:`codes`)
+    :param prefix: put before every message (the pre-flight says "under random actions, ")
     """
 
     codes = (
         "reward_all_zero", "reward_sparse", "reward_scale_tiny", "reward_scale_huge", "reward_constant",
         "reward_low_snr", "reward_component_imbalance",
     )
-    inputs = (
-        "reward_nonzero_frac", "reward_abs_max", "reward_abs_mean", "reward_std", "reward_snr", "return_std",
-        "return_abs_max", COMPONENT_PREFIX + "<name>", "_reward_samples", "_episodes", "_episodes_terminated",
-    )
 
-    def __init__(self, thresholds: RewardThresholds | None = None, enabled: Collection[str] | None = None) -> None:
+    def __init__(
+        self, thresholds: RewardThresholds | None = None, enabled: Collection[str] | None = None, prefix: str = ""
+    ) -> None:
         super().__init__()
+        self.prefix = prefix
         self.th = thresholds or RewardThresholds()
         unknown = set(enabled or ()) - set(self.codes)
         if unknown:
@@ -116,6 +117,12 @@ class RewardRule(Rule):
         return self._streaks[code].update(condition) >= self.th.consecutive and code in self.enabled
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
+        alerts = self._judge(metrics)
+        if self.prefix:
+            alerts = [dataclasses.replace(a, message=self.prefix + a.message) for a in alerts]
+        return alerts
+
+    def _judge(self, metrics: Metrics) -> list[Alert]:
         th = self.th
         if all(get(metrics, k) is None for k in ("reward_nonzero_frac", "reward_abs_max", "reward_std")):
             return []  # no reward window in this update: no evidence either way, streaks stay as they are

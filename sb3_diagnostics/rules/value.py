@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sb3_diagnostics.catalog import ValueThresholds
-from sb3_diagnostics.findings import Severity
-from sb3_diagnostics.rules.base import Alert, Metrics, Rule, Streak, Window, get
+from sb3_diagnostics.findings import Alert, Severity
+from sb3_diagnostics.rules.base import Metrics, Rule, Streak, Window, get
+from sb3_diagnostics.thresholds import ValueThresholds
 
 
 class ExplainedVarianceRule(Rule):
@@ -16,7 +16,6 @@ class ExplainedVarianceRule(Rule):
     """
 
     codes = ("explained_variance_negative",)
-    inputs = ("explained_variance", "_explained_variance_samples")
 
     def __init__(self, thresholds: ValueThresholds | None = None) -> None:
         super().__init__()
@@ -58,7 +57,6 @@ class AdvantageRule(Rule):
     """Reads ``advantage_std`` and ``advantage_abs_max`` of each rollout (before normalisation)."""
 
     codes = ("advantage_zero_variance", "advantage_explosion")
-    inputs = ("advantage_std", "advantage_abs_max")
 
     def __init__(self, thresholds: ValueThresholds | None = None) -> None:
         super().__init__()

@@ -1,14 +1,10 @@
-"""Off-policy value learning and data buffers: diverging Q-values, twin critics, target networks, buffer shapes."""
+"""Off-policy value learning: diverging Q-values, disagreeing twin critics, a target network that moves too fast."""
 
 from __future__ import annotations
 
-from sb3_diagnostics.catalog import QValueThresholds
-from sb3_diagnostics.findings import Severity
-from sb3_diagnostics.rules.base import Alert, Metrics, Rule, Streak, Window, get
-from sb3_diagnostics.rules.gradients import labels, listing
-
-#: prefix of context keys describing one shape mismatch (value 1: it reaches a buffer, 0: only the env's output)
-SHAPE = "_shape:"
+from sb3_diagnostics.findings import Alert, Severity
+from sb3_diagnostics.rules.base import Metrics, Rule, Streak, Window, get
+from sb3_diagnostics.thresholds import QValueThresholds
 
 
 class QValueRule(Rule):
@@ -22,7 +18,6 @@ class QValueRule(Rule):
     """
 
     codes = ("q_value_divergence", "q_twin_divergence")
-    inputs = ("q_mean", "q_value_spread")
 
     def __init__(self, thresholds: QValueThresholds | None = None) -> None:
         super().__init__()
@@ -87,7 +82,6 @@ class TargetUpdateRule(Rule):
     """
 
     codes = ("target_update_too_fast",)
-    inputs = ("target_drift_ratio", "_target_updates_seen", "_target_updates_allowed")
 
     def __init__(self, thresholds: QValueThresholds | None = None) -> None:
         super().__init__()
@@ -115,41 +109,3 @@ class TargetUpdateRule(Rule):
             "twice per step does exactly this).",
             ratio, th.drift_ratio,
         )]
-
-
-class BufferShapeRule(Rule):
-    """
-    Reads ``buffer_shape_mismatch`` (arrays stored, or about to be stored, in a rollout or replay
-    buffer whose shape is not the observation space's) and ``env_obs_shape_mismatch`` (observations
-    the environment returned in another shape, which the VecEnv reshaped before they reached a
-    buffer), each described by a context key ``_shape:<description>``. One mismatch is enough.
-    """
-
-    codes = ("buffer_shape_mismatch",)
-    inputs = ("buffer_shape_mismatch", "env_obs_shape_mismatch")
-
-    def __init__(self, thresholds: None = None) -> None:
-        super().__init__()
-
-    def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
-        stored, raw = get(metrics, "buffer_shape_mismatch"), get(metrics, "env_obs_shape_mismatch")
-        described = labels(metrics, SHAPE)
-        if stored:
-            where = listing([d for d in described if metrics[SHAPE + d] == 1.0], 3)
-            return [Alert(
-                "buffer_shape_mismatch",
-                f"{where}. Whatever the network does with these arrays (a Flatten hides a (1, n) vs (n,) mix-up, "
-                "anything that indexes dimensions reads the wrong ones, a vectorised env broadcasts one "
-                "observation into every env's slot), training no longer sees the data the environment produced.",
-                stored, 0.0,
-            )]
-        if raw:
-            where = listing([d for d in described if metrics[SHAPE + d] == 0.0], 3)
-            return [Alert(
-                "buffer_shape_mismatch",
-                f"{where}. DummyVecEnv reshaped them silently before they were stored, so this run trains on the "
-                "right shape, but SubprocVecEnv, wrappers and your own code see the wrong one (and SB3's buffers "
-                "reject it as soon as n_envs > 1).",
-                raw, 0.0, severity=Severity.WARNING,
-            )]
-        return []

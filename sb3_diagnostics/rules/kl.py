@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sb3_diagnostics.catalog import KLThresholds
-from sb3_diagnostics.findings import Severity
-from sb3_diagnostics.rules.base import Alert, Metrics, Rule, Streak, Window, get
+from sb3_diagnostics.findings import Alert, Severity
+from sb3_diagnostics.rules.base import Metrics, Rule, Streak, Window, get
+from sb3_diagnostics.thresholds import KLThresholds
 
 
 class PolicyUpdateRule(Rule):
@@ -16,10 +16,6 @@ class PolicyUpdateRule(Rule):
     """
 
     codes = ("kl_too_high", "clip_fraction_high", "policy_not_updating", "target_kl_early_stop", "line_search_failing")
-    inputs = (
-        "approx_kl", "clip_fraction", "_lr_ratio", "entropy_normalized",
-        "epochs_completed", "n_epochs", "line_search_success",
-    )
 
     def __init__(self, thresholds: KLThresholds | None = None) -> None:
         super().__init__()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sb3_diagnostics.catalog import EntropyThresholds
-from sb3_diagnostics.rules.base import Alert, Metrics, Rule, Streak, Window, get
+from sb3_diagnostics.findings import Alert
+from sb3_diagnostics.rules.base import Metrics, Rule, Streak, Window, get
+from sb3_diagnostics.thresholds import EntropyThresholds
 
 
 class EntropyRule(Rule):
@@ -13,7 +14,6 @@ class EntropyRule(Rule):
     """
 
     codes = ("entropy_collapse", "policy_stays_random")
-    inputs = ("entropy_normalized", "approx_kl", "_progress")
 
     def __init__(self, thresholds: EntropyThresholds | None = None) -> None:
         super().__init__()
@@ -75,7 +75,6 @@ class ActionStdRule(Rule):
     """
 
     codes = ("action_std_collapse",)
-    inputs = ("action_std_min",)
 
     def __init__(self, thresholds: EntropyThresholds | None = None) -> None:
         super().__init__()

@@ -1,7 +1,8 @@
 """
-The shared metrics core: turns rule alerts into findings and emits them.
+The engine: the only judge loop, and the only place findings are emitted.
 
-One :class:`DiagnosticsCore` serves every check of a ``DiagnosticsCallback``. It owns:
+Live callbacks, the post-hoc report and the pre-flight all hand their metrics to
+:meth:`Engine.judge`, so a metric means the same thing wherever it was measured. The engine owns:
 
 - the findings, in order of detection;
 - the per-code cooldown: a code that keeps holding is reported once per *episode of trouble*;
@@ -12,8 +13,7 @@ One :class:`DiagnosticsCore` serves every check of a ``DiagnosticsCallback``. It
   ``diagnostics/alert/<code>`` series, ``diagnostics/findings/<code>`` TensorBoard text),
   and the ``sb3_diagnostics`` :mod:`logging` logger.
 
-:class:`MetricCache` lets several checks (or several standalone callbacks on one model) share
-measurements, so each metric is computed once per update.
+It knows nothing of torch or SB3: a "logger" is anything with SB3's ``record(key, value, exclude)``.
 """
 
 from __future__ import annotations
@@ -23,24 +23,50 @@ import math
 import os
 import sys
 import warnings
-import weakref
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
 from types import FrameType
-from typing import Any, TypeVar
+from typing import Any
 
 from sb3_diagnostics.catalog import entry
-from sb3_diagnostics.errors import require_whole_number
-from sb3_diagnostics.findings import Finding, Severity
-from sb3_diagnostics.rules.base import Alert
+from sb3_diagnostics.findings import Alert, Finding, Severity
+from sb3_diagnostics.rules.base import Rule
+from sb3_diagnostics.sb3.train_log import LOGGED_BY_SB3
+from sb3_diagnostics.thresholds import require_whole_number
 from sb3_diagnostics.warnings import CATEGORIES
 
 log = logging.getLogger("sb3_diagnostics")
 
-_LOG_LEVELS = {Severity.INFO: logging.INFO, Severity.WARNING: logging.WARNING, Severity.ERROR: logging.ERROR}
-_TEXT_ONLY = ("stdout", "log", "json", "csv")
+#: prefix of every scalar this library records
+PREFIX = "diagnostics/"
 
-V = TypeVar("V")
+_LOG_LEVELS = {Severity.INFO: logging.INFO, Severity.WARNING: logging.WARNING, Severity.ERROR: logging.ERROR}
+#: SB3 output formats that must not receive our text or our scalars (the stdout table stays SB3's own)
+_TEXT_ONLY = ("stdout", "log", "json", "csv")
+_NOT_STDOUT = ("stdout", "log")
+
+#: TensorBoard custom-scalars layout: the ``diagnostics/`` charts grouped by concern, in triage
+#: order, one chart per quantity (so that values of different scales never share an axis).
+SCALARS_LAYOUT: dict[str, dict[str, list[Any]]] = {
+    "sb3-diagnostics": {
+        "gradient norm": ["Multiline", [r"diagnostics/grad_norm.*", r"diagnostics/grad_peak.*"]],
+        "parameters without gradient": ["Multiline", [r"diagnostics/params_.*"]],
+        "VecNormalize clipping": ["Multiline", [r"diagnostics/vecnorm_.*_clip_frac"]],
+        "VecNormalize return scale": ["Multiline", [r"diagnostics/vecnorm_ret_std"]],
+        "recurrent state": ["Multiline", [r"diagnostics/lstm_.*"]],
+        "explained variance": ["Multiline", [r"diagnostics/explained_variance"]],
+        "Q-values": ["Multiline", [r"diagnostics/q_mean", r"diagnostics/q_value_spread"]],
+        "target network speed": ["Multiline", [r"diagnostics/target_drift_ratio"]],
+        "exploration": ["Multiline", [r"diagnostics/entropy_normalized", r"diagnostics/action_std_min"]],
+        "advantages": ["Multiline", [r"diagnostics/advantage_.*"]],
+        "policy updates": ["Multiline", [r"train/approx_kl", r"train/clip_fraction", r"diagnostics/epochs_completed"]],
+        "reward scale": ["Multiline", [r"diagnostics/reward_abs_.*", r"diagnostics/return_.*"]],
+        "reward signal": ["Multiline", [r"diagnostics/reward_nonzero_frac", r"diagnostics/reward_snr",
+                                        r"diagnostics/reward_component/.*"]],
+        "episodes": ["Multiline", [r"diagnostics/truncation_frac"]],
+        "alerts": ["Multiline", [r"diagnostics/alert/.*"]],
+    }
+}
 
 
 def _package_dir(name: str) -> str | None:
@@ -60,33 +86,67 @@ def _user_stacklevel() -> int:
     return level
 
 
-class DiagnosticsCore:
+class Engine:
     """
-    Findings, cooldowns and emission, shared by the checks of one callback.
+    Judges metrics with rules, applies cooldowns and emits findings, for every check of one callback
+    (or one report, or one pre-flight).
 
     :param cooldown: updates a code must stay quiet before it is reported again
     :param verbose: 0 only warnings (and ``logging``); 1 also prints info findings;
         2 also prints every update's metrics
     :param emit: False to only collect findings (the post-hoc report): no warnings, no logging
+    :param ignore: codes never reported (judged harmless by the user)
     """
 
-    def __init__(self, cooldown: int = 10, verbose: int = 0, emit: bool = True) -> None:
+    def __init__(
+        self, *, cooldown: int = 10, verbose: int = 0, emit: bool = True, ignore: Iterable[str] = ()
+    ) -> None:
         self.cooldown = require_whole_number("cooldown", cooldown, 0, "updates")
         self.verbose = verbose
         self.emit = emit
+        self.ignore = frozenset(ignore)
+        for code in self.ignore:
+            entry(code)  # raises UnknownCodeError listing the valid codes
         self.findings: list[Finding] = []
         #: how often each code held, including the repeats the cooldown kept quiet
         self.occurrences: Counter[str] = Counter()
+        #: per code, [first step, last step] of each episode of trouble (one per finding of that code)
+        self.spans: dict[str, list[list[int]]] = {}
         self.update_index = 0
-        #: a check of this core asked training to stop (its ``stop_on`` matched a finding)
+        #: a check of this engine asked training to stop (its ``stop_on`` matched a finding)
         self.stop_requested = False
-        #: checks of this core disabled by a bug in them so far (the composite stops calling them)
+        #: checks of this engine disabled by a bug in them so far (the composite stops calling them)
         self.checks_failed = 0
         self._current_step: int | None = None
+        #: the latest step judged (the end of the run so far)
+        self.last_step = 0
         self._last_held: dict[str, int] = {}
         self._episode_severity: dict[str, Severity] = {}
 
-    # -- updates -------------------------------------------------------------------------------
+    # -- the judge loop ------------------------------------------------------------------------
+    def judge(
+        self, step: int, metrics: Mapping[str, float], rules: Iterable[Rule], check: str, logger: Any | None = None
+    ) -> list[Finding]:
+        """
+        Judge one update: record its metrics, feed them to every rule, turn alerts into findings.
+
+        :param step: ``num_timesteps`` of the update (0 before training)
+        :param metrics: metric name -> value (names starting with ``_`` are context, not recorded)
+        :param rules: the rules of the check, each keeping its own history
+        :param check: the check key, stored on the findings
+        :param logger: the model's SB3 logger, or None
+        :return: the new findings (the cooldown keeps repeats out)
+        """
+        self.start_update(step, logger)
+        self.record_metrics(logger, metrics)
+        new: list[Finding] = []
+        for rule in rules:
+            for alert in rule.observe(step, metrics):
+                finding = self.handle(alert, step, check, logger)
+                if finding is not None:
+                    new.append(finding)
+        return new
+
     def start_update(self, step: int, logger: Any | None) -> None:
         """
         Mark the start of the judging for one update. Idempotent per step, so every check of a
@@ -99,38 +159,43 @@ class DiagnosticsCore:
         if step == self._current_step:
             return
         self._current_step = step
+        self.last_step = max(self.last_step, int(step))
         self.update_index += 1
         if logger is not None:
             for code in self._last_held:
-                logger.record(f"diagnostics/alert/{code}", 0.0)
+                logger.record(f"{PREFIX}alert/{code}", 0.0, exclude=_NOT_STDOUT)
 
     def record_metrics(self, logger: Any | None, metrics: Mapping[str, float]) -> None:
         """
-        Record ``diagnostics/<name>`` scalars (names starting with ``_`` are context, not recorded).
+        Record ``diagnostics/<name>`` scalars: not the context (names starting with ``_``), not what
+        SB3 already logs itself, and not in SB3's stdout table (TensorBoard, CSV, W&B get them).
 
         :param logger: the model's SB3 logger, or None
         :param metrics: metric name -> value
         """
-        public = {k: float(v) for k, v in metrics.items() if not k.startswith("_") and v is not None}
+        public = {
+            k: float(v) for k, v in metrics.items() if not k.startswith("_") and v is not None and k not in LOGGED_BY_SB3
+        }
         if logger is not None:
             for name, value in public.items():
                 if math.isfinite(value):
-                    logger.record(f"diagnostics/{name}", value)
+                    logger.record(f"{PREFIX}{name}", value, exclude=_NOT_STDOUT)
         if self.verbose >= 2 and public:
             shown = ", ".join(f"{k}={v:.4g}" for k, v in sorted(public.items()))
             print(f"sb3-diagnostics step {self._current_step}: {shown}")
 
-    # -- findings ------------------------------------------------------------------------------
     def handle(self, alert: Alert, step: int, check: str, logger: Any | None) -> Finding | None:
         """
         Apply the cooldown to an alert; emit and return a new finding when it starts an episode of trouble.
 
         :param alert: what the rule saw
         :param step: ``num_timesteps``
-        :param check: name of the reporting check
+        :param check: key of the reporting check
         :param logger: the model's SB3 logger, or None
-        :return: the new finding, or None when the cooldown kept it quiet
+        :return: the new finding, or None when the cooldown kept it quiet (or the code is ignored)
         """
+        if alert.code in self.ignore:
+            return None
         row = entry(alert.code)
         severity = alert.severity or row.severity
         last = self._last_held.get(alert.code)
@@ -139,9 +204,14 @@ class DiagnosticsCore:
         self._last_held[alert.code] = self.update_index
         self.occurrences[alert.code] += 1
         if logger is not None:
-            logger.record(f"diagnostics/alert/{alert.code}", 1.0)
+            logger.record(f"{PREFIX}alert/{alert.code}", 1.0, exclude=_NOT_STDOUT)
         if not (new_episode or escalated):
+            self.spans[alert.code][-1][1] = int(step)
             return None
+        if new_episode:
+            self.spans.setdefault(alert.code, []).append([int(step), int(step)])
+        else:
+            self.spans[alert.code][-1][1] = int(step)
         self._episode_severity[alert.code] = severity
         finding = Finding(
             code=alert.code,
@@ -158,11 +228,14 @@ class DiagnosticsCore:
 
     def add(self, finding: Finding, logger: Any | None = None) -> None:
         """
-        Store a finding and emit it, bypassing the cooldown (internal errors, not-applicable notes).
+        Store a finding and emit it, bypassing the cooldown (internal errors, not-applicable notes,
+        pre-flight findings).
 
         :param finding: the finding
         :param logger: the model's SB3 logger, or None
         """
+        if finding.code in self.ignore:
+            return
         self.findings.append(finding)
         if not self.emit:
             return
@@ -170,7 +243,7 @@ class DiagnosticsCore:
         log.log(_LOG_LEVELS[finding.severity], text)
         if logger is not None:
             logger.record(
-                f"diagnostics/findings/{finding.code}",
+                f"{PREFIX}findings/{finding.code}",
                 f"**{finding.severity}** at step {finding.step}: {finding.message}\n\n{finding.hint}",
                 exclude=_TEXT_ONLY,
             )
@@ -181,72 +254,14 @@ class DiagnosticsCore:
             print(f"sb3-diagnostics info: {text}")
 
 
-def warn_findings(findings: list[Finding]) -> None:
+def warn_findings(findings: Iterable[Finding]) -> None:
     """
     Emit findings judged outside training (pre-flight, policy checks) the way the callbacks do:
     a Python warning and a log record for each one at ``warning`` or above.
 
     :param findings: the findings, already in the order they should be read
     """
-    core = DiagnosticsCore(cooldown=0, verbose=0)
+    engine = Engine(cooldown=0)
     for finding in findings:
         if finding.severity >= Severity.WARNING:
-            core.add(finding)
-
-
-P = TypeVar("P", bound="PerModel")
-
-
-class PerModel:
-    """
-    Base for state that exists once per model and is shared by every check on it (the metric cache,
-    the gradient hooks). Kept in a per-class ``WeakKeyDictionary``: it goes away with the model.
-    Subclasses are built with no arguments.
-    """
-
-    _by_model: weakref.WeakKeyDictionary[Any, Any]
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls._by_model = weakref.WeakKeyDictionary()
-
-    @classmethod
-    def for_model(cls: type[P], model: Any) -> P:
-        """
-        :param model: an SB3 algorithm
-        :return: the instance shared by every check on that model
-        """
-        found = cls._by_model.get(model)
-        if found is None:
-            found = cls._by_model[model] = cls()
-        return found  # type: ignore[no-any-return]
-
-
-class MetricCache(PerModel):
-    """
-    Measurements of the current update, shared by every check on one model.
-
-    Values are keyed by ``(step, name)``; entries of older steps are dropped when a new step
-    begins. ``state`` keeps small per-model bookkeeping between updates (e.g. the last
-    ``_n_updates`` seen).
-    """
-
-    def __init__(self) -> None:
-        self._step: int | None = None
-        self._values: dict[str, Any] = {}
-        self.state: dict[str, Any] = {}
-
-    def get(self, step: int, name: str, compute: Callable[[], V]) -> V:
-        """
-        Return the value of ``name`` at ``step``, computing it once.
-
-        :param step: ``num_timesteps``
-        :param name: measurement name
-        :param compute: called on the first request at this step
-        :return: the (cached) value
-        """
-        if step != self._step:
-            self._step, self._values = step, {}
-        if name not in self._values:
-            self._values[name] = compute()
-        return self._values[name]  # type: ignore[no-any-return]
+            engine.add(finding)

@@ -1,0 +1,211 @@
+"""
+The environment before training (``check_training_env``): the verdicts on what a random rollout and
+short seeded replays measured. The measuring is in :mod:`sb3_diagnostics.preflight`; the reward
+codes are :class:`~sb3_diagnostics.rules.reward.RewardRule`'s, as in the live checks.
+"""
+
+from __future__ import annotations
+
+import math
+
+from sb3_diagnostics.findings import Alert
+from sb3_diagnostics.rules.base import Metrics, Rule, get, labels, listing
+from sb3_diagnostics.thresholds import PreflightThresholds
+
+#: context keys that carry a label (the value is a number that goes with it)
+NONFINITE_OBS_AT = "_obs_nonfinite_at:"
+SHAPE_PROBLEM = "_shape_problem:"
+DEAD_DIM = "_dead_dim:"
+STD_LARGEST = "_std_largest:"
+STD_SMALLEST = "_std_smallest:"
+CORR_FEATURE = "_corr_feature:"
+DIFFERENCE = "_difference:"
+PREFIXES = "_prefixes:"
+
+
+class EnvironmentRule(Rule):
+    """
+    Reads, once (step 0), what ``check_training_env`` measured:
+
+    - ``obs_shape_problem`` (1 when an observation did not fit the space; ``_shape_problem:<what>``);
+    - ``obs_nonfinite_step`` (env step of the first NaN/Inf observation; ``_obs_nonfinite_at:<dim>``)
+      and ``reward_nonfinite_step``;
+    - ``obs_changed`` (0 when every observation was the same), ``_obs_rows``;
+    - ``obs_mlp_dims`` (non-image flat dims);
+    - ``obs_dead_dims`` of ``_obs_box_dims`` continuous dims (``_dead_dim:<name>``), ``obs_std_ratio``
+      (largest / smallest std of the live ones: ``_std_largest:<name>``, ``_std_smallest:<name>``);
+    - ``episodes``, ``episode_length_max``, ``_steps_per_env`` and ``_time_limit`` (0: none known);
+    - ``reward_corr_best`` of ``_corr_features`` features (``_corr_feature:<name>``);
+    - ``nondeterministic_step`` (first differing step of two seeded replays; ``_difference:<what>``),
+      ``_replay_steps``;
+    - ``reset_identical`` (1 when every seed gave the same first observation), ``_reset_seeds``;
+    - ``action_effect`` (0 when no tried action changed anything), ``_action_candidates``,
+      ``_action_horizon``, ``_prefixes:<steps>``.
+    """
+
+    codes = (
+        "buffer_shape_mismatch", "obs_nan_inf", "nan_detected", "obs_constant", "obs_too_large", "obs_dead_dims",
+        "obs_scale_mismatch", "episode_length_degenerate", "reward_not_learnable", "env_nondeterministic",
+        "reset_not_randomized", "action_no_effect",
+    )
+
+    def __init__(self, thresholds: PreflightThresholds | None = None, *, seed: int = 0, space: str = "") -> None:
+        super().__init__()
+        self.th = thresholds or PreflightThresholds()
+        self.seed = seed
+        self.space = space
+
+    def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
+        return [
+            *self._shapes(metrics), *self._observations(metrics), *self._episodes(metrics),
+            *self._learnable(metrics), *self._replays(metrics),
+        ]
+
+    def _shapes(self, m: Metrics) -> list[Alert]:
+        if not get(m, "obs_shape_problem"):
+            return []
+        what = listing(labels(m, SHAPE_PROBLEM), 1)
+        return [Alert(
+            "buffer_shape_mismatch",
+            f"{what}: it does not fit observation_space {self.space}. SB3 stores observations with the space's "
+            "shape, so mismatched ones are reshaped wrongly or crash training; the observation checks skipped "
+            "those steps.",
+            1.0, 0.0,
+            hint="Return observations of exactly observation_space.shape (and dtype) from reset() and step().",
+        )]
+
+    def _observations(self, m: Metrics) -> list[Alert]:
+        th, alerts = self.th, []
+        bad_obs = get(m, "obs_nonfinite_step")
+        if bad_obs is not None:
+            where = listing(labels(m, NONFINITE_OBS_AT), 1)
+            alerts.append(Alert(
+                "obs_nan_inf",
+                f"the observation contained NaN or Inf (first at env step {int(bad_obs)}, in {where}): one such "
+                "value makes the network output NaN and training diverges.",
+                bad_obs, math.nan,
+            ))
+        bad_reward = get(m, "reward_nonfinite_step")
+        if bad_reward is not None:
+            alerts.append(Alert(
+                "nan_detected",
+                f"the reward was NaN or Inf (first at env step {int(bad_reward)}): value targets and advantages "
+                "become NaN and so does every network weight after the next update.",
+                bad_reward, math.nan,
+            ))
+        rows = get(m, "_obs_rows") or 0.0
+        if get(m, "obs_changed") == 0.0 and rows > 0:
+            alerts.append(Alert(
+                "obs_constant",
+                f"the observation was the same at every one of {int(rows)} random steps: the policy cannot tell "
+                "states apart, so it can only learn one fixed action.",
+                0.0, math.nan,
+            ))
+        dims = get(m, "obs_mlp_dims")
+        if dims is not None and dims > th.max_mlp_dims:
+            alerts.append(Alert(
+                "obs_too_large",
+                f"the observation has {int(dims)} non-image dims (threshold {th.max_mlp_dims}): an MLP policy on that "
+                "many inputs learns slowly and overfits.",
+                dims, th.max_mlp_dims,
+            ))
+        dead = get(m, "obs_dead_dims")
+        if dead:
+            names = labels(m, DEAD_DIM)
+            alerts.append(Alert(
+                "obs_dead_dims",
+                f"{int(dead)} of {int(get(m, '_obs_box_dims') or dead)} continuous observation dims never changed "
+                f"under random actions (std < {th.dead_dim_std:g}): {listing(names, 8)}. They carry no information, "
+                "and normalisation divides them by ~0 (a flag that only changes in states random actions never "
+                "reach, e.g. 'goal reached', is fine).",
+                dead, th.dead_dim_std,
+            ))
+        ratio = get(m, "obs_std_ratio")
+        if ratio is not None and ratio > th.scale_ratio:
+            big, small = labels(m, STD_LARGEST), labels(m, STD_SMALLEST)
+            if big and small:
+                alerts.append(Alert(
+                    "obs_scale_mismatch",
+                    f"observation dims differ in scale by {ratio:.3g}x (threshold {th.scale_ratio:g}x): {big[0]} has "
+                    f"std {m[STD_LARGEST + big[0]]:.3g} but {small[0]} only {m[STD_SMALLEST + small[0]]:.3g}. The "
+                    "large dims dominate the first layer and the small ones are effectively ignored.",
+                    ratio, th.scale_ratio,
+                ))
+        return alerts
+
+    def _episodes(self, m: Metrics) -> list[Alert]:
+        th = self.th
+        episodes = get(m, "episodes")
+        if episodes is None:
+            return []
+        if episodes > 0:
+            longest = get(m, "episode_length_max")
+            if longest is not None and longest < th.short_episode:
+                return [Alert(
+                    "episode_length_degenerate",
+                    f"under random actions every one of {int(episodes)} episodes ended within {int(longest)} step(s) "
+                    f"(threshold: all shorter than {th.short_episode}): the agent has no time to act, and returns "
+                    "barely depend on what it does.",
+                    longest, th.short_episode,
+                )]
+            return []
+        per_env = get(m, "_steps_per_env") or 0.0
+        limit = get(m, "_time_limit") or 0.0
+        if limit > per_env:
+            return []  # a time limit longer than the rollout: no verdict (the report notes it)
+        return [Alert(
+            "episode_length_degenerate",
+            f"no episode ended in {int(per_env)} random steps per env: without a time limit (TimeLimit, "
+            "max_episode_steps) SB3 never logs an episode return, and a stuck agent is never reset.",
+            per_env, per_env,
+            hint="Give the env a time limit (gym.make(..., max_episode_steps=N) or gymnasium.wrappers.TimeLimit) and "
+            "make sure terminated is returned when the task ends.",
+        )]
+
+    def _learnable(self, m: Metrics) -> list[Alert]:
+        th = self.th
+        corr = get(m, "reward_corr_best")
+        if corr is None or corr >= th.reward_corr:
+            return []
+        feature = listing(labels(m, CORR_FEATURE), 1)
+        return [Alert(
+            "reward_not_learnable",
+            f"no observation dim correlates with the reward under random actions: the best of "
+            f"{int(get(m, '_corr_features') or 0)} features (observations before and after the step, their distance "
+            f"from the mean, actions, obs x action products) reaches |corr| = {corr:.3f} with {feature} (threshold "
+            f"{th.reward_corr}). The critic cannot predict a reward the observation says nothing about.",
+            corr, th.reward_corr,
+        )]
+
+    def _replays(self, m: Metrics) -> list[Alert]:
+        th, alerts = self.th, []
+        differs = get(m, "nondeterministic_step")
+        if differs is not None:
+            where = "right after reset(seed)" if differs == 0 else f"at step {int(differs)}"
+            what = listing(labels(m, DIFFERENCE), 1)
+            alerts.append(Alert(
+                "env_nondeterministic",
+                f"reset(seed={self.seed}) twice and the same {int(get(m, '_replay_steps') or 0)} actions gave different "
+                f"results: {where}, {what}. Runs cannot be reproduced, and evaluation differences are partly noise. "
+                "The usual cause is randomness drawn from the global random / np.random instead of self.np_random.",
+                differs, math.nan,
+            ))
+        if get(m, "reset_identical") == 1.0:
+            alerts.append(Alert(
+                "reset_not_randomized",
+                f"reset() with {int(get(m, '_reset_seeds') or th.reset_seeds)} different seeds returned the identical "
+                "first observation every time: the agent always starts from the same state, so the policy may not "
+                "generalise beyond it (fine for a fixed-start task).",
+                1.0, math.nan,
+            ))
+        if get(m, "action_effect") == 0.0:
+            prefixes = listing(labels(m, PREFIXES), 1)
+            n = int(get(m, "_action_candidates") or 0)
+            alerts.append(Alert(
+                "action_no_effect",
+                f"from the same state (reset(seed={self.seed}) then {prefixes} random steps), {n} different actions led "
+                f"to identical observations, rewards and episode ends over the next {th.action_horizon} step(s): the "
+                "agent's choices change nothing, so there is nothing to learn.",
+                float(n), math.nan,
+            ))
+        return alerts

@@ -1,0 +1,75 @@
+"""
+SB3's logger keys, and reading the latest update's ``train/*`` values from a live model.
+
+Torch-free: the post-hoc report reads the same tables, so a metric has one name whichever source
+feeds the rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sb3_diagnostics.sb3.state import MetricCache
+
+#: SB3 logger keys (``train/*``) -> metric names. Names starting with ``_`` are context that rules
+#: read but that is not re-logged under ``diagnostics/``.
+SB3_TRAIN_KEYS: dict[str, str] = {
+    "train/approx_kl": "approx_kl",
+    "train/kl_divergence_loss": "approx_kl",  # TRPO
+    "train/clip_fraction": "clip_fraction",
+    "train/is_line_search_success": "line_search_success",
+    "train/learning_rate": "_learning_rate",
+    "train/entropy_loss": "_entropy_loss",
+    "train/explained_variance": "_sb3_explained_variance",
+    "train/value_loss": "_value_loss",
+    "train/std": "_std",
+}
+
+#: SB3 logger keys written at dump time (``rollout/*``) -> metric names
+SB3_ROLLOUT_KEYS: dict[str, str] = {
+    "rollout/ep_rew_mean": "_ep_rew_mean",
+    "rollout/ep_len_mean": "_ep_len_mean",
+}
+
+#: metric names whose values come straight from SB3's own ``train/*`` keys: the engine does not log
+#: them a second time under ``diagnostics/``
+LOGGED_BY_SB3: frozenset[str] = frozenset(n for n in SB3_TRAIN_KEYS.values() if not n.startswith("_"))
+
+
+def read_train_metrics(model: Any) -> dict[str, float]:
+    """
+    The ``train/*`` values of the latest policy update, if there was one since the last call.
+
+    SB3's on-policy ``learn()`` dumps logs *before* ``train()``, so the values of update k sit in
+    ``model.logger.name_to_value`` until the dump after rollout k+1. Novelty is decided by
+    ``model._n_updates``, shared per model through :class:`~sb3_diagnostics.sb3.state.MetricCache`.
+
+    :param model: an SB3 algorithm
+    :return: metric name -> value (empty when no new update happened)
+    """
+    state = MetricCache.for_model(model).state
+    n_updates = int(getattr(model, "_n_updates", 0))
+    previous = state.get("n_updates")
+    state["n_updates"] = n_updates
+    if previous is None or n_updates <= previous:
+        # First look (we cannot tell whether the logged values are from this learn() call), or a
+        # counter that restarted (a new model under the same callback): nothing new to read yet.
+        return {}
+    values = model.logger.name_to_value
+    out: dict[str, float] = {}
+    for key, name in SB3_TRAIN_KEYS.items():
+        if key in values:
+            out[name] = float(values[key])
+    if "_learning_rate" in out:
+        initial = float(model.lr_schedule(1.0))
+        if initial > 0:
+            out["_lr_ratio"] = out["_learning_rate"] / initial
+    if hasattr(model, "n_epochs") and hasattr(model, "clip_range"):
+        out["epochs_completed"] = float(n_updates - previous)
+        out["n_epochs"] = float(model.n_epochs)
+    return out
+
+
+def progress(model: Any) -> float:
+    """:return: fraction of the current ``learn()`` call done, from SB3's own progress counter."""
+    return float(1.0 - model._current_progress_remaining)
