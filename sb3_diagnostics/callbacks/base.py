@@ -1,28 +1,35 @@
-"""The base diagnostic callback: measure -> judge -> warn -> record, with every hook guarded."""
+"""The base diagnostic callback: measure -> judge (the engine) -> warn -> record, with every hook guarded."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
-from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
-from sb3_diagnostics.catalog import Thresholds, entry
-from sb3_diagnostics.core import DiagnosticsCore, MetricCache
-from sb3_diagnostics.errors import InvalidThresholdError, require_whole_number
+from sb3_diagnostics.catalog import entry
+from sb3_diagnostics.engine import Engine
+from sb3_diagnostics.errors import InvalidThresholdError
 from sb3_diagnostics.findings import Finding, Severity
 from sb3_diagnostics.rules.base import Rule
+from sb3_diagnostics.rules.registry import check as registry_check
+from sb3_diagnostics.sb3.gradient_tap import GradientTap
+from sb3_diagnostics.sb3.models import is_on_policy
+from sb3_diagnostics.sb3.state import MetricCache
+from sb3_diagnostics.thresholds import Thresholds, require_whole_number
 from sb3_diagnostics.triage import format_report
 from sb3_diagnostics.warnings import DiagnosticWarning
 
 log = logging.getLogger("sb3_diagnostics")
 
 StopOn = None | str | Severity | Iterable[str]
+
+#: codes that never stop training: they are about the library, not the run
+_NEVER_STOP = frozenset({"check_not_applicable", "diagnostics_internal_error"})
 
 
 def parse_stop_on(stop_on: StopOn) -> tuple[Severity | None, frozenset[str]]:
@@ -31,6 +38,8 @@ def parse_stop_on(stop_on: StopOn) -> tuple[Severity | None, frozenset[str]]:
     above it), or finding codes (a code or a list of codes).
 
     :return: (minimum severity or None, set of codes)
+    :raises InvalidThresholdError: for anything else (naming what is accepted)
+    :raises UnknownCodeError: for a code not in the catalog (listing the valid ones)
     """
     if stop_on is None:
         return None, frozenset()
@@ -40,24 +49,71 @@ def parse_stop_on(stop_on: StopOn) -> tuple[Severity | None, frozenset[str]]:
         if stop_on.lower() in ("info", "warning", "error"):
             return Severity.parse(stop_on), frozenset()
         stop_on = [stop_on]
+    if not isinstance(stop_on, Iterable) or not all(isinstance(c, str) for c in stop_on):
+        raise InvalidThresholdError(
+            f"stop_on={stop_on!r}: use None, 'error', 'warning', a finding code or a list of codes "
+            "(e.g. stop_on='error' or stop_on=['nan_detected'])."
+        )
     codes = frozenset(stop_on)
     for code in codes:
         entry(code)  # raises UnknownCodeError listing the valid codes
     return None, codes
 
 
+def require_verbose(verbose: object) -> int:
+    """:return: ``verbose`` (0, 1 or 2) :raises InvalidThresholdError: for anything else"""
+    if isinstance(verbose, bool) or not isinstance(verbose, (int, np.integer)) or not 0 <= verbose <= 2:
+        raise InvalidThresholdError(f"verbose={verbose!r}: use 0 (warnings only), 1 (also info findings) or 2 (also metrics).")
+    return int(verbose)
+
+
+def require_seed(seed: object) -> int:
+    """:return: ``seed`` :raises InvalidThresholdError: when it is not a whole number >= 0"""
+    return require_whole_number("seed", seed, 0, "(a seed)")
+
+
+class MeasureGate:
+    """
+    When the checks measure: at every rollout end on-policy; off-policy (whose "rollout" ends every
+    ``train_freq`` steps) at most once per ``interval`` timesteps. One gate serves every check of a
+    ``DiagnosticsCallback``, so they all measure at the same steps. A step counter that restarts
+    (``learn(reset_num_timesteps=True)``, or the callback reused on a new model) restarts the gate.
+
+    :param interval: off-policy: timesteps between two measurements
+    """
+
+    def __init__(self, interval: int) -> None:
+        self.interval = interval
+        self.last = -math.inf
+
+    def due(self, model: Any) -> bool:
+        """:return: whether the checks measure at this rollout end (idempotent for one step)"""
+        if is_on_policy(model):
+            return True
+        step = model.num_timesteps
+        if step == self.last:
+            return True
+        if step < self.last:
+            self.last = -math.inf
+        if step - self.last < self.interval:
+            return False
+        self.last = step
+        return True
+
+
 class DiagnosticCallback(BaseCallback):
     """
-    Base class of the checks. Subclasses measure and name their rules; this class judges,
-    applies cooldowns, emits warnings and scalars, and keeps a bug in a check from ever
-    crashing training (the check becomes one ``diagnostics_internal_error`` finding and
-    disables itself).
+    Base class of the checks. Subclasses measure; the rules of their check (from
+    :data:`sb3_diagnostics.rules.registry.CHECKS`, found by :attr:`check_name`, the check key)
+    judge through the engine, which applies cooldowns, emits warnings and scalars. A bug in a
+    check never crashes training: it becomes one ``diagnostics_internal_error`` finding and the
+    check disables itself.
 
-    Subclasses override :meth:`not_applicable`, :meth:`_make_rules`, :meth:`_measure` (called
-    once per update) and optionally :meth:`_on_env_step` (every environment step, keep it cheap)
-    and :meth:`_measure_final` (at the end of ``learn()``).
+    Subclasses override :meth:`not_applicable`, :meth:`_measure` (called once per update) and
+    optionally :meth:`_init_state`, :meth:`_setup`, :meth:`_on_env_step` (every environment step, keep it cheap),
+    :meth:`_measure_final` (at the end of ``learn()``) and :meth:`_teardown`.
 
-    :param thresholds: a ``Thresholds`` dataclass of this check, or a dict of its fields, or None
+    :param thresholds: the check's ``Thresholds`` dataclass, a dict of its fields, or None (defaults)
     :param stop_on: None (never stop training), ``"error"`` / ``"warning"`` (stop on a finding at
         or above that severity), or a code / list of codes
     :param cooldown: updates a code must stay quiet before it is reported again
@@ -68,44 +124,47 @@ class DiagnosticCallback(BaseCallback):
         2 also prints every update's metrics
     """
 
-    #: name used in findings and messages
+    #: the check key: names the rule module, this callback's module and the ``thresholds=`` entry
     check_name: ClassVar[str] = "diagnostic"
-    #: the thresholds dataclass of the check, if it has one
-    thresholds_class: ClassVar[type[Thresholds] | None] = None
-    #: the rules the check feeds; each is built with the check's thresholds
-    rule_classes: ClassVar[tuple[type[Rule], ...]] = ()
+    #: whether the check listens to the model's :class:`~sb3_diagnostics.sb3.gradient_tap.GradientTap`
+    uses_tap: ClassVar[bool] = False
 
     def __init__(
         self,
-        thresholds: Thresholds | dict[str, Any] | None = None,
+        thresholds: Thresholds | Mapping[str, Any] | None = None,
         *,
         stop_on: StopOn = None,
         cooldown: int = 10,
         seed: int = 0,
         off_policy_interval: int = 1000,
         verbose: int = 0,
-        core: DiagnosticsCore | None = None,
     ) -> None:
-        super().__init__(verbose=verbose)
-        if self.thresholds_class is not None:
-            self.thresholds: Thresholds | None = self.thresholds_class.coerce(thresholds)
-        elif thresholds is not None:
-            raise InvalidThresholdError(f"{type(self).__name__} takes no thresholds.")
-        else:
-            self.thresholds = None
+        super().__init__(verbose=require_verbose(verbose))
+        self.thresholds: Thresholds | None = registry_check(self.check_name).coerce(thresholds)
         self._stop_severity, self._stop_codes = parse_stop_on(stop_on)
-        self.core = core if core is not None else DiagnosticsCore(cooldown=cooldown, verbose=verbose)
-        self.off_policy_interval = require_whole_number("off_policy_interval", off_policy_interval, 1, "steps")
-        self.rng = np.random.default_rng(seed)
+        self.engine = Engine(cooldown=cooldown, verbose=self.verbose)
+        self.gate = MeasureGate(require_whole_number("off_policy_interval", off_policy_interval, 1, "steps"))
+        self.rng = np.random.default_rng(require_seed(seed))
         self._findings: list[Finding] = []
         self._rules: list[Rule] | None = None
         self._active = True
         self._reported_not_applicable = False
         self._stop_requested = False
-        self._last_measured = -math.inf
+        self._shared = False
+        #: whether the last ``learn()`` ended with metrics judged after the last update (to be dumped)
+        self.judged_final = False
         # Most checks only measure per update: skip the per-step call (the hot path) for them.
         #: whether the check has work at every environment step (it overrides ``_on_env_step``)
         self.watches_steps = type(self)._on_env_step is not DiagnosticCallback._on_env_step
+        self._init_state()
+
+    def share(self, engine: Engine, gate: MeasureGate) -> None:
+        """
+        Judge through ``engine`` and measure by ``gate``: those of the ``DiagnosticsCallback`` that runs
+        this check, which also writes the last update's scalars once every check has judged it.
+        """
+        self.engine, self.gate = engine, gate
+        self._shared = True
 
     # -- public --------------------------------------------------------------------------------
     @property
@@ -116,24 +175,12 @@ class DiagnosticCallback(BaseCallback):
     def report(self, min_severity: Severity | str = Severity.INFO) -> str:
         """
         :param min_severity: leave out findings below this severity
-        :return: the triage summary of this check's findings, most upstream cause first
+        :return: the triage summary of this check's findings, root causes first
         """
         return format_report(self.findings, min_severity=Severity.parse(min_severity))
 
     @classmethod
-    def make_rules(cls, thresholds: Thresholds | dict[str, Any] | None = None) -> list[Rule]:
-        """
-        The check's rules, fresh. The post-hoc report builds its judges here too, so live and
-        offline judging share one definition.
-
-        :param thresholds: this check's thresholds (dataclass, dict of fields, or None for defaults)
-        :return: one new instance of each rule class
-        """
-        coerced = cls.thresholds_class.coerce(thresholds) if cls.thresholds_class is not None else None
-        return [rule(coerced) for rule in cls.rule_classes]  # type: ignore[call-arg]
-
-    @classmethod
-    def not_applicable(cls, model: BaseAlgorithm) -> str | None:
+    def not_applicable(cls, model: Any) -> str | None:
         """
         :param model: the algorithm to be trained
         :return: why this check cannot apply to ``model``, or None when it can
@@ -141,8 +188,8 @@ class DiagnosticCallback(BaseCallback):
         return None
 
     # -- subclass hooks ------------------------------------------------------------------------
-    def _make_rules(self) -> list[Rule]:
-        return self.make_rules(self.thresholds)
+    def _init_state(self) -> None:
+        """Create the check's own state (called once, at the end of the constructor)."""
 
     def _setup(self) -> None:
         """Called at the start of every ``learn()`` once the model is known (e.g. to find wrappers)."""
@@ -171,8 +218,12 @@ class DiagnosticCallback(BaseCallback):
 
     # -- SB3 hooks -----------------------------------------------------------------------------
     def _init_callback(self) -> None:
-        # Runs at every learn() call: rules (and their history) survive repeated calls.
-        reason = self.not_applicable(self.model)
+        # Runs at every learn() call: rules (and their history) survive repeated calls; a stop
+        # requested in an earlier learn() does not carry over.
+        self._stop_requested = False
+        reason = self._guard(lambda: self.not_applicable(self.model))
+        if not self._active:
+            return
         if reason is not None:
             self._active = False
             if not self._reported_not_applicable:
@@ -182,7 +233,7 @@ class DiagnosticCallback(BaseCallback):
                                    entry("check_not_applicable").hint, check=self.check_name))
             return
         if self._rules is None:
-            self._rules = self._guard(self._make_rules) or []
+            self._rules = self._guard(lambda: registry_check(self.check_name).make_rules(self.thresholds)) or []
         if self._active:
             self._guard(self._setup)
 
@@ -201,54 +252,49 @@ class DiagnosticCallback(BaseCallback):
             self._guard(self._on_env_step)
 
     def _on_rollout_end(self) -> None:
-        if not self._active:
-            return
-        off_policy = not isinstance(self.model, OnPolicyAlgorithm)
-        if off_policy and self.model.num_timesteps - self._last_measured < self.off_policy_interval:
-            return
-        self._last_measured = self.model.num_timesteps
-        self._guard(lambda: self._judge(self._measure()))
+        if self.uses_tap:
+            GradientTap.rollout_ended(self.model)
+        if self._active and self._guard(lambda: self.gate.due(self.model)):
+            self._guard(lambda: self._judge(self._measure()))
 
     def _on_training_end(self) -> None:
+        self.judged_final = False
         try:
             if self._active:
                 self._guard(self._judge_final)
         finally:
-            self._teardown()
+            self._guard(self._teardown)
+        if self.judged_final and not self._shared:
+            # SB3 never dumps the last update of learn(); write it, as EvalCallback dumps its results.
+            self.model.logger.dump(self.model.num_timesteps)
 
     def _judge_final(self) -> None:
         metrics = self._measure_final()
         if metrics:
             self._judge(metrics)
-            # SB3 never dumps the last update of learn(); write it, as EvalCallback dumps its results.
-            self.model.logger.dump(self.model.num_timesteps)
+            self.judged_final = True
 
     # -- judging -------------------------------------------------------------------------------
     def _judge(self, metrics: dict[str, float]) -> None:
         if not metrics:
             return
-        step = self.model.num_timesteps
-        logger = self.model.logger
-        self.core.start_update(step, logger)
-        self.core.record_metrics(logger, metrics)
-        for rule in self._rules or []:
-            for alert in rule.observe(step, metrics):
-                finding = self.core.handle(alert, step, self.check_name, logger)
-                if finding is not None:
-                    self._after_finding(finding)
+        for finding in self.engine.judge(self.model.num_timesteps, metrics, self._rules or [], self.check_name,
+                                         self.model.logger):
+            self._after_finding(finding)
 
     def _emit(self, finding: Finding) -> None:
-        self.core.add(finding, self.model.logger if self.model is not None else None)
+        self.engine.add(finding, self.model.logger if self.model is not None else None)
         self._after_finding(finding)
 
     def _after_finding(self, finding: Finding) -> None:
         self._findings.append(finding)
+        if finding.code in _NEVER_STOP:
+            return
         if finding.code in self._stop_codes or (
             self._stop_severity is not None and finding.severity >= self._stop_severity
-            and finding.code not in ("check_not_applicable", "diagnostics_internal_error")
         ):
             self._stop_requested = True
-            self.core.stop_requested = True
+            self.engine.stop_requested = True
 
     def _guard(self, fn: Callable[[], Any]) -> Any:
         """Run a hook; on any exception record one internal-error finding and disable this check."""
@@ -262,8 +308,10 @@ class DiagnosticCallback(BaseCallback):
 
     def _fail(self, exc: Exception) -> None:
         """Record one internal-error finding for ``exc`` (a bug in this check) and disable the check."""
+        if not self._active:
+            return
         self._active = False
-        self.core.checks_failed += 1
+        self.engine.checks_failed += 1
         log.debug("check %s failed", self.check_name, exc_info=exc)
         self._emit(Finding(
             "diagnostics_internal_error", Severity.WARNING, int(getattr(self.model, "num_timesteps", 0)),
@@ -271,4 +319,5 @@ class DiagnosticCallback(BaseCallback):
             "this run; training continues.",
             entry("diagnostics_internal_error").hint, check=self.check_name,
         ))
-
+        with contextlib.suppress(Exception):  # the check is already reported and disabled
+            self._teardown()

@@ -1,45 +1,59 @@
-"""DiagnosticsCallback: every check that applies to the model, sharing one core."""
+"""DiagnosticsCallback: every check that applies to the model, sharing one engine and one measurement gate."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
-from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
-from sb3_diagnostics.callbacks.base import DiagnosticCallback, StopOn, parse_stop_on
+from sb3_diagnostics.callbacks.base import (
+    DiagnosticCallback,
+    MeasureGate,
+    StopOn,
+    parse_stop_on,
+    require_seed,
+    require_verbose,
+)
+from sb3_diagnostics.callbacks.buffers import BufferShapeCallback
 from sb3_diagnostics.callbacks.entropy import EntropyCollapseCallback
-from sb3_diagnostics.callbacks.explained_variance import ExplainedVarianceCallback
+from sb3_diagnostics.callbacks.episodes import EpisodeCallback
 from sb3_diagnostics.callbacks.gradients import GradientCallback
 from sb3_diagnostics.callbacks.kl import KLWatchdogCallback
 from sb3_diagnostics.callbacks.lstm import LSTMResetCallback
 from sb3_diagnostics.callbacks.nan import NaNCallback
-from sb3_diagnostics.callbacks.offpolicy import BufferShapeCallback, QValueCallback
+from sb3_diagnostics.callbacks.q_values import QValueCallback
 from sb3_diagnostics.callbacks.reward import RewardSignalCallback
+from sb3_diagnostics.callbacks.value import ExplainedVarianceCallback
 from sb3_diagnostics.callbacks.vecnormalize import VecNormalizeAuditCallback
-from sb3_diagnostics.core import DiagnosticsCore
-from sb3_diagnostics.errors import InvalidThresholdError, require_whole_number
+from sb3_diagnostics.engine import SCALARS_LAYOUT, Engine
+from sb3_diagnostics.errors import InvalidThresholdError
 from sb3_diagnostics.findings import Finding, Severity
-from sb3_diagnostics.logkeys import CUSTOM_SCALARS_LAYOUT
-from sb3_diagnostics.triage import format_report
+from sb3_diagnostics.rules.registry import CHECKS as RULES
+from sb3_diagnostics.rules.registry import coerce_all
+from sb3_diagnostics.sb3.gradient_tap import GradientTap
+from sb3_diagnostics.thresholds import require_whole_number
+from sb3_diagnostics.triage import format_report, triage
 from sb3_diagnostics.warnings import DiagnosticWarning
 
-#: check name -> callback class, in the order they run
+#: check key -> callback class, in the order they run (the order of the rule registry)
 CHECKS: dict[str, type[DiagnosticCallback]] = {
     cls.check_name: cls
-    for cls in (
-        NaNCallback,
-        BufferShapeCallback,
-        VecNormalizeAuditCallback,
-        LSTMResetCallback,
-        ExplainedVarianceCallback,
-        QValueCallback,
-        EntropyCollapseCallback,
-        GradientCallback,
-        KLWatchdogCallback,
-        RewardSignalCallback,
+    for cls in sorted(
+        (
+            NaNCallback,
+            BufferShapeCallback,
+            VecNormalizeAuditCallback,
+            LSTMResetCallback,
+            ExplainedVarianceCallback,
+            QValueCallback,
+            EntropyCollapseCallback,
+            GradientCallback,
+            KLWatchdogCallback,
+            RewardSignalCallback,
+            EpisodeCallback,
+        ),
+        key=lambda c: list(RULES).index(c.check_name),
     )
 }
 
@@ -49,19 +63,21 @@ class DiagnosticsCallback(CallbackList):
     One line to add to an existing script: ``model.learn(N, callback=DiagnosticsCallback())``.
 
     Picks every check that applies to the model (algorithm, action space, wrappers, recurrent
-    policy), runs them on one shared core (one cooldown per code, each metric measured once per
-    update), warns as problems appear and logs ``diagnostics/*`` scalars to the model's logger.
-    Afterwards, :attr:`findings` lists what was found and :meth:`report` gives the triage.
+    policy), runs them on one shared engine (one cooldown per code, each metric measured once per
+    update, every check measuring at the same steps), warns as problems appear and logs
+    ``diagnostics/*`` scalars to the model's logger (TensorBoard, CSV, W&B; not SB3's stdout table).
+    Afterwards, :attr:`findings` lists what was found, :meth:`triage` orders it root causes first
+    and :meth:`report` says it in words.
 
-    :param thresholds: per-check overrides, keyed by check name (``"entropy"``, ``"value"``,
-        ``"kl"``, ``"vecnormalize"``, ``"lstm"``, ``"reward"``, ``"gradients"``, ``"q_values"``): a
-        thresholds dataclass or a dict of its fields,
-        e.g. ``{"kl": {"kl_high": 0.3}}``
-    :param checks: names of the checks to run (default: all that apply)
+    :param thresholds: per-check overrides, keyed by check key (``"entropy"``, ``"value"``, ``"kl"``,
+        ``"vecnormalize"``, ``"lstm"``, ``"reward"``, ``"episodes"``, ``"gradients"``, ``"q_values"``): a
+        thresholds dataclass or a dict of its fields, e.g. ``{"kl": {"kl_high": 0.3}}``
+    :param checks: keys of the checks to run (default: all that apply)
+    :param ignore: finding codes never to report (judged harmless for this run)
     :param stop_on: None (never stop), ``"error"`` / ``"warning"`` (stop training at the first
         finding at or above that severity), or a code / list of codes
     :param cooldown: updates a code must stay quiet before it is reported again
-    :param seed: seed of the checks' own random generator (never the global RNG)
+    :param seed: seed of the checks' own random generators (never the global RNG)
     :param off_policy_interval: for off-policy algorithms, measure at most once per this many timesteps
     :param verbose: 0 only Python warnings and ``logging``; 1 also prints info findings and which
         checks run; 2 also prints every update's metrics
@@ -69,9 +85,10 @@ class DiagnosticsCallback(CallbackList):
 
     def __init__(
         self,
-        thresholds: dict[str, Any] | None = None,
+        thresholds: Mapping[str, Any] | None = None,
         *,
-        checks: list[str] | None = None,
+        checks: Iterable[str] | None = None,
+        ignore: Iterable[str] = (),
         stop_on: StopOn = None,
         cooldown: int = 10,
         seed: int = 0,
@@ -79,23 +96,23 @@ class DiagnosticsCallback(CallbackList):
         verbose: int = 0,
     ) -> None:
         super().__init__([])
-        self.thresholds = dict(thresholds or {})
-        unknown = (set(self.thresholds) | set(checks or [])) - set(CHECKS)
+        self.verbose = require_verbose(verbose)
+        self.thresholds = coerce_all(thresholds)  # a typo fails here, before training starts
+        if isinstance(checks, str):
+            raise InvalidThresholdError(f"checks={checks!r}: pass a list of check keys, e.g. checks=[{checks!r}].")
+        names = list(dict.fromkeys(checks)) if checks is not None else list(CHECKS)
+        unknown = [n for n in names if n not in CHECKS]
         if unknown:
-            raise InvalidThresholdError(f"Unknown check(s) {sorted(unknown)}; the checks are {sorted(CHECKS)}.")
-        self.check_names = list(checks) if checks is not None else list(CHECKS)
+            raise InvalidThresholdError(f"Unknown check(s) {unknown}; the checks are {', '.join(CHECKS)}.")
+        self.check_names = names
+        if isinstance(ignore, str):
+            ignore = [ignore]
         parse_stop_on(stop_on)  # validate now, not at the first finding
         self.stop_on = stop_on
-        self.seed = seed
-        self.off_policy_interval = require_whole_number("off_policy_interval", off_policy_interval, 1, "steps")
-        self.verbose = verbose
-        self.core = DiagnosticsCore(cooldown=cooldown, verbose=verbose)
-        # Validate thresholds eagerly so a typo fails before training starts.
-        for name, value in self.thresholds.items():
-            cls = CHECKS[name]
-            if cls.thresholds_class is None:
-                raise InvalidThresholdError(f"Check {name!r} takes no thresholds; remove it from thresholds=.")
-            self.thresholds[name] = cls.thresholds_class.coerce(value)
+        self.seed = require_seed(seed)
+        self.engine = Engine(cooldown=cooldown, verbose=self.verbose, ignore=ignore)
+        self.gate = MeasureGate(require_whole_number("off_policy_interval", off_policy_interval, 1, "steps"))
+        self.off_policy_interval = self.gate.interval
         self.skipped: dict[str, str] = {}
         self._layouts: set[int] = set()
         self._steppers: list[DiagnosticCallback] = []
@@ -103,22 +120,28 @@ class DiagnosticsCallback(CallbackList):
         self._step_work: list[Callable[[], None]] = []
         self._failed_seen = 0
         self._starters: list[BaseCallback] = []
-        self._off_policy = False
-        self._last_rollout_end = -math.inf
         #: children whose locals dict is not this callback's (None: not known yet)
         self._own_locals: list[BaseCallback] | None = None
 
     @property
     def findings(self) -> list[Finding]:
         """Every finding of every check, in order of detection."""
-        return list(self.core.findings)
+        return list(self.engine.findings)
+
+    def triage(self) -> list[Finding]:
+        """
+        :return: the findings, root causes first, each followed by the findings it explains (those
+            carry ``caused_by``, the code of their cause)
+        """
+        return triage(self.engine.findings, self.engine.spans)
 
     def report(self, min_severity: Severity | str = Severity.INFO) -> str:
         """
         :param min_severity: leave out findings below this severity
-        :return: the triage summary, most upstream cause first
+        :return: the triage as text, the root cause on top
         """
-        return format_report(self.findings, min_severity=Severity.parse(min_severity))
+        return format_report(self.findings, min_severity=Severity.parse(min_severity), spans=self.engine.spans,
+                             last_step=self.engine.last_step)
 
     def _write_layout(self) -> None:
         """Group the diagnostics charts in TensorBoard's "Custom Scalars" tab (once per event file)."""
@@ -127,42 +150,70 @@ class DiagnosticsCallback(CallbackList):
         for output in self.model.logger.output_formats:
             writer = getattr(output, "writer", None)
             if isinstance(output, TensorBoardOutputFormat) and writer is not None and id(writer) not in self._layouts:
-                writer.add_custom_scalars(CUSTOM_SCALARS_LAYOUT)
+                writer.add_custom_scalars(SCALARS_LAYOUT)
                 self._layouts.add(id(writer))
+
+    def _build(self, index: int, name: str) -> DiagnosticCallback | None:
+        """The check ``name`` for this model: the one built at an earlier ``learn()``, or a new one."""
+        cls = CHECKS[name]
+        existing = next((c for c in self.callbacks if isinstance(c, cls)), None)
+        if existing is not None:
+            return existing
+        options: dict[str, Any] = {"stop_on": self.stop_on, "seed": self.seed + index, "verbose": self.verbose}
+        if RULES[name].thresholds is not None:
+            options["thresholds"] = self.thresholds.get(name)
+        child = cls(**options)
+        child.share(self.engine, self.gate)
+        return child
 
     def _init_callback(self) -> None:
         # Runs at every learn(); the checks (and their history) are built once, and rebuilt only
-        # for checks that start or stop applying (e.g. set_env() added a VecNormalize).
+        # for checks that start or stop applying (e.g. set_env() added a VecNormalize). Nothing a
+        # check does here may crash training: a failing check is reported and left out.
+        self.engine.stop_requested = False
         applicable: list[BaseCallback] = []
         for i, name in enumerate(self.check_names):
-            cls = CHECKS[name]
-            reason = cls.not_applicable(self.model)
+            try:
+                reason = CHECKS[name].not_applicable(self.model)
+                child = None if reason is not None else self._build(i, name)
+            except DiagnosticWarning:
+                raise
+            except Exception as exc:  # a bug in a check's set-up: that check is out, training goes on
+                self._internal_error(name, exc)
+                continue
             if reason is not None:
                 self.skipped[name] = reason
                 continue
             self.skipped.pop(name, None)
-            existing = next((c for c in self.callbacks if isinstance(c, cls)), None)
-            applicable.append(existing or cls(
-                self.thresholds.get(name), stop_on=self.stop_on, seed=self.seed + i,
-                off_policy_interval=self.off_policy_interval, verbose=self.verbose, core=self.core,
-            ))
+            applicable.append(child)  # type: ignore[arg-type]
         self.callbacks = applicable
-        self._set_steppers([c for c in applicable if isinstance(c, DiagnosticCallback)])
         self._starters = [c for c in applicable if type(c)._on_rollout_start is not BaseCallback._on_rollout_start]
-        self._off_policy = not isinstance(self.model, OnPolicyAlgorithm)
         self._own_locals = None
-        self._write_layout()
+        try:
+            self._write_layout()
+        except Exception as exc:  # a logger we cannot write a layout to: the charts stay ungrouped
+            self._internal_error("layout", exc)
         if self.verbose >= 1:
             running = ", ".join(type(c).__name__ for c in applicable) or "none"
             print(f"sb3-diagnostics: running {running}" + "".join(f"; {n} skipped: {r}" for n, r in self.skipped.items()))
         super()._init_callback()
+        self._set_steppers([c for c in applicable if isinstance(c, DiagnosticCallback)])
+
+    def _internal_error(self, name: str, exc: Exception) -> None:
+        from sb3_diagnostics.catalog import entry
+
+        self.engine.add(Finding(
+            "diagnostics_internal_error", Severity.WARNING, int(getattr(self.model, "num_timesteps", 0)),
+            f"check '{name}' failed to start with {type(exc).__name__}: {exc}. It does not run; training continues.",
+            entry("diagnostics_internal_error").hint, check=name,
+        ), getattr(self.model, "logger", None))
 
     # -- per environment step: the hot path ---------------------------------------------------
     def _on_step(self) -> bool:
         # Only the checks with per-step work are called, and straight at their work (CallbackList
         # calls every child's on_step(), which counts n_calls: none of the checks reads it), inside
         # one try (free in Python 3.11 until something raises) rather than one guard call per check.
-        if self.core.checks_failed != self._failed_seen:  # a check failed since (in any of its hooks)
+        if self.engine.checks_failed != self._failed_seen:  # a check failed since (in any of its hooks)
             self._set_steppers(self._steppers)
         i = 0
         try:
@@ -174,13 +225,13 @@ class DiagnosticsCallback(CallbackList):
             self._steppers[i]._fail(exc)
             for callback in self._steppers[i + 1:]:  # the checks after it still see this step
                 callback.step()
-        return not self.core.stop_requested
+        return not self.engine.stop_requested
 
     def _set_steppers(self, steppers: list[DiagnosticCallback]) -> None:
         """The checks to call at each environment step: those with per-step work that are still active."""
         self._steppers = [c for c in steppers if c.watches_steps and c._active]
         self._step_work = [c._on_env_step for c in self._steppers]
-        self._failed_seen = self.core.checks_failed
+        self._failed_seen = self.engine.checks_failed
 
     # -- per rollout: off-policy algorithms end one every train_freq steps -----------------------
     def _on_rollout_start(self) -> None:
@@ -188,17 +239,21 @@ class DiagnosticsCallback(CallbackList):
             callback.on_rollout_start()
 
     def _on_rollout_end(self) -> None:
-        # The checks measure off-policy runs once per off_policy_interval steps (each check keeps
-        # that rule too); gate here so the other rollout ends cost one comparison, not one call per check.
-        if self._off_policy:
-            if self.model.num_timesteps - self._last_rollout_end < self.off_policy_interval:
-                return
-            self._last_rollout_end = self.model.num_timesteps
-        super()._on_rollout_end()
+        GradientTap.rollout_ended(self.model)
+        # The gate is the children's too: when it is closed, the rollout end costs one comparison.
+        if self.gate.due(self.model):
+            super()._on_rollout_end()
 
     def _on_training_start(self) -> None:
         super()._on_training_start()
         self._own_locals = None
+
+    def _on_training_end(self) -> None:
+        super()._on_training_end()
+        if any(getattr(c, "judged_final", False) for c in self.callbacks):
+            # SB3 never dumps the last update of learn(): write it once, after every check judged it
+            # (a dump clears the logger's train/* values that later checks read).
+            self.model.logger.dump(self.model.num_timesteps)
 
     def update_child_locals(self, locals_: dict[str, Any]) -> None:
         # The children hold this callback's own locals dict (CallbackList passes it on at training

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+from typing import Any
 
-from sb3_diagnostics.callbacks._sb3 import policy_stats, progress, read_train_metrics
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
-from sb3_diagnostics.catalog import EntropyThresholds
-from sb3_diagnostics.rules import ActionStdRule, EntropyRule
+from sb3_diagnostics.sb3.buffers import policy_stats
+from sb3_diagnostics.sb3.models import has_stochastic_actor, is_on_policy
+from sb3_diagnostics.sb3.train_log import progress, read_train_metrics
 
 
 class EntropyCollapseCallback(DiagnosticCallback):
@@ -22,17 +21,15 @@ class EntropyCollapseCallback(DiagnosticCallback):
     the rollout (on-policy) or replay buffer (SAC family). Logs ``diagnostics/entropy_normalized``
     or ``diagnostics/action_std_min``.
 
-    :param thresholds: :class:`~sb3_diagnostics.catalog.EntropyThresholds` or a dict of its fields
+    :param thresholds: :class:`~sb3_diagnostics.thresholds.EntropyThresholds` or a dict of its fields
     See :class:`~sb3_diagnostics.callbacks.base.DiagnosticCallback` for the other parameters.
     """
 
     check_name = "entropy"
-    thresholds_class = EntropyThresholds
-    rule_classes = (EntropyRule, ActionStdRule)
 
     @classmethod
-    def not_applicable(cls, model: BaseAlgorithm) -> str | None:
-        if isinstance(model, OnPolicyAlgorithm) or hasattr(getattr(model, "actor", None), "get_action_dist_params"):
+    def not_applicable(cls, model: Any) -> str | None:
+        if is_on_policy(model) or has_stochastic_actor(model):
             return None
         return f"{type(model).__name__} has a deterministic policy, so there is no entropy to collapse"
 

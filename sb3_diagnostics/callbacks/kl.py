@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from stable_baselines3.common.base_class import BaseAlgorithm
+from typing import Any
 
-from sb3_diagnostics.callbacks._sb3 import is_kl_constrained, policy_stats, read_train_metrics
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
-from sb3_diagnostics.catalog import KLThresholds
-from sb3_diagnostics.rules import PolicyUpdateRule
+from sb3_diagnostics.sb3.buffers import policy_stats
+from sb3_diagnostics.sb3.models import is_kl_constrained
+from sb3_diagnostics.sb3.train_log import read_train_metrics
 
 
 class KLWatchdogCallback(DiagnosticCallback):
@@ -21,17 +21,15 @@ class KLWatchdogCallback(DiagnosticCallback):
 
     Costs nothing but a dictionary read per update (plus the shared entropy measurement).
 
-    :param thresholds: :class:`~sb3_diagnostics.catalog.KLThresholds` or a dict of its fields
+    :param thresholds: :class:`~sb3_diagnostics.thresholds.KLThresholds` or a dict of its fields
     See :class:`~sb3_diagnostics.callbacks.base.DiagnosticCallback` for the other parameters.
     """
 
     check_name = "kl"
-    thresholds_class = KLThresholds
-    rule_classes = (PolicyUpdateRule,)
     _KEYS = ("approx_kl", "clip_fraction", "line_search_success", "epochs_completed", "n_epochs", "_lr_ratio")
 
     @classmethod
-    def not_applicable(cls, model: BaseAlgorithm) -> str | None:
+    def not_applicable(cls, model: Any) -> str | None:
         if is_kl_constrained(model):
             return None
         return f"{type(model).__name__} logs no KL per update (KL checks are for PPO, MaskablePPO, RecurrentPPO, TRPO)"

@@ -6,13 +6,12 @@ from typing import Any
 
 import numpy as np
 import torch as th
-from stable_baselines3.common.base_class import BaseAlgorithm
 
 from sb3_diagnostics import metrics as M
-from sb3_diagnostics.callbacks._sb3 import _device_obs, _take, distribution_params, is_recurrent, recurrent_states
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
-from sb3_diagnostics.catalog import LSTMThresholds
-from sb3_diagnostics.rules import RecurrentStateRule
+from sb3_diagnostics.sb3.buffers import device_obs, recurrent_states, take
+from sb3_diagnostics.sb3.models import distribution_params, is_on_policy, is_recurrent
+from sb3_diagnostics.thresholds import LSTMThresholds
 
 
 class LSTMResetCallback(DiagnosticCallback):
@@ -30,21 +29,18 @@ class LSTMResetCallback(DiagnosticCallback):
     Logs ``diagnostics/lstm_state_norm`` (mean hidden-state norm), ``diagnostics/lstm_reset_violation``
     and ``diagnostics/lstm_hidden_boundaries``.
 
-    :param thresholds: :class:`~sb3_diagnostics.catalog.LSTMThresholds` or a dict of its fields
+    :param thresholds: :class:`~sb3_diagnostics.thresholds.LSTMThresholds` or a dict of its fields
     See :class:`~sb3_diagnostics.callbacks.base.DiagnosticCallback` for the other parameters.
     """
 
     check_name = "lstm"
-    thresholds_class = LSTMThresholds
-    rule_classes = (RecurrentStateRule,)
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(*args, **kwargs)
+    def _init_state(self) -> None:
         self._hidden_boundaries = 0
 
     @classmethod
-    def not_applicable(cls, model: BaseAlgorithm) -> str | None:
-        if is_recurrent(model):
+    def not_applicable(cls, model: Any) -> str | None:
+        if is_recurrent(model) and is_on_policy(model):
             return None
         return f"{type(model).__name__} with {type(model.policy).__name__} is not recurrent (no LSTM state)"
 
@@ -73,7 +69,7 @@ class LSTMResetCallback(DiagnosticCallback):
         """Relative change of the policy's outputs at episode starts between the carried and a zero state."""
         policy: Any = self.model.policy  # a RecurrentActorCriticPolicy or a custom one with the same API
         device = self.model.device
-        obs = _device_obs(self.model, _take(buf.observations, t, e))
+        obs = device_obs(self.model, take(buf.observations, t, e))
         starts = th.ones(t.size, dtype=th.float32, device=device)
         carried_pi = recurrent_states(buf, t, e, device, actor=True)
         carried_vf = recurrent_states(buf, t, e, device, actor=False)

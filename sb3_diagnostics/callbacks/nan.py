@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 import torch as th
 
-from sb3_diagnostics.callbacks.base import DiagnosticCallback
-from sb3_diagnostics.callbacks.gradients import GradientTap
-from sb3_diagnostics.rules.gradients import NONFINITE_AT, NonFiniteRule, listing
+from sb3_diagnostics.callbacks.base import DiagnosticCallback, StopOn
+from sb3_diagnostics.rules.base import listing
+from sb3_diagnostics.rules.nan import NONFINITE_AT
+from sb3_diagnostics.sb3.gradient_tap import GradientTap
 
 # Causal order inside one step, used to sort what was found at the same timestep: a NaN loss
 # makes NaN gradients, which make NaN parameters, which make NaN actions.
@@ -100,10 +101,15 @@ class NaNCallback(DiagnosticCallback):
     """
 
     check_name = "nan"
-    rule_classes = (NonFiniteRule,)
+    uses_tap = True
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self, *, stop_on: StopOn = None, cooldown: int = 10, seed: int = 0, off_policy_interval: int = 1000, verbose: int = 0
+    ) -> None:
+        super().__init__(None, stop_on=stop_on, cooldown=cooldown, seed=seed, off_policy_interval=off_policy_interval,
+                         verbose=verbose)
+
+    def _init_state(self) -> None:
         self._tap: GradientTap | None = None
         self._found: list[tuple[int, int, str, int]] = []  # (step, causal rank, where, count)
         self._judged_at: int | None = None
@@ -183,8 +189,9 @@ class NaNCallback(DiagnosticCallback):
     def _scan_model(self) -> None:
         tap = self._tap
         assert tap is not None
-        if tap.error is not None:
-            raise tap.error
+        error = tap.error_of(self)
+        if error is not None:
+            raise error
         step = tap.last_step_timestep
         for key, value in self.model.logger.name_to_value.items():
             if key in _UNDEFINED_AS_NAN:

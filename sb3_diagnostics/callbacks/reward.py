@@ -1,18 +1,17 @@
-"""RewardSignalCallback: the reward the environment really gives, and what episodes look like."""
+"""RewardSignalCallback: the reward the environment really gives."""
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from stable_baselines3.common.base_class import BaseAlgorithm
 
-from sb3_diagnostics.callbacks.base import DiagnosticCallback
-from sb3_diagnostics.catalog import EpisodeThresholds, RewardThresholds, Thresholds
-from sb3_diagnostics.rules import Rule
-from sb3_diagnostics.rules.episodes import EpisodeRule
-from sb3_diagnostics.rules.reward import RewardRule, reward_metrics
+from sb3_diagnostics.callbacks.base import DiagnosticCallback, StopOn
+from sb3_diagnostics.rules.reward import reward_metrics
+from sb3_diagnostics.thresholds import RewardThresholds, require_whole_number
 
 
 class _Rows:
@@ -58,64 +57,58 @@ class RewardSignalCallback(DiagnosticCallback):
     Judges the raw reward (before ``VecNormalize``, from ``get_original_reward``) over windows of
     at least ``window_samples`` steps, for every algorithm: ``reward_all_zero``, ``reward_sparse``,
     ``reward_scale_tiny``, ``reward_scale_huge``, ``reward_constant``, ``reward_low_snr``,
-    ``reward_component_imbalance``; and the episodes: ``episode_length_degenerate``,
-    ``reward_decreasing``.
+    ``reward_component_imbalance``. Episodes (``episode_length_degenerate``, ``reward_decreasing``)
+    are :class:`~sb3_diagnostics.callbacks.episodes.EpisodeCallback`'s.
 
-    Reward components: when ``info["reward_components"]`` is a dict of floats, each component is
+    Reward components: when ``info["reward_components"]`` is a dict of numbers, each component is
     logged under ``diagnostics/reward_component/<name>`` (its share of the reward variance) and
     judged for imbalance. Episode returns are summed from the rewards the algorithm received, between
-    ``dones``; episode length and reward statistics are SB3's own (``ep_info_buffer``, from Monitor).
+    ``dones``.
 
-    Per step it copies the rewards and done flags and looks for those two ``info`` keys.
+    Per step it copies the rewards and done flags and looks for ``info["reward_components"]``.
 
-    :param thresholds: :class:`~sb3_diagnostics.catalog.RewardThresholds` or a dict of its fields
-    :param episode_thresholds: :class:`~sb3_diagnostics.catalog.EpisodeThresholds` or a dict of its fields
+    :param thresholds: :class:`~sb3_diagnostics.thresholds.RewardThresholds` or a dict of its fields
     :param window_samples: rewards per judged window (all envs together)
+    :param episode_thresholds: deprecated: episodes are judged by ``EpisodeCallback(thresholds=...)``
+        (``DiagnosticsCallback(thresholds={"episodes": ...})``)
     See :class:`~sb3_diagnostics.callbacks.base.DiagnosticCallback` for the other parameters.
     """
 
     check_name = "reward"
-    thresholds_class = RewardThresholds
-    rule_classes = (RewardRule,)
 
     def __init__(
         self,
-        thresholds: RewardThresholds | dict[str, Any] | None = None,
+        thresholds: RewardThresholds | Mapping[str, Any] | None = None,
         *,
-        episode_thresholds: EpisodeThresholds | dict[str, Any] | None = None,
         window_samples: int = 1000,
-        **kwargs: Any,
+        stop_on: StopOn = None,
+        cooldown: int = 10,
+        seed: int = 0,
+        off_policy_interval: int = 1000,
+        verbose: int = 0,
+        episode_thresholds: Any = None,
     ) -> None:
-        super().__init__(thresholds, **kwargs)
-        self.episode_thresholds = EpisodeThresholds.coerce(episode_thresholds)
-        self.window_samples = window_samples
+        super().__init__(thresholds, stop_on=stop_on, cooldown=cooldown, seed=seed,
+                         off_policy_interval=off_policy_interval, verbose=verbose)
+        self.window_samples = require_whole_number("window_samples", window_samples, 1, "steps")
+        if episode_thresholds is not None:
+            warnings.warn(
+                "RewardSignalCallback(episode_thresholds=...) is deprecated and ignored: episodes are judged by "
+                "EpisodeCallback(thresholds=...), or DiagnosticsCallback(thresholds={'episodes': {...}}).",
+                DeprecationWarning, stacklevel=2,
+            )
+
+    def _init_state(self) -> None:
         self._rewards = _Rows(np.float64)
         self._dones = _Rows(bool)
-        self._truncated: list[bool] = []
+        self._terminated: list[bool] = []
         self._components: dict[str, list[float]] = defaultdict(list)
-
-    @classmethod
-    def make_rules(
-        cls,
-        thresholds: Thresholds | dict[str, Any] | None = None,
-        episode_thresholds: EpisodeThresholds | dict[str, Any] | None = None,
-    ) -> list[Rule]:
-        return [*super().make_rules(thresholds), EpisodeRule(EpisodeThresholds.coerce(episode_thresholds))]
-
-    def _make_rules(self) -> list[Rule]:
-        return self.make_rules(self.thresholds, self.episode_thresholds)
-
-    @classmethod
-    def not_applicable(cls, model: BaseAlgorithm) -> str | None:
-        return None
 
     def _setup(self) -> None:
         self._vec_normalize = self.model.get_vec_normalize_env()
         if self._rewards.row_shape not in (None, (self.model.n_envs,)):
             # this callback now trains a model with another number of envs: a window cannot mix the two
-            self._rewards, self._dones = _Rows(np.float64), _Rows(bool)
-            self._truncated.clear()
-            self._components.clear()
+            self._init_state()
 
     def _teardown(self) -> None:
         self._rewards.shrink()
@@ -132,7 +125,7 @@ class RewardSignalCallback(DiagnosticCallback):
         if True in (ended := np.asarray(dones).tolist()):
             for info, done in zip(infos, ended, strict=True):
                 if done:
-                    self._truncated.append(bool(info.get("TimeLimit.truncated", False)))
+                    self._terminated.append(not info.get("TimeLimit.truncated", False))
         # Reward components come in every step's info (the documented convention), so the first
         # env's info says whether to look at all of them.
         if infos and isinstance(infos[0].get("reward_components"), dict):
@@ -140,30 +133,31 @@ class RewardSignalCallback(DiagnosticCallback):
                 components = info.get("reward_components")
                 if isinstance(components, dict):
                     for name, value in components.items():
-                        self._components[str(name)].append(float(value))
+                        self._components[str(name)].append(_number(value))
 
     def _measure(self) -> dict[str, float]:
-        out: dict[str, float] = {}
-        buffer = self.model.ep_info_buffer
-        if buffer:
-            out["_ep_rew_mean"] = float(np.mean([ep["r"] for ep in buffer]))
-            out["_ep_len_mean"] = float(np.mean([ep["l"] for ep in buffer]))
-            out["_ep_len_std"] = float(np.std([ep["l"] for ep in buffer]))
         rewards, dones = self._rewards.rows(), self._dones.rows()
         if rewards.size < self.window_samples:
-            return out
+            return {}
         lengths = {len(v) for v in self._components.values()}
         components = {k: np.asarray(v) for k, v in self._components.items()} if len(lengths) == 1 else None
         # Episode returns from the rewards the algorithm received (Monitor may sit below a reward wrapper).
-        out.update(reward_metrics(
+        out = reward_metrics(
             rewards, dones, gamma=float(getattr(self.model, "gamma", 0.99)),
-            terminated=(~np.asarray(self._truncated)) if self._truncated else None,
+            terminated=np.asarray(self._terminated) if self._terminated else None,
             components=components, thresholds=self.thresholds,  # type: ignore[arg-type]
-        ))
-        if self._truncated:
-            out["truncation_frac"] = float(np.mean(self._truncated))
+        )
         self._rewards.clear()
         self._dones.clear()
-        self._truncated.clear()
+        self._terminated.clear()
         self._components.clear()
         return out
+
+
+def _number(value: Any) -> float:
+    """A reward component as a float: a number, a 0-d or 1-element array; anything else is NaN (and ignored)."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return float("nan")
+    return float(array.reshape(-1)[0]) if array.size == 1 else float("nan")

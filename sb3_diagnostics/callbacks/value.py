@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
 from sb3_diagnostics import metrics as M
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
-from sb3_diagnostics.catalog import ValueThresholds
-from sb3_diagnostics.rules import AdvantageRule, ExplainedVarianceRule
+from sb3_diagnostics.sb3.models import is_on_policy
+from sb3_diagnostics.thresholds import ValueThresholds
 
 
 class ExplainedVarianceCallback(DiagnosticCallback):
@@ -29,16 +27,13 @@ class ExplainedVarianceCallback(DiagnosticCallback):
     """
 
     check_name = "value"
-    thresholds_class = ValueThresholds
-    rule_classes = (ExplainedVarianceRule, AdvantageRule)
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(*args, **kwargs)
+    def _init_state(self) -> None:
         self._pool: list[tuple[np.ndarray, np.ndarray]] = []
 
     @classmethod
-    def not_applicable(cls, model: BaseAlgorithm) -> str | None:
-        if isinstance(model, OnPolicyAlgorithm):
+    def not_applicable(cls, model: Any) -> str | None:
+        if is_on_policy(model):
             return None
         return f"{type(model).__name__} is off-policy and has no rollout buffer of values and returns"
 

@@ -6,14 +6,12 @@ import math
 from typing import Any
 
 import numpy as np
-from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_diagnostics import metrics as M
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
-from sb3_diagnostics.catalog import VecNormalizeThresholds
-from sb3_diagnostics.rules import VecNormalizeRule
+from sb3_diagnostics.sb3.models import is_on_policy
+from sb3_diagnostics.thresholds import VecNormalizeThresholds
 
 
 def _keys(obs: Any, norm_keys: list[str] | None) -> list[tuple[str | None, np.ndarray]]:
@@ -37,16 +35,13 @@ class VecNormalizeAuditCallback(DiagnosticCallback):
     ``diagnostics/vecnorm_ret_std``. Per step it copies the raw and normalised rewards; on-policy
     observations are read from the rollout buffer once per rollout.
 
-    :param thresholds: :class:`~sb3_diagnostics.catalog.VecNormalizeThresholds` or a dict of its fields
+    :param thresholds: :class:`~sb3_diagnostics.thresholds.VecNormalizeThresholds` or a dict of its fields
     See :class:`~sb3_diagnostics.callbacks.base.DiagnosticCallback` for the other parameters.
     """
 
     check_name = "vecnormalize"
-    thresholds_class = VecNormalizeThresholds
-    rule_classes = (VecNormalizeRule,)
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(*args, **kwargs)
+    def _init_state(self) -> None:
         self._vec_normalize: VecNormalize | None = None
         self._raw_rewards: list[np.ndarray] = []
         self._norm_rewards: list[np.ndarray] = []
@@ -56,7 +51,7 @@ class VecNormalizeAuditCallback(DiagnosticCallback):
         self._var_at_start: dict[str | None, np.ndarray] = {}
 
     @classmethod
-    def not_applicable(cls, model: BaseAlgorithm) -> str | None:
+    def not_applicable(cls, model: Any) -> str | None:
         if model.get_vec_normalize_env() is not None:
             return None
         return "the training env is not wrapped in VecNormalize"
@@ -65,7 +60,7 @@ class VecNormalizeAuditCallback(DiagnosticCallback):
         self._vec_normalize = self.model.get_vec_normalize_env()
         self._outermost = self.model.get_env() is self._vec_normalize
         # On-policy with VecNormalize outermost: the rollout buffer holds exactly what the policy saw.
-        self._obs_from_buffer = self._outermost and isinstance(self.model, OnPolicyAlgorithm)
+        self._obs_from_buffer = self._outermost and is_on_policy(self.model)
         self._reset_accumulators()
 
     def _reset_accumulators(self) -> None:
@@ -89,7 +84,7 @@ class VecNormalizeAuditCallback(DiagnosticCallback):
     def _count_obs(self, obs: Any) -> None:
         vn = self._vec_normalize
         assert vn is not None
-        for key, values in _keys(obs, vn.norm_keys if isinstance(obs, dict) else None):
+        for key, values in _keys(obs, vn.norm_obs_keys if isinstance(obs, dict) else None):
             space: Any = vn.observation_space
             flat = np.abs(values.reshape(-1, *space[key].shape if key else values.shape[-1:]))
             flat = flat.reshape(flat.shape[0], -1)

@@ -1,0 +1,52 @@
+"""EpisodeCallback: what episodes look like (length, truncation) and whether the return falls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sb3_diagnostics.callbacks.base import DiagnosticCallback
+
+
+class EpisodeCallback(DiagnosticCallback):
+    """
+    Judges episodes, for every algorithm: ``episode_length_degenerate`` (the agent fails at once,
+    or every episode is cut by the time limit while the return stays flat) and ``reward_decreasing``
+    (the mean episode reward falls steadily: the lagging indicator that something upstream broke).
+
+    Episode lengths and returns are SB3's own (``ep_info_buffer``, filled by ``Monitor``); per
+    step it only looks at the ``infos`` of the environments whose episode just ended, to count
+    the ones cut by a time limit (``TimeLimit.truncated``). Logs ``diagnostics/truncation_frac``.
+
+    :param thresholds: :class:`~sb3_diagnostics.thresholds.EpisodeThresholds` or a dict of its fields
+    See :class:`~sb3_diagnostics.callbacks.base.DiagnosticCallback` for the other parameters.
+    """
+
+    check_name = "episodes"
+
+    def _init_state(self) -> None:
+        self._ended = 0
+        self._truncated = 0
+
+    def _on_env_step(self) -> None:
+        dones = self.locals["dones"]
+        if True in (ended := np.asarray(dones).tolist()):
+            infos = self.locals["infos"]
+            for info, done in zip(infos, ended, strict=True):
+                if done:
+                    self._ended += 1
+                    self._truncated += bool(info.get("TimeLimit.truncated", False))
+
+    def _measure(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        buffer: Any = self.model.ep_info_buffer
+        if buffer:
+            lengths = np.fromiter((ep["l"] for ep in buffer), dtype=np.float64, count=len(buffer))
+            out["_ep_rew_mean"] = float(np.mean([ep["r"] for ep in buffer]))
+            out["_ep_len_mean"] = float(lengths.mean())
+            out["_ep_len_std"] = float(lengths.std())
+        if self._ended:
+            out["truncation_frac"] = self._truncated / self._ended
+            self._ended = self._truncated = 0
+        return out

@@ -1,0 +1,156 @@
+"""
+Seeded samples of rollout and replay buffers, and what the policy computes on them.
+
+Indices are drawn with the caller's ``np.random.Generator``: never ``replay_buffer.sample()``
+(which uses the global ``np.random``), never the global torch RNG.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch as th
+from stable_baselines3.common.distributions import Distribution
+from stable_baselines3.common.utils import obs_as_tensor
+
+from sb3_diagnostics.sb3.models import (
+    actor_distribution,
+    distribution_stats,
+    eval_mode,
+    has_stochastic_actor,
+    is_off_policy,
+    is_on_policy,
+    is_recurrent,
+    q_values,
+)
+
+
+def index_sample(n_steps: int, n_envs: int, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """
+    :return: (step indices, env indices) of up to ``size`` distinct positions of an ``(n_steps, n_envs)`` buffer
+    """
+    total = n_steps * n_envs
+    flat = rng.choice(total, size=min(size, total), replace=False) if total > size else np.arange(total)
+    return flat // n_envs, flat % n_envs
+
+
+def take(array: Any, t: np.ndarray, e: np.ndarray) -> Any:
+    """Rows ``(t, e)`` of a buffer array, or of each array of a dict (Dict observations)."""
+    if isinstance(array, dict):
+        return {k: v[t, e] for k, v in array.items()}
+    return array[t, e]
+
+
+def device_obs(model: Any, obs: Any) -> Any:
+    """Observations as tensors on the model's device (dicts per key)."""
+    return obs_as_tensor(obs, model.device)
+
+
+def filled(buffer: Any) -> int:
+    """:return: how many steps of ``buffer`` hold data"""
+    return int(buffer.buffer_size if buffer.full else buffer.pos)
+
+
+def replay_sample(model: Any, rng: np.random.Generator, n_samples: int) -> tuple[Any, np.ndarray, np.ndarray] | None:
+    """
+    Observations of a random sample of an off-policy replay buffer, as the policy sees them
+    (with ``VecNormalize``, the stored unnormalised observations are normalised).
+
+    :param model: an off-policy algorithm
+    :param rng: the caller's generator
+    :param n_samples: transitions to draw (fewer when the buffer holds fewer)
+    :return: (observations, step indices, env indices), or None while the buffer is empty
+    """
+    buf = model.replay_buffer
+    t, e = index_sample(filled(buf), buf.n_envs, n_samples, rng)
+    if t.size == 0:
+        return None
+    obs = take(buf.observations, t, e)
+    vec_norm = model.get_vec_normalize_env()
+    if vec_norm is not None:
+        obs = vec_norm.normalize_obs(obs)
+    return obs, t, e
+
+
+def recurrent_states(
+    buf: Any, t: np.ndarray, e: np.ndarray, device: th.device, actor: bool = True
+) -> tuple[th.Tensor, th.Tensor]:
+    """
+    The LSTM (hidden, cell) state a recurrent policy received at buffer positions ``(t, e)``.
+
+    :return: tensors of shape ``(n_layers, batch, hidden)``
+    """
+    h = buf.hidden_states_pi if actor else buf.hidden_states_vf
+    c = buf.cell_states_pi if actor else buf.cell_states_vf
+    # buffer shape: (n_steps, n_layers, n_envs, hidden) -> (batch, n_layers, hidden) -> (n_layers, batch, hidden)
+    as_tensor = lambda a: th.as_tensor(a[t, :, e].swapaxes(0, 1).copy(), device=device)  # noqa: E731
+    return as_tensor(h), as_tensor(c)
+
+
+def recurrent_distribution(model: Any, buf: Any, obs: Any, t: np.ndarray, e: np.ndarray) -> Distribution:
+    """The distribution a recurrent policy produced at buffer positions ``(t, e)``, from the stored state."""
+    starts = th.as_tensor(buf.episode_starts[t, e], dtype=th.float32, device=model.device)
+    dist, _ = model.policy.get_distribution(obs, recurrent_states(buf, t, e, model.device), starts)
+    return dist
+
+
+def policy_stats(model: Any, rng: np.random.Generator, n_samples: int = 256) -> dict[str, float]:
+    """
+    Entropy / action-std statistics of the current policy on observations it actually saw.
+
+    On-policy: a sample of the rollout buffer (with the stored LSTM state and episode starts for
+    recurrent policies, and the stored action masks for MaskablePPO). Off-policy (SAC family):
+    a sample of the replay buffer.
+
+    :param model: the algorithm
+    :param rng: the caller's generator
+    :param n_samples: observations to evaluate
+    :return: see :func:`~sb3_diagnostics.sb3.models.distribution_stats`; empty when nothing applies
+    """
+    with th.no_grad():
+        if is_on_policy(model):
+            buf: Any = model.rollout_buffer
+            t, e = index_sample(filled(buf), buf.n_envs, n_samples, rng)
+            if t.size == 0:
+                return {}
+            obs = device_obs(model, take(buf.observations, t, e))
+            masks = getattr(buf, "action_masks", None)
+            masks = None if masks is None else masks[t, e]
+            if is_recurrent(model):
+                dist = recurrent_distribution(model, buf, obs, t, e)
+            elif masks is not None:
+                policy: Any = model.policy  # MaskableActorCriticPolicy
+                dist = policy.get_distribution(obs, action_masks=masks)
+            else:
+                dist = model.policy.get_distribution(obs)
+            return distribution_stats(model, dist, None if masks is None else masks.astype(bool))
+        if is_off_policy(model) and has_stochastic_actor(model):
+            sample = replay_sample(model, rng, n_samples)
+            if sample is None:
+                return {}
+            return distribution_stats(model, actor_distribution(model, device_obs(model, sample[0])))
+    return {}
+
+
+def q_stats(model: Any, rng: np.random.Generator, n_samples: int) -> dict[str, float]:
+    """
+    Mean Q and twin-critic spread on a sample of the replay buffer, in a no-grad pass with every
+    module in eval mode.
+
+    :param model: an off-policy algorithm
+    :param rng: the caller's generator
+    :param n_samples: transitions to evaluate
+    :return: ``q_mean`` and, with two or more critics, ``q_value_spread`` (mean of max - min over critics)
+    """
+    sample = replay_sample(model, rng, n_samples)
+    if sample is None:
+        return {}
+    obs, t, e = sample
+    actions = th.as_tensor(model.replay_buffer.actions[t, e], device=model.device)
+    with th.no_grad(), eval_mode(model.policy):
+        q = q_values(model, device_obs(model, obs), actions).double()
+    out = {"q_mean": float(q.mean())}
+    if q.shape[1] > 1:
+        out["q_value_spread"] = float((q.max(dim=1).values - q.min(dim=1).values).mean())
+    return out

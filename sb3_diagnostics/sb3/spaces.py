@@ -1,0 +1,140 @@
+"""Spaces: how observations and actions flatten (one name and kind per flat dim), and seeded samples."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.preprocessing import is_image_space
+
+from sb3_diagnostics.errors import NotAnEnvironmentError
+
+
+@dataclass
+class Layout:
+    """How a (possibly nested) observation or action flattens: one name and kind per flat dim."""
+
+    names: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # "box", "image" or "categorical"
+
+
+def _fill(space: spaces.Space, prefix: str, out: Layout) -> None:
+    if isinstance(space, spaces.Dict):
+        for key, sub in space.spaces.items():
+            _fill(sub, f"{prefix}[{key!r}]", out)
+    elif isinstance(space, spaces.Tuple):
+        for i, sub in enumerate(space.spaces):
+            _fill(sub, f"{prefix}[{i}]", out)
+    elif isinstance(space, spaces.Box):
+        kind = "image" if is_image_space(space, check_channels=False) else "box"
+        n = int(np.prod(space.shape))
+        out.names += [f"{prefix}[{i}]" if n > 1 else prefix for i in range(n)]
+        out.kinds += [kind] * n
+    elif isinstance(space, spaces.Discrete):
+        out.names += [f"{prefix}=={int(space.start) + i}" for i in range(int(space.n))]
+        out.kinds += ["categorical"] * int(space.n)
+    elif isinstance(space, spaces.MultiDiscrete):
+        nvec = np.asarray(space.nvec).reshape(-1)
+        starts = np.asarray(getattr(space, "start", np.zeros_like(nvec))).reshape(-1)
+        for i, (n, s) in enumerate(zip(nvec, starts, strict=True)):
+            out.names += [f"{prefix}[{i}]=={int(s) + j}" for j in range(int(n))]
+            out.kinds += ["categorical"] * int(n)
+    elif isinstance(space, spaces.MultiBinary):
+        n = int(np.prod(space.shape))
+        out.names += [f"{prefix}[{i}]" for i in range(n)]
+        out.kinds += ["categorical"] * n
+    else:
+        raise NotAnEnvironmentError(
+            f"SB3 trains on Box, Discrete, MultiDiscrete, MultiBinary, Dict and Tuple spaces; {prefix} is {space}. "
+            "Convert it (e.g. with gymnasium.wrappers.FlattenObservation) or check a space SB3 supports."
+        )
+
+
+def flatten(space: spaces.Space, x: Any) -> np.ndarray:
+    """Flatten one observation/action like ``gymnasium.spaces.flatten`` (one-hot for discrete), as float64."""
+    if isinstance(space, spaces.Dict):
+        return np.concatenate([flatten(sub, x[key]) for key, sub in space.spaces.items()])
+    if isinstance(space, spaces.Tuple):
+        return np.concatenate([flatten(sub, x[i]) for i, sub in enumerate(space.spaces)])
+    if isinstance(space, spaces.Box):
+        a = np.asarray(x, dtype=np.float64).reshape(-1)
+        if a.size != int(np.prod(space.shape)):
+            raise ValueError(f"has {a.size} values but {space} has {int(np.prod(space.shape))}")
+        return a
+    if isinstance(space, spaces.Discrete):
+        out = np.zeros(int(space.n))
+        k = int(np.asarray(x).reshape(-1)[0]) - int(space.start)
+        if not 0 <= k < int(space.n):
+            raise ValueError(f"is {int(np.asarray(x).reshape(-1)[0])}, outside {space}")
+        out[k] = 1.0
+        return out
+    if isinstance(space, spaces.MultiDiscrete):
+        nvec = np.asarray(space.nvec).reshape(-1)
+        starts = np.asarray(getattr(space, "start", np.zeros_like(nvec))).reshape(-1)
+        values = np.asarray(x).reshape(-1)
+        parts = []
+        for v, n, s in zip(values, nvec, starts, strict=True):
+            one = np.zeros(int(n))
+            if 0 <= int(v) - int(s) < int(n):
+                one[int(v) - int(s)] = 1.0
+            parts.append(one)
+        return np.concatenate(parts)
+    return np.asarray(x, dtype=np.float64).reshape(-1)
+
+
+def layout(space: spaces.Space, prefix: str) -> Layout:
+    """
+    :param space: an observation or action space
+    :param prefix: name of the whole (``"obs"``, ``"action"``)
+    :return: one name (``obs[3]``, ``obs['image'][5]``, ``action==2``) and kind per flat dim
+    :raises NotAnEnvironmentError: for a space SB3 cannot train on (Text, Graph, Sequence ...)
+    """
+    out = Layout()
+    _fill(space, prefix, out)
+    return out
+
+
+class SeededSampler:
+    """Samples of a space from a private, seeded copy of it (never the global RNG, never the space's own)."""
+
+    def __init__(self, space: spaces.Space, seed: int) -> None:
+        self.space = copy.deepcopy(space)
+        self.space.seed(int(seed))
+
+    def sample(self) -> Any:
+        return self.space.sample()
+
+
+def sample_batch(space: spaces.Space, n: int, seed: int) -> Any:
+    """``n`` samples of ``space`` stacked along a new first axis (dicts per key), from a seeded copy."""
+    sampler = SeededSampler(space, seed)
+    samples = [sampler.sample() for _ in range(n)]
+    if isinstance(space, spaces.Dict):
+        return {k: np.stack([np.asarray(s[k]) for s in samples]) for k in space.spaces}
+    return np.stack([np.asarray(s) for s in samples])
+
+
+def action_tensor(policy: Any, space: spaces.Space, actions: np.ndarray, device: th.device) -> th.Tensor:
+    """Actions in the form the algorithm's loss sees them (as stored in its buffers: scaled to [-1, 1] off-policy)."""
+    if isinstance(space, spaces.Box):
+        a = actions.astype(np.float32)
+        off_policy_continuous = hasattr(policy, "actor") and getattr(policy, "critic", None) is not None
+        if getattr(policy, "squash_output", False) or off_policy_continuous:
+            a = np.clip(policy.scale_action(a), -1 + 1e-6, 1 - 1e-6)
+        return th.as_tensor(a.reshape(len(a), -1), device=device)
+    if isinstance(space, spaces.Discrete):
+        return th.as_tensor(actions.reshape(-1) - int(space.start), device=device).long()
+    if isinstance(space, spaces.MultiDiscrete):
+        return th.as_tensor(actions.reshape(len(actions), -1), device=device).long()
+    return th.as_tensor(actions.reshape(len(actions), -1), device=device).float()
+
+
+def as_space_sample(space: spaces.Space, a: Any) -> Any:
+    """One predicted action in the form ``space.contains`` accepts."""
+    if isinstance(space, spaces.Discrete):
+        return np.int64(np.asarray(a).reshape(-1)[0])
+    return np.asarray(a).astype(space.dtype) if space.dtype is not None else a
