@@ -1,5 +1,5 @@
 """
-Probe environments: unit tests for an RL algorithm or a custom policy (seed 003, phase 1).
+Probe environments: unit tests for an RL algorithm or a custom policy (A. Jones, "Debugging RL, Without the Agonizing Pain").
 
     from sb3_diagnostics.probes import assert_probes_pass
     assert_probes_pass(lambda env: PPO("MlpPolicy", env, seed=0))

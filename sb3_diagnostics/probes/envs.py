@@ -1,6 +1,6 @@
 """
 The five probe environments of A. Jones, "Debugging RL, Without the Agonizing Pain"
-(https://andyljones.com/posts/rl-debugging.html), as used in seed 003 (phase 1).
+(https://andyljones.com/posts/rl-debugging.html).
 
 Each probe adds exactly one thing to the previous one, so "if probe N fails but N-1 passes,
 the bug is in exactly the component N adds". Every probe exists with a ``Discrete(2)`` action
