@@ -21,9 +21,9 @@ import torch as th
 from stable_baselines3 import PPO, SAC
 from stable_baselines3.common.callbacks import CallbackList
 
+from sb3_diagnostics import BufferShapeCallback, QValueCallback
 from sb3_diagnostics.callbacks.gradients import GradientCallback
 from sb3_diagnostics.callbacks.nan import NaNCallback
-from sb3_diagnostics.callbacks.offpolicy import BufferShapeCallback, QValueCallback
 
 
 def checks() -> CallbackList:

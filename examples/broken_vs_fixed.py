@@ -21,7 +21,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_diagnostics import DiagnosticsCallback, Severity
-from sb3_diagnostics.envs import WinBonusEnv
+from sb3_diagnostics.faults import WinBonusEnv
 
 
 def run(clip_reward: float, timesteps: int) -> DiagnosticsCallback:

@@ -15,7 +15,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
-from sb3_diagnostics.policy_check import check_policy
+from sb3_diagnostics.policy import check_policy
 from sb3_diagnostics.probes import assert_probes_pass
 
 torch.set_num_threads(1)

@@ -1,23 +1,35 @@
 """
 The ``sb3-diagnostics`` command (also ``python -m sb3_diagnostics``).
 
-Exit codes: 0 fine; 1 a run has an error-level finding (``report``) or the demo missed a fault;
-2 bad input (a path with no runs, a malformed option).
+Exit codes: 0 healthy; 1 a run (or an environment, or a probe) has an error-level finding, or the demo
+missed a fault; 2 bad input or unreadable data (the message says what to do).
+
+Start-up stays light: torch and SB3 are imported only by the subcommands that train or step an
+environment (``demo``, ``check-env``, ``probes``); ``report`` and ``--version`` never load them.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sb3_diagnostics import __version__
+from sb3_diagnostics.errors import DiagnosticsError
 from sb3_diagnostics.findings import Severity
+
+EXIT_CODES = "exit codes: 0 healthy; 1 an error-level finding; 2 bad input or unreadable data"
+
+
+class UsageError(DiagnosticsError):
+    """Bad command-line input; the message says what to do."""
 
 
 def _threshold_overrides(items: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Parse ``check.field=value`` options, e.g. ``kl.kl_high=0.3``."""
+    """Parse ``check.field=value`` options, e.g. ``kl.kl_high=0.3``, and validate them against the checks."""
+    from sb3_diagnostics.rules.registry import coerce_all
+
     out: dict[str, dict[str, Any]] = {}
     for item in items:
         try:
@@ -25,10 +37,9 @@ def _threshold_overrides(items: Sequence[str]) -> dict[str, dict[str, Any]]:
             check, field = key.split(".", 1)
             value: Any = int(raw) if raw.lstrip("-").isdigit() else float(raw)
         except ValueError:
-            raise SystemExit(
-                f"sb3-diagnostics: --threshold {item!r}: expected CHECK.FIELD=NUMBER, e.g. kl.kl_high=0.3"
-            ) from None
+            raise UsageError(f"--threshold {item!r}: expected CHECK.FIELD=NUMBER, e.g. kl.kl_high=0.3") from None
         out.setdefault(check, {})[field] = value
+    coerce_all(out)  # an unknown check or field, or a value that cannot work, says so here
     return out
 
 
@@ -45,16 +56,27 @@ def _print_table(text: str) -> None:
         console.print(line, style=styles.get(word), markup=False, soft_wrap=True)
 
 
-def _cmd_report(args: argparse.Namespace) -> int:
-    from sb3_diagnostics.errors import DiagnosticsError
-    from sb3_diagnostics.report import format_run, format_table, rank, report_runs, to_json
-    from sb3_diagnostics.report.plot import plot_run
+def _writable(path: str, what: str) -> None:
+    """Fail before the work when an output file cannot be written."""
+    import os
 
-    try:
-        reports = report_runs(args.path, thresholds=_threshold_overrides(args.threshold), workers=args.workers)
-    except DiagnosticsError as exc:
-        print(f"sb3-diagnostics report: {exc}", file=sys.stderr)
-        return 2
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError(f"{what} {path!r}: the folder {folder} does not exist; create it or choose another path.")
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from sb3_diagnostics.report import format_run, format_table, rank, report_runs, to_json
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: use a whole number >= 1 (or leave it out: all cores).")
+    if args.json and args.json != "-":
+        _writable(args.json, "--json")
+    if args.plot:
+        if not args.plot.lower().endswith(".png"):
+            raise UsageError(f"--plot {args.plot!r}: the dashboard is a PNG image; give a path ending in .png.")
+        _writable(args.plot, "--plot")
+    reports = report_runs(args.path, thresholds=_threshold_overrides(args.threshold), workers=args.workers)
     min_severity = Severity.parse(args.min_severity)
     if args.json:
         text = to_json(reports)
@@ -69,6 +91,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         else:
             _print_table(format_table(reports, min_severity=max(min_severity, Severity.WARNING)))
     if args.plot:
+        from sb3_diagnostics.report.plot import plot_run
+
         worst = rank(reports)[0]
         plot_run(worst, args.plot)
         print(f"dashboard of {worst.path} written to {args.plot}", file=sys.stderr)
@@ -79,8 +103,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from sb3_diagnostics.demo import SCENARIOS, main
 
     if args.scenario not in (None, "all") and args.scenario not in SCENARIOS:
-        print(f"sb3-diagnostics demo: unknown scenario {args.scenario!r}; choose from {sorted(SCENARIOS)}", file=sys.stderr)
-        return 2
+        raise UsageError(f"unknown scenario {args.scenario!r}; choose from {', '.join(sorted(SCENARIOS))}")
     return main(None if args.scenario in (None, "all") else [args.scenario], short=args.short)
 
 
@@ -123,8 +146,7 @@ def _cmd_check_env(args: argparse.Namespace) -> int:
     try:
         env = _make_env(args.env)
     except Exception as exc:  # an unknown id, a typo in an entry point: say so, no traceback
-        print(f"sb3-diagnostics check-env: cannot make {args.env!r}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(f"cannot make {args.env!r}: {type(exc).__name__}: {exc}") from exc
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the table below says it all
         report = check_training_env(env, n_steps=args.steps, seed=args.seed)
@@ -138,9 +160,7 @@ def _cmd_probes(args: argparse.Namespace) -> int:
     from sb3_diagnostics.probes import diagnose, run_probes
 
     if args.algo not in ALGORITHMS:
-        print(f"sb3-diagnostics probes: unknown algorithm {args.algo!r}; choose from {', '.join(ALGORITHMS)}",
-              file=sys.stderr)
-        return 2
+        raise UsageError(f"unknown algorithm {args.algo!r}; choose from {', '.join(ALGORITHMS)}")
     torch.set_num_threads(1)
     algo = _load(ALGORITHMS[args.algo])
     policy = "MlpLstmPolicy" if args.algo == "RecurrentPPO" else "MlpPolicy"
@@ -154,17 +174,18 @@ def _cmd_probes(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """:return: the argument parser of ``sb3-diagnostics``"""
     parser = argparse.ArgumentParser(
-        prog="sb3-diagnostics", description="Why is my Stable-Baselines3 agent not learning?"
+        prog="sb3-diagnostics", description="Why is my Stable-Baselines3 agent not learning?", epilog=EXIT_CODES,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="train broken runs and their fixed twins and show what the library reports")
+    demo = sub.add_parser("demo", help="train broken runs and their fixed twins and show what the library reports",
+                          epilog=EXIT_CODES)
     demo.add_argument("--scenario", default="all", help="which scenario (default: all)")
     demo.add_argument("--short", action="store_true", help="short budgets (a smoke test)")
     demo.set_defaults(func=_cmd_demo)
 
-    report = sub.add_parser("report", help="triage finished TensorBoard runs (one run or a sweep)")
+    report = sub.add_parser("report", help="triage finished TensorBoard runs (one run or a sweep)", epilog=EXIT_CODES)
     report.add_argument("path", help="a run directory (e.g. tb/PPO_1) or a tree of runs")
     report.add_argument("--json", metavar="FILE", help="write the reports as JSON ('-' for stdout only)")
     report.add_argument("--plot", metavar="PNG", help="write a dashboard of the run (the most broken one of a sweep)")
@@ -174,14 +195,16 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--workers", type=int, default=None, help="processes for large sweeps (default: all cores)")
     report.set_defaults(func=_cmd_report)
 
-    check = sub.add_parser("check-env", help="pre-flight checks of an environment under random actions")
+    check = sub.add_parser("check-env", help="pre-flight checks of an environment under random actions",
+                           epilog=EXIT_CODES)
     check.add_argument("env", help="a registered id (CartPole-v1) or an entry point (my_pkg.envs:MyEnv)")
     check.add_argument("--steps", type=int, default=1000, help="random steps to take (default 1000)")
     check.add_argument("--seed", type=int, default=0)
     check.add_argument("--min-severity", default="info", choices=["info", "warning", "error"])
     check.set_defaults(func=_cmd_check_env)
 
-    probes = sub.add_parser("probes", help="run the five probe environments against an algorithm (defaults)")
+    probes = sub.add_parser("probes", help="run the five probe environments against an algorithm (defaults)",
+                            epilog=EXIT_CODES)
     probes.add_argument("algo", help=f"one of: {', '.join(ALGORITHMS)}")
     probes.add_argument("--budget", type=int, default=None, help="timesteps per probe (default: per-probe budgets)")
     probes.add_argument("--seed", type=int, default=0)
@@ -191,13 +214,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """
-    Entry point of the console script.
+    Entry point of the console script. Library errors (bad input, unreadable data, an environment that
+    crashes) become a message on stderr and exit code 2, never a traceback.
 
     :param argv: arguments (default: ``sys.argv[1:]``)
     :return: the exit code
     """
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return int(func(args))
+    except DiagnosticsError as exc:
+        print(f"sb3-diagnostics {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_diagnostics.callbacks.composite import DiagnosticsCallback
-from sb3_diagnostics.envs import WinBonusEnv
+from sb3_diagnostics.faults import WinBonusEnv
 from sb3_diagnostics.findings import Severity
 
 
@@ -67,10 +67,10 @@ def _learning_rate(learning_rate: float) -> BaseAlgorithm:
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
-        Scenario("vecnormalize", "a +100 win bonus under VecNormalize(clip_reward=10) (seed 000, Issue B)",
+        Scenario("vecnormalize", "a +100 win bonus under VecNormalize(clip_reward=10)",
                  "clip_reward", 10.0, 150.0, _win_bonus, "diagnostics/vecnorm_reward_clip_frac", 12_000, 10_240),
-        Scenario("learning-rate", "PPO with learning_rate=0.1 and n_epochs=20 (seed 000, #16 and Issue E)",
-                 "learning_rate", 0.1, 3e-4, _learning_rate, "diagnostics/approx_kl", 20_000, 6_000),
+        Scenario("learning-rate", "PPO with learning_rate=0.1 and n_epochs=20",
+                 "learning_rate", 0.1, 3e-4, _learning_rate, "train/approx_kl", 20_000, 6_000),
     )
 }
 

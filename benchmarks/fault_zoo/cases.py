@@ -15,22 +15,24 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import torch as th
 from sb3_contrib import TRPO, MaskablePPO, RecurrentPPO
 from sb3_contrib.common.envs import InvalidActionEnvDiscrete
-from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
 from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.envs import IdentityEnvMultiDiscrete
-from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
-from stable_baselines3.common.utils import polyak_update
 from stable_baselines3.common.vec_env import VecNormalize
 
-from sb3_diagnostics.envs import (
+from sb3_diagnostics.faults import (
     BanditEnv,
+    DetachedExtractor,
+    DoubleUpdateSAC,
     ExpErrorReward,
+    ForgetfulLstmPolicy,
+    GlobalNoise,
+    NaNObservation,
     NoisyRewardEnv,
+    PovObservation,
     RewardComponents,
     RewardCurriculum,
     RewardScale,
@@ -38,8 +40,8 @@ from sb3_diagnostics.envs import (
     SwallowEpisodeEnd,
     TimePenalty,
     WinBonusEnv,
+    regularise_critic,
 )
-from sb3_diagnostics.faults_offpolicy import NaNObservation, PovObservation, regularise_critic
 
 
 @dataclass(frozen=True)
@@ -84,16 +86,6 @@ def _ppo(env: Any, **overrides: Any) -> PPO:
 
 def _cartpole(n_envs: int = 1, **kwargs: Any) -> Any:
     return make_vec_env("CartPole-v1", n_envs=n_envs, seed=0, **kwargs)
-
-
-class _ForgetfulLstmPolicy(RecurrentActorCriticPolicy):
-    """A custom recurrent policy that never resets its state (ignores episode_starts)."""
-
-    @staticmethod
-    def _process_sequence(features, lstm_states, episode_starts, lstm):  # type: ignore[no-untyped-def]
-        import torch as th
-
-        return RecurrentActorCriticPolicy._process_sequence(features, lstm_states, th.zeros_like(episode_starts), lstm)
 
 
 _LSTM = dict(n_steps=64, batch_size=64, seed=0, policy_kwargs=dict(lstm_hidden_size=16, net_arch=[16]))
@@ -143,7 +135,7 @@ FAULTS: list[Case] = [
          4, wrapper_class=RewardCurriculum, wrapper_kwargs=dict(after_steps=1000, factor=100.0)))), 6000,
          frozenset({"vecnormalize_stats_unstable"}), onset=4000),
     Case("lstm_policy_ignores_episode_starts", "000 #15, Issue D", lambda: RecurrentPPO(
-         _ForgetfulLstmPolicy, _cartpole(2), **_LSTM), 1024, frozenset({"lstm_state_not_reset"}), quick=True),
+         ForgetfulLstmPolicy, _cartpole(2), **_LSTM), 1024, frozenset({"lstm_state_not_reset"}), quick=True),
     Case("lstm_wrapper_hides_episode_end", "000 #15, Issue D", lambda: RecurrentPPO(
          "MlpLstmPolicy", _cartpole(2, wrapper_class=SwallowEpisodeEnd), **_LSTM), 1024,
          frozenset({"lstm_state_not_reset"})),
@@ -156,25 +148,6 @@ def _exp_error(scale: float) -> Any:
 def _time_penalty(reset_counter: bool) -> Any:
     # inside make_vec_env's Monitor, so ep_rew_mean is the penalised reward
     return make_vec_env(lambda: TimePenalty(gym.make("CartPole-v1"), reset_counter=reset_counter), seed=0)
-
-
-class _GlobalNoise(gym.ObservationWrapper):
-    """Sensor noise drawn from the global np.random, which reset(seed=...) does not seed (seed 000 #3)."""
-
-    def observation(self, observation: Any) -> Any:
-        return observation + np.random.normal(0, 0.01, size=observation.shape).astype(observation.dtype)
-
-
-class _NaNAfter(gym.ObservationWrapper):
-    """A sensor that starts returning NaN after a number of steps (a division by zero, seed 000 #5)."""
-
-    def __init__(self, env: gym.Env, after: int) -> None:
-        super().__init__(env)
-        self.after, self.steps = after, 0
-
-    def observation(self, observation: Any) -> Any:
-        self.steps += 1
-        return observation * np.nan if self.steps > self.after else observation
 
 
 def _observe(env_id: str, transform: Callable[[Any], Any], space: Any = None) -> gym.Env:
@@ -215,10 +188,10 @@ ENV_FAULTS: list[Case] = [
     Case("env_action_ignored", "000 #2; 003 2.4", lambda: None, 0, frozenset({"action_no_effect"}),
          env=lambda: gym.wrappers.TransformAction(gym.make("CartPole-v1"), lambda a: 0, gym.make("CartPole-v1").action_space)),
     Case("env_unseeded_noise", "000 #3; 003 2.5", lambda: None, 0, frozenset({"env_nondeterministic"}),
-         env=lambda: _GlobalNoise(gym.make("CartPole-v1"))),
+         env=lambda: GlobalNoise(gym.make("CartPole-v1"))),
     Case("env_nan_observation", "000 #5", lambda: None, 0, frozenset({"obs_nan_inf"}),
          frozenset({"nan_detected", "obs_constant", "obs_dead_dims", "env_nondeterministic", "action_no_effect"}),
-         env=lambda: _NaNAfter(gym.make("CartPole-v1"), after=50)),
+         env=lambda: NaNObservation(gym.make("CartPole-v1"), after_steps=50)),
     Case("env_dead_dims", "003 2.3", lambda: None, 0, frozenset({"obs_dead_dims"}),
          env=lambda: _observe("CartPole-v1", lambda o: np.concatenate([o, np.zeros(3, o.dtype)]),
                               gym.spaces.Box(-np.inf, np.inf, (7,), np.float32))),
@@ -229,34 +202,20 @@ ENV_FAULTS: list[Case] = [
          env=lambda: ExpErrorReward(gym.make("Pendulum-v1"), scale=30.0)),
 ]
 
-class _DetachedExtractor(BaseFeaturesExtractor):
-    """A custom features extractor that computes its features "without gradient" (.detach())."""
-
-    def __init__(self, observation_space: gym.spaces.Box, features_dim: int = 16) -> None:
-        super().__init__(observation_space, features_dim)
-        self.linear = th.nn.Linear(int(np.prod(observation_space.shape)), features_dim)
-
-    def forward(self, observations: th.Tensor) -> th.Tensor:
-        return th.relu(self.linear(observations)).detach()
-
-
-class _DoubleUpdateSAC(SAC):
-    """seed 001 Issue 0.3: the learner loop calls the soft update, and so does train_step()."""
-
-    def train(self, gradient_steps: int, batch_size: int = 64) -> None:
-        super().train(gradient_steps, batch_size)
-        polyak_update(self.critic.parameters(), self.critic_target.parameters(), self.tau)
-
-
 _ANYTHING_AFTER_A_BLOWUP = frozenset({"kl_too_high", "clip_fraction_high", "entropy_collapse", "policy_not_updating",
                                       "policy_stays_random", "nan_detected", "explained_variance_negative",
                                       "advantage_explosion", "episode_length_degenerate"})
 
 GRADIENT_AND_OFF_POLICY_FAULTS: list[Case] = [
-    Case("ppo_lr_100_gradients_explode", "000 #12, #16", lambda: _ppo("CartPole-v1", learning_rate=1e2), 1024,
-         frozenset({"grad_norm_exploding"}), _ANYTHING_AFTER_A_BLOWUP, quick=True),
+    # lr=100: the first update wrecks the policy (KL in the hundreds on every seed); what its gradients do next
+    # depends on the CPU's float trajectory (4e3 on one machine, 1e6 on another), so they may or may not explode.
+    Case("ppo_lr_100_wrecks_the_policy", "000 #12, #16", lambda: _ppo("CartPole-v1", learning_rate=1e2), 1024,
+         frozenset({"kl_too_high"}), _ANYTHING_AFTER_A_BLOWUP | {"grad_norm_exploding"}, quick=True),
+    Case("ppo_reward_x1e4_gradients_explode", "000 #12; 003 1.3", lambda: _ppo(_cartpole(1, wrapper_class=RewardScale,
+         wrapper_kwargs=dict(scale=1e4))), 1024, frozenset({"grad_norm_exploding"}),
+         frozenset({"advantage_explosion", "reward_scale_huge", "explained_variance_negative", "policy_stays_random"})),
     Case("ppo_detached_features_extractor", "000 checklist (gradient flow)", lambda: PPO("MlpPolicy", "CartPole-v1",
-         n_steps=128, batch_size=64, seed=0, policy_kwargs=dict(features_extractor_class=_DetachedExtractor,
+         n_steps=128, batch_size=64, seed=0, policy_kwargs=dict(features_extractor_class=DetachedExtractor,
          net_arch=[16])), 768, frozenset({"param_no_grad"}), quick=True),
     Case("dqn_nan_observation", "000 #5", lambda: DQN("MlpPolicy", NaNObservation(gym.make("CartPole-v1"),
          after_steps=300, index=2), **_small(learning_starts=100)), 1000, frozenset({"nan_detected"}),
@@ -265,7 +224,7 @@ GRADIENT_AND_OFF_POLICY_FAULTS: list[Case] = [
          1e4), **_small(learning_starts=100, batch_size=64, gamma=0.999, learning_rate=1e-3)), 1000,
          frozenset({"q_value_divergence"}), frozenset({"reward_scale_huge", "grad_norm_exploding", "q_twin_divergence",
                                                        "action_std_collapse"}), options={"off_policy_interval": 100}),
-    Case("sac_doubled_polyak_update", "001 Issue 0.3", lambda: _DoubleUpdateSAC("MlpPolicy", "Pendulum-v1",
+    Case("sac_doubled_polyak_update", "001 Issue 0.3", lambda: DoubleUpdateSAC("MlpPolicy", "Pendulum-v1",
          **_small(learning_starts=100, batch_size=64)), 500, frozenset({"target_update_too_fast"}),
          options={"off_policy_interval": 100}),
     Case("sac_second_critic_never_trained", "003 (q_value_spread > 100)", lambda: regularise_critic(SAC(

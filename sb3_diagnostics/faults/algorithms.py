@@ -1,82 +1,10 @@
-"""
-Wrappers and model customisations that reproduce, the way users create them, the numeric,
-data-shape and twin-critic faults that :class:`~sb3_diagnostics.callbacks.nan.NaNCallback`,
-:class:`~sb3_diagnostics.callbacks.offpolicy.BufferShapeCallback` and
-:class:`~sb3_diagnostics.callbacks.offpolicy.QValueCallback` look for.
-"""
+"""Algorithms changed the way users change them, with a bug in the change (target updates, critic optimizers)."""
 
 from __future__ import annotations
 
-from typing import Any, SupportsFloat
-
-import gymnasium as gym
-import numpy as np
+from stable_baselines3 import DQN, SAC
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
-
-
-class NaNObservation(gym.Wrapper):
-    """
-    After ``after_steps`` steps of this env, observation entry ``index`` becomes NaN: a division
-    by zero or ``log(0)`` in the observation function that only happens in some states (seed 000 #5).
-
-    :param env: environment to wrap (Box observations)
-    :param after_steps: steps before the first NaN
-    :param index: flat index of the entry that becomes NaN
-    """
-
-    def __init__(self, env: gym.Env, after_steps: int, index: int = 0) -> None:
-        super().__init__(env)
-        self.after_steps = after_steps
-        self.index = index
-        self._steps = 0
-
-    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict]:
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        self._steps += 1
-        if self._steps >= self.after_steps:
-            obs = np.array(obs, dtype=np.float32)
-            obs.reshape(-1)[self.index] = np.nan
-        return obs, reward, terminated, truncated, info
-
-
-class PovObservation(gym.ObservationWrapper):
-    """
-    Returns observations of shape ``(1, n)`` while declaring ``(n,)``: seed 001's ``agent.pov()``
-    that ends in ``image.reshape(1, -1)`` (Issue 0.4). ``DummyVecEnv`` broadcasts it back to ``(n,)``
-    silently (only ``info["terminal_observation"]`` keeps the raw shape); ``SubprocVecEnv`` stacks
-    it as ``(n_envs, 1, n)``, which SB3's buffers reject as soon as ``n_envs > 1``.
-
-    :param env: environment to wrap (flat Box observations)
-    """
-
-    def __init__(self, env: gym.Env) -> None:
-        super().__init__(env)
-        self.observation_space = env.observation_space
-
-    def observation(self, observation: Any) -> np.ndarray:
-        return np.asarray(observation).reshape(1, -1)
-
-
-class ObservationScale(gym.ObservationWrapper):
-    """
-    Multiplies observations by ``scale``, e.g. sensor readings in millimetres or raw encoder
-    counts fed to the network without normalisation. With a deterministic tanh actor (TD3, DDPG)
-    the pre-activation of the output grows with the input, the tanh saturates and the actor's
-    gradients vanish (seed 000 #11): the actions stick at the bounds.
-
-    :param env: environment to wrap (Box observations)
-    :param scale: factor
-    """
-
-    def __init__(self, env: gym.Env, scale: float) -> None:
-        super().__init__(env)
-        self.scale = scale
-        box = env.observation_space
-        assert isinstance(box, gym.spaces.Box)
-        self.observation_space = gym.spaces.Box(box.low * scale, box.high * scale, box.shape, box.dtype)  # type: ignore[arg-type]
-
-    def observation(self, observation: Any) -> np.ndarray:
-        return (np.asarray(observation) * self.scale).astype(np.float32)
+from stable_baselines3.common.utils import polyak_update
 
 
 def regularise_critic(
@@ -102,3 +30,28 @@ def regularise_critic(
     kwargs = {**policy.optimizer_kwargs, "weight_decay": weight_decay}
     critic.optimizer = policy.optimizer_class(params, lr=model.lr_schedule(1.0), **kwargs)  # type: ignore[call-arg]
     return model
+
+
+class DoubleUpdateSAC(SAC):
+    """The learner loop calls the soft target update, and so does ``train()``: the target moves twice per step."""
+
+    def train(self, gradient_steps: int, batch_size: int = 64) -> None:
+        super().train(gradient_steps, batch_size)
+        polyak_update(self.critic.parameters(), self.critic_target.parameters(), self.tau)
+
+
+class DoubleUpdateDQN(DQN):
+    """A soft-update DQN with its own target update after SB3's: the target moves twice as fast."""
+
+    def _on_step(self) -> None:
+        super()._on_step()
+        if self._n_calls % max(self.target_update_interval // self.n_envs, 1) == 0:
+            polyak_update(self.q_net.parameters(), self.q_net_target.parameters(), self.tau)
+
+
+class EveryStepUpdateDQN(DQN):
+    """``target_update_interval`` says every N steps, but ``train()`` updates the target at every gradient step."""
+
+    def train(self, gradient_steps: int, batch_size: int = 100) -> None:
+        super().train(gradient_steps, batch_size)
+        polyak_update(self.q_net.parameters(), self.q_net_target.parameters(), self.tau)

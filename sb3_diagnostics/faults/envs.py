@@ -20,7 +20,7 @@ class BanditEnv(gym.Env[np.ndarray, np.int64]):
     One step per episode, a constant observation, reward ``rewards[action]``.
 
     With equal rewards (the default) nothing the agent does matters: the reward function "is
-    called with the wrong variable" (seed 002: min/max reward identical, advantages std 0,
+    called with the wrong variable" (min/max reward identical, advantages std 0,
     KL 0, every TRPO line search fails).
 
     :param rewards: reward of each action
@@ -42,7 +42,7 @@ class BanditEnv(gym.Env[np.ndarray, np.int64]):
 class NoisyRewardEnv(gym.Env[np.ndarray, np.int64]):
     """
     50-step episodes of random observations. The reward is either pure noise (``learnable=False``:
-    a reward dominated by a noisy term, seed 003 1.2) or the first observation dim (learnable).
+    a reward dominated by a noisy term) or the first observation dim (learnable).
 
     :param learnable: whether the reward is predictable from the observation
     """
@@ -68,7 +68,7 @@ class NoisyRewardEnv(gym.Env[np.ndarray, np.int64]):
 
 class WinBonusEnv(gym.Env[np.ndarray, np.int64]):
     """
-    A duel (seed 000, Issue B): every step, hitting (action matching the sign of ``obs[0]``)
+    A duel: every step, hitting (action matching the sign of ``obs[0]``)
     earns ``hit_reward``; an episode lasts ``episode_length`` steps and ends with
     ``win_bonus`` when the agent hit on more than half of them.
 
@@ -112,7 +112,7 @@ class WinBonusEnv(gym.Env[np.ndarray, np.int64]):
 class SpikeObsEnv(gym.Env[np.ndarray, np.int64]):
     """
     Two observation dims: a signal the reward depends on, and a contact sensor that reads
-    ``spike`` on a fraction ``p`` of steps and 0 otherwise (seed 000, Issue A). Normalised, a
+    ``spike`` on a fraction ``p`` of steps and 0 otherwise (a sensor with rare spikes). Normalised, a
     rare spike lies ``sqrt((1 - p) / p)`` standard deviations out: above ``clip_obs=5`` for
     ``p`` below ~4%.
 
@@ -146,7 +146,7 @@ class SpikeObsEnv(gym.Env[np.ndarray, np.int64]):
 
 class RewardScale(gym.RewardWrapper):
     """
-    Multiplies the reward, e.g. by 100 (rewards "in [10000, 20000]", seed 000 #8).
+    Multiplies the reward, e.g. by 100 (rewards "in [10000, 20000]").
 
     :param env: environment to wrap
     :param scale: factor
@@ -221,7 +221,7 @@ class SwallowEpisodeEnd(gym.Wrapper):
     A buggy auto-reset wrapper: when the episode ends it resets the env itself and returns
     ``terminated=False, truncated=False`` with the first observation of the next episode. The
     VecEnv never sees ``done``, so ``episode_starts`` is never set and a recurrent policy keeps
-    its state across episodes (seed 000, #15 and Issue D: "verify done signals work").
+    its state across episodes ("verify done signals work").
 
     Put it above ``Monitor`` (``make_vec_env(..., wrapper_class=SwallowEpisodeEnd)`` does) to
     reproduce the common wrapper-order mistake.
@@ -236,7 +236,7 @@ class SwallowEpisodeEnd(gym.Wrapper):
 
 class ExpErrorReward(gym.Wrapper):
     """
-    An imitation-style reward ``exp(-scale * sum(|observation - target|))`` (seed 004: a humanoid's
+    An imitation-style reward ``exp(-scale * sum(|observation - target|))`` (a humanoid's
     ``exp(-error)`` over 29 joints gave rewards of 1e-63 to 1e-252). With ``scale`` large the
     reward is astronomically small; with ``scale`` ~1 it is a sane reward in (0, 1].
 
@@ -259,7 +259,7 @@ class RewardComponents(gym.Wrapper):
     CartPole's reward rebuilt from weighted components, reported in ``info["reward_components"]``
     (the convention :class:`~sb3_diagnostics.callbacks.reward.RewardSignalCallback` reads). With
     ``angle_weight`` far above ``center_weight``, the angle term carries almost all the variance and
-    the centering term is drowned out (seed 000 #9).
+    the centering term is drowned out.
 
     :param env: a CartPole environment
     :param angle_weight: weight of the pole-angle penalty
@@ -279,3 +279,91 @@ class RewardComponents(gym.Wrapper):
         }
         info["reward_components"] = components
         return obs, sum(components.values()), terminated, truncated, info
+
+
+class NaNObservation(gym.Wrapper):
+    """
+    After ``after_steps`` steps of this env, observation entry ``index`` becomes NaN: a division
+    by zero or ``log(0)`` in the observation function that only happens in some states.
+
+    :param env: environment to wrap (Box observations)
+    :param after_steps: steps before the first NaN
+    :param index: flat index of the entry that becomes NaN
+    """
+
+    def __init__(self, env: gym.Env, after_steps: int, index: int = 0) -> None:
+        super().__init__(env)
+        self.after_steps = after_steps
+        self.index = index
+        self._steps = 0
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self._steps += 1
+        if self._steps >= self.after_steps:
+            obs = np.array(obs, dtype=np.float32)
+            obs.reshape(-1)[self.index] = np.nan
+        return obs, reward, terminated, truncated, info
+
+
+class PovObservation(gym.ObservationWrapper):
+    """
+    Returns observations of shape ``(1, n)`` while declaring ``(n,)``: an ``agent.pov()``
+    that ends in ``image.reshape(1, -1)``. ``DummyVecEnv`` broadcasts it back to ``(n,)``
+    silently (only ``info["terminal_observation"]`` keeps the raw shape); ``SubprocVecEnv`` stacks
+    it as ``(n_envs, 1, n)``, which SB3's buffers reject as soon as ``n_envs > 1``.
+
+    :param env: environment to wrap (flat Box observations)
+    """
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self.observation_space = env.observation_space
+
+    def observation(self, observation: Any) -> np.ndarray:
+        return np.asarray(observation).reshape(1, -1)
+
+
+class ObservationScale(gym.ObservationWrapper):
+    """
+    Multiplies observations by ``scale``, e.g. sensor readings in millimetres or raw encoder
+    counts fed to the network without normalisation. With a deterministic tanh actor (TD3, DDPG)
+    the pre-activation of the output grows with the input, the tanh saturates and the actor's
+    gradients vanish: the actions stick at the bounds.
+
+    :param env: environment to wrap (Box observations)
+    :param scale: factor
+    """
+
+    def __init__(self, env: gym.Env, scale: float) -> None:
+        super().__init__(env)
+        self.scale = scale
+        box = env.observation_space
+        assert isinstance(box, gym.spaces.Box)
+        self.observation_space = gym.spaces.Box(box.low * scale, box.high * scale, box.shape, box.dtype)  # type: ignore[arg-type]
+
+    def observation(self, observation: Any) -> np.ndarray:
+        return (np.asarray(observation) * self.scale).astype(np.float32)
+
+
+class GlobalNoise(gym.ObservationWrapper):
+    """Sensor noise drawn from the global ``np.random``, which ``reset(seed=...)`` does not seed."""
+
+    def observation(self, observation: Any) -> Any:
+        return observation + np.random.normal(0, 0.01, size=observation.shape).astype(observation.dtype)
+
+
+class ConstantObsEnv(gym.Env[np.ndarray, np.ndarray]):
+    """The same observation every step, 5-step episodes, reward = the action: every episode should score the same."""
+
+    observation_space = gym.spaces.Box(-1, 1, (2,), np.float32)
+    action_space = gym.spaces.Box(-1, 1, (1,), np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.t = 0
+        return np.ones(2, np.float32), {}
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict]:
+        self.t += 1
+        return np.ones(2, np.float32), float(action[0]), self.t >= 5, False, {}

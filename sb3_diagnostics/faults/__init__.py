@@ -1,0 +1,58 @@
+"""
+Fault reproductions: environments, wrappers, policies and algorithm changes that make the mistakes
+users make, the way they make them. The test suite, the fault zoo (``benchmarks/fault_zoo``), the
+demo and the examples all train on these, so each mistake is written once.
+
+Not part of the stable API: names and behaviour may change between releases.
+"""
+
+from sb3_diagnostics.faults.algorithms import DoubleUpdateDQN, DoubleUpdateSAC, EveryStepUpdateDQN, regularise_critic
+from sb3_diagnostics.faults.envs import (
+    BanditEnv,
+    ConstantObsEnv,
+    ExpErrorReward,
+    GlobalNoise,
+    NaNObservation,
+    NoisyRewardEnv,
+    ObservationScale,
+    PovObservation,
+    RewardComponents,
+    RewardCurriculum,
+    RewardScale,
+    SpikeObsEnv,
+    SwallowEpisodeEnd,
+    TimePenalty,
+    WinBonusEnv,
+)
+from sb3_diagnostics.faults.policies import (
+    DetachedExtractor,
+    ForgetfulLstmPolicy,
+    LateValueHeadPolicy,
+    UnsummedLogProbPolicy,
+)
+
+__all__ = [
+    "BanditEnv",
+    "ConstantObsEnv",
+    "DetachedExtractor",
+    "DoubleUpdateDQN",
+    "DoubleUpdateSAC",
+    "EveryStepUpdateDQN",
+    "ExpErrorReward",
+    "ForgetfulLstmPolicy",
+    "GlobalNoise",
+    "LateValueHeadPolicy",
+    "NaNObservation",
+    "NoisyRewardEnv",
+    "ObservationScale",
+    "PovObservation",
+    "regularise_critic",
+    "RewardComponents",
+    "RewardCurriculum",
+    "RewardScale",
+    "SpikeObsEnv",
+    "SwallowEpisodeEnd",
+    "TimePenalty",
+    "UnsummedLogProbPolicy",
+    "WinBonusEnv",
+]

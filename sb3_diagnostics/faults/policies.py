@@ -1,0 +1,54 @@
+"""Custom policies and features extractors with the bugs users write into them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch as th
+from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+
+
+class ForgetfulLstmPolicy(RecurrentActorCriticPolicy):
+    """A custom recurrent policy that never resets its state: it ignores ``episode_starts``."""
+
+    @staticmethod
+    def _process_sequence(features, lstm_states, episode_starts, lstm):  # type: ignore[no-untyped-def,override]
+        never = th.zeros_like(episode_starts)
+        return RecurrentActorCriticPolicy._process_sequence(features, lstm_states, never, lstm)
+
+
+class DetachedExtractor(BaseFeaturesExtractor):
+    """
+    A custom features extractor that computes its features "without gradient" (``.detach()``): its
+    layer never learns. ``detach=False`` is the fix.
+    """
+
+    def __init__(self, observation_space: gym.spaces.Box, features_dim: int = 16, detach: bool = True) -> None:
+        super().__init__(observation_space, features_dim)
+        self.linear = th.nn.Linear(int(np.prod(observation_space.shape)), features_dim)
+        self.detach = detach
+
+    def forward(self, observations: th.Tensor) -> th.Tensor:
+        features = th.relu(self.linear(th.flatten(observations, start_dim=1)))
+        return features.detach() if self.detach else features
+
+
+class LateValueHeadPolicy(ActorCriticPolicy):
+    """Replaces the value head after ``super()._build()`` has created the optimizer: the new head is in no optimizer."""
+
+    def _build(self, lr_schedule: Any) -> None:
+        super()._build(lr_schedule)
+        self.value_net = th.nn.Linear(self.mlp_extractor.latent_dim_vf, 1)
+
+
+class UnsummedLogProbPolicy(ActorCriticPolicy):
+    """Returns one log-probability per action dim instead of their sum."""
+
+    def evaluate_actions(self, obs: Any, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor | None]:
+        values, _, entropy = super().evaluate_actions(obs, actions)
+        per_dim: Any = self.get_distribution(obs).distribution
+        return values, per_dim.log_prob(actions), entropy
