@@ -1,26 +1,41 @@
-"""Shared helpers: tiny models, training with warnings captured, and finding queries."""
+"""
+Fixtures shared by the suite: tiny model settings, training with warnings captured, finding queries.
+
+Every test that trains uses ``torch.set_num_threads(1)`` (set here) and small networks, so the default
+suite stays fast on two cores; runs longer than a few CPU-seconds are marked ``slow``.
+"""
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
+from warnings import WarningMessage
 
 import pytest
 import torch
+from stable_baselines3.common.callbacks import CallbackList
 
 from sb3_diagnostics import DiagnosticWarning, Finding, Severity
 
 torch.set_num_threads(1)
 
-def tiny(**overrides):  # type: ignore[no-untyped-def]
-    """Small networks keep every training run in the suite to a few seconds. A fresh dict each
-    call: SB3 writes into ``policy_kwargs``."""
+
+def _tiny(**overrides: Any) -> dict[str, Any]:
     return {"policy_kwargs": dict(net_arch=[32, 32]), "seed": 0, **overrides}
 
 
-def ppo_small(**overrides):  # type: ignore[no-untyped-def]
-    """A PPO rollout of 256 steps in minibatches of 64: 4 gradient steps per epoch."""
-    return tiny(n_steps=256, batch_size=64, **overrides)
+@pytest.fixture
+def tiny() -> Callable[..., dict[str, Any]]:
+    """Model keyword arguments with small networks and a seed: a fresh dict each call (SB3 writes into ``policy_kwargs``)."""
+    return _tiny
+
+
+@pytest.fixture
+def ppo_small() -> Callable[..., dict[str, Any]]:
+    """PPO keyword arguments: a rollout of 256 steps in minibatches of 64 (4 gradient steps per epoch)."""
+    return lambda **overrides: _tiny(n_steps=256, batch_size=64, **overrides)
 
 
 @dataclass
@@ -28,7 +43,8 @@ class Run:
     """What a training run reported."""
 
     findings: list[Finding]
-    warnings: list[warnings.WarningMessage] = field(default_factory=list)
+    warnings: list[WarningMessage] = field(default_factory=list)
+    callback: Any = None
 
     def codes(self, at_least: Severity = Severity.WARNING) -> set[str]:
         return {f.code for f in self.findings if f.severity >= at_least}
@@ -38,19 +54,35 @@ class Run:
         assert found, f"{code} not found; findings: {[(f.code, str(f.severity)) for f in self.findings]}"
         return max(found)
 
-    def warned(self, code: str) -> list[warnings.WarningMessage]:
+    def warned(self, code: str) -> list[WarningMessage]:
         return [w for w in self.warnings if str(w.message).startswith(f"[{code}]")]
 
 
-def train(model, steps: int, callback) -> Run:  # type: ignore[no-untyped-def]
-    """Train with every warning recorded; return the callback's findings and our warnings."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model.learn(steps, callback=callback)
-    ours = [w for w in caught if issubclass(w.category, DiagnosticWarning)]
-    return Run(list(callback.findings), ours)
+class Together(CallbackList):
+    """Several checks as one callback, with their findings together."""
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for cb in self.callbacks for f in getattr(cb, "findings", [])]
 
 
 @pytest.fixture
-def tmp_logdir(tmp_path):  # type: ignore[no-untyped-def]
+def train() -> Callable[..., Run]:
+    """``train(model, steps, callback)``: learn with every warning recorded; return the findings and our warnings.
+    ``callback`` may be a list of checks (they run together)."""
+
+    def run(model: Any, steps: int, callback: Any, **learn_kwargs: Any) -> Run:
+        if isinstance(callback, list):
+            callback = Together(callback)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.learn(steps, callback=callback, **learn_kwargs)
+        ours = [w for w in caught if issubclass(w.category, DiagnosticWarning)]
+        return Run(list(callback.findings), ours, callback)
+
+    return run
+
+
+@pytest.fixture
+def tmp_logdir(tmp_path: Any) -> str:
     return str(tmp_path / "tb")

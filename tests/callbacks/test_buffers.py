@@ -1,0 +1,65 @@
+"""BufferShapeCallback on real runs."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3 import PPO
+from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.save_util import save_to_pkl
+from stable_baselines3.common.vec_env import SubprocVecEnv
+
+from sb3_diagnostics import BufferShapeCallback, Severity
+from sb3_diagnostics.faults import PovObservation
+
+
+# -- buffer shapes ---------------------------------------------------------------------------------
+def test_env_returning_1_by_n_observations_is_caught_despite_dummy_vec_env(sac, train):
+    # seed 001 Issue 0.4: pov() returns image.reshape(1, -1) while the space says (n,).
+    run = train(sac(PovObservation(gym.make("Pendulum-v1"))), 250, BufferShapeCallback())
+    finding = next(f for f in run.findings if f.code == "buffer_shape_mismatch")
+    assert finding.severity == Severity.WARNING and finding.step == 200  # the first episode end
+    assert "(1, 3)" in finding.message and "(3,)" in finding.message
+
+
+def test_subprocess_envs_stop_before_the_buffer_gets_the_wrong_shape(ppo_small, train):
+    # With SubprocVecEnv (seed 001 is a multiprocessing setup) the (1, n) observations arrive as
+    # (n_envs, 1, n): SB3 would crash in rollout_buffer.add with a bare numpy broadcasting error.
+    env = make_vec_env("Pendulum-v1", n_envs=2, seed=0, wrapper_class=PovObservation, vec_env_cls=SubprocVecEnv,
+                       vec_env_kwargs=dict(start_method="fork"))
+    model = PPO("MlpPolicy", env, **ppo_small())
+    try:
+        run = train(model, 512, BufferShapeCallback(stop_on="error"))
+    finally:
+        env.close()
+    assert run.severity("buffer_shape_mismatch") == Severity.ERROR
+    assert "(2, 1, 3)" in run.findings[0].message and model.num_timesteps == 2
+
+
+def test_replay_buffer_built_from_raw_observations(sac, train, tmp_path):
+    # seed 001 Issue 1.2: a demonstration buffer sized from what the env returned, then loaded for training.
+    env = PovObservation(gym.make("Pendulum-v1"))
+    obs, _ = env.reset(seed=0)
+    demos = ReplayBuffer(500, gym.spaces.Box(-np.inf, np.inf, obs.shape, np.float32), env.action_space)
+    for _ in range(100):
+        action = env.action_space.sample()
+        next_obs, reward, terminated, _, _ = env.step(action)
+        demos.add(obs, next_obs, action, np.array([reward]), np.array([terminated]), [{}])
+        obs = next_obs
+    save_to_pkl(tmp_path / "demos.pkl", demos)
+    model = sac()
+    model.load_replay_buffer(tmp_path / "demos.pkl")
+    run = train(model, 50, BufferShapeCallback(stop_on="error"))
+    (finding,) = run.findings
+    assert finding.severity == Severity.ERROR and finding.step == 0
+    assert "replay buffer stores observations and next_observations of shape (1, 3)" in finding.message
+    assert model.num_timesteps == 1  # stopped at the first step
+
+
+def test_rollout_buffer_between_learn_calls_is_not_a_mismatch(ppo_small, train):
+    # After train(), RolloutBuffer keeps its arrays flattened to (n_steps * n_envs, ...) until the next rollout.
+    cb = BufferShapeCallback()
+    model = PPO("MlpPolicy", "CartPole-v1", **ppo_small())
+    train(model, 256, cb)
+    assert train(model, 256, cb).findings == []

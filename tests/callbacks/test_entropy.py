@@ -1,0 +1,70 @@
+"""EntropyCollapseCallback on real runs."""
+
+from __future__ import annotations
+
+import pytest
+from stable_baselines3 import A2C, PPO, SAC
+
+from sb3_diagnostics import EntropyCollapseCallback, Severity
+
+
+def test_ppo_learning_rate_too_high_collapses_entropy(ppo_small, train):
+    # seed 000 Issue E: "model works, then one bad PPO update destroys the policy".
+    run = train(PPO("MlpPolicy", "CartPole-v1", **ppo_small(learning_rate=0.05, n_epochs=20)), 6000,
+                EntropyCollapseCallback())
+    assert run.severity("entropy_collapse") == Severity.WARNING
+    assert run.warned("entropy_collapse")
+
+
+def test_a2c_learning_rate_too_high_collapses_entropy(tiny, train):
+    run = train(A2C("MlpPolicy", "CartPole-v1", learning_rate=0.05, n_steps=8, **tiny()), 2000, EntropyCollapseCallback())
+    assert "entropy_collapse" in run.codes()
+
+
+@pytest.mark.parametrize("algo, settings", [(PPO, dict(n_steps=256, batch_size=64)), (A2C, dict(n_steps=8))])
+def test_sensible_learning_rate_keeps_entropy(tiny, train, algo, settings):
+    run = train(algo("MlpPolicy", "CartPole-v1", **tiny(**settings)), 6000, EntropyCollapseCallback())
+    assert run.codes(Severity.INFO) == set()
+
+
+def test_learning_rate_too_low_policy_stays_random(ppo_small, train):
+    # seed 000 #16: "no learning (too low)"; seed 004: entropy ~ maximum, KL ~ 0.
+    run = train(PPO("MlpPolicy", "CartPole-v1", learning_rate=1e-5, **ppo_small()), 5000, EntropyCollapseCallback())
+    assert run.codes() == {"policy_stays_random"}
+    assert run.severity("policy_stays_random") == Severity.WARNING
+
+
+def test_sac_without_entropy_bonus_collapses_action_std(tiny, train):
+    # ent_coef=0 "to make it less random": the squashed Gaussian's std shrinks 100x.
+    cb = EntropyCollapseCallback(off_policy_interval=200)
+    run = train(SAC("MlpPolicy", "Pendulum-v1", ent_coef=0.0, learning_starts=100, batch_size=64, **tiny()), 2000, cb)
+    assert run.severity("action_std_collapse") == Severity.WARNING
+    finding = next(f for f in run.findings if f.code == "action_std_collapse")
+    assert finding.value < 0.01 and "below its initial" in finding.message
+
+
+def test_sac_with_auto_entropy_keeps_action_std(tiny, train):
+    cb = EntropyCollapseCallback(off_policy_interval=200)
+    run = train(SAC("MlpPolicy", "Pendulum-v1", ent_coef="auto", learning_starts=100, batch_size=64, **tiny()), 2000, cb)
+    assert run.codes(Severity.INFO) == set()
+
+
+def test_gsde_small_initial_std_is_not_a_collapse(train):
+    # rl-zoo3 style gSDE with log_std_init=-3: the std starts tiny on purpose.
+    model = PPO("MlpPolicy", "Pendulum-v1", use_sde=True, n_steps=256, batch_size=64, seed=0,
+                policy_kwargs=dict(log_std_init=-3, net_arch=[32, 32]))
+    cb = EntropyCollapseCallback()
+    run = train(model, 2048, cb)
+    assert "action_std_collapse" not in run.codes(Severity.INFO)
+    assert cb._rules[1].initial < 0.05  # it did measure the small std
+
+
+def test_not_applicable_to_deterministic_policies_says_so_once(tiny, train):
+    from stable_baselines3 import DQN
+
+    cb = EntropyCollapseCallback()
+    model = DQN("MlpPolicy", "CartPole-v1", learning_starts=100, **tiny())
+    run = train(model, 300, cb)
+    train(model, 300, cb)
+    assert [f.code for f in cb.findings] == ["check_not_applicable"]
+    assert run.warnings == []

@@ -1,0 +1,47 @@
+"""EpisodeCallback on real runs."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import pytest
+from stable_baselines3 import PPO
+from stable_baselines3.common.env_util import make_vec_env
+
+from sb3_diagnostics import DiagnosticsCallback, EpisodeCallback, Severity
+from sb3_diagnostics.faults import TimePenalty
+
+
+@pytest.fixture
+def run_time_penalty(ppo_small, train):
+    def make(reset_counter: bool):  # type: ignore[no-untyped-def]
+        # the wrapper inside make_vec_env's Monitor, so ep_rew_mean is the penalised reward the agent gets
+        env = make_vec_env(lambda: TimePenalty(gym.make("CartPole-v1"), coef=1e-3, reset_counter=reset_counter), seed=0)
+        return train(PPO("MlpPolicy", env, **ppo_small()), 7000, DiagnosticsCallback())
+
+    return make
+
+
+def test_time_penalty_never_reset_makes_the_reward_fall(run_time_penalty):
+    # The penalty counts steps since the env was built: after ~1000 steps every step costs more than
+    # it earns, ep_rew_mean drifts from ~+18 down to ~-100 by 6000 steps and the agent learns nothing.
+    run = run_time_penalty(reset_counter=False)
+    assert run.severity("reward_decreasing") == Severity.WARNING
+    finding = next(f for f in run.findings if f.code == "reward_decreasing")
+    # first judged at 3 * min_points = 24 updates of 256 steps: caught at the first chance
+    assert finding.step == 24 * 256 and finding.value > 0.2
+    assert "step counter" in finding.message and run.warned("reward_decreasing")
+    # a reward that keeps moving: the agent learns nothing and the returns outgrow the critic
+    assert run.codes() <= {"reward_decreasing", "policy_stays_random", "advantage_explosion"}
+
+
+def test_time_penalty_reset_at_each_episode_is_quiet(run_time_penalty):
+    run = run_time_penalty(reset_counter=True)
+    assert run.codes(Severity.INFO) == set(), [(f.code, f.message) for f in run.findings]
+
+
+def test_agent_that_dies_at_once(ppo_small, train):
+    # learning_rate=0.1: the policy collapses to always pushing one way; CartPole episodes last ~9 steps
+    env = make_vec_env("CartPole-v1", n_envs=4, seed=0)
+    model = PPO("MlpPolicy", env, **ppo_small(learning_rate=0.1, n_epochs=20))
+    run = train(model, 20000, EpisodeCallback())
+    assert run.severity("episode_length_degenerate") == Severity.WARNING

@@ -1,0 +1,88 @@
+"""GradientCallback on real runs."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import pytest
+from sb3_contrib import TRPO, RecurrentPPO
+from stable_baselines3 import A2C, PPO, TD3
+from stable_baselines3.common.env_util import make_vec_env
+
+from sb3_diagnostics import BufferShapeCallback, Severity
+from sb3_diagnostics.callbacks.gradients import GradientCallback
+from sb3_diagnostics.callbacks.nan import NaNCallback
+from sb3_diagnostics.errors import InvalidThresholdError
+from sb3_diagnostics.faults import DetachedExtractor, LateValueHeadPolicy, ObservationScale, RewardScale
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_huge_rewards_explode_gradients(ppo_small, train, seed):
+    # Rewards x1e4 (returns of ~1e5): the value loss's gradients sit at ~1.7e5 before clipping on every
+    # seed, 17x the threshold. (A learning rate of 100 is not used here: what its gradients do after the
+    # first update is chaotic, 4e3 on one CPU and 1e6 on another; its KL is not, see rules/kl.)
+    env = make_vec_env("CartPole-v1", seed=seed, wrapper_class=RewardScale, wrapper_kwargs=dict(scale=1e4))
+    run = train(PPO("MlpPolicy", env, **ppo_small(seed=seed)), 768, GradientCallback())
+    finding = next(f for f in run.findings if f.code == "grad_norm_exploding")
+    assert finding.severity == Severity.WARNING and finding.value > 5e4
+    assert run.warned("grad_norm_exploding")
+
+
+def test_default_learning_rate_keeps_gradients_moderate(ppo_small, train):
+    run = train(PPO("MlpPolicy", "CartPole-v1", **ppo_small()), 2048, GradientCallback())
+    assert run.codes(Severity.INFO) == set()
+
+
+def test_norm_every_must_be_a_whole_number_of_steps():
+    with pytest.raises(InvalidThresholdError, match="norm_every=0"):
+        GradientCallback(norm_every=0)
+    with pytest.raises(InvalidThresholdError, match="norms_per_update=0"):
+        GradientCallback(norms_per_update=0)
+
+
+def test_unnormalised_observations_saturate_the_td3_actor(tiny, train):
+    # Observations in raw sensor units (x1000): the tanh output of TD3's actor saturates, its
+    # gradient vanishes while its loss (-Q) is far from 0; the critic's gradients explode.
+    env = ObservationScale(gym.make("Pendulum-v1"), 1000.0)
+    cb = GradientCallback(off_policy_interval=100)
+    run = train(TD3("MlpPolicy", env, learning_starts=100, batch_size=64, **tiny()), 800, cb)
+    vanishing = next(f for f in run.findings if f.code == "grad_norm_vanishing")
+    assert vanishing.severity == Severity.WARNING and "actor gradient" in vanishing.message
+    assert "critic gradient" in next(f for f in run.findings if f.code == "grad_norm_exploding").message
+
+
+def test_detached_features_extractor_never_learns(train):
+    kwargs = dict(features_extractor_class=DetachedExtractor, features_extractor_kwargs=dict(detach=True), net_arch=[16])
+    model = PPO("MlpPolicy", "CartPole-v1", n_steps=128, batch_size=64, seed=0, policy_kwargs=kwargs)
+    run = train(model, 768, GradientCallback())
+    assert run.severity("param_no_grad") == Severity.ERROR
+    finding = next(f for f in run.findings if f.code == "param_no_grad")
+    assert "features_extractor.linear.weight" in finding.message and "detach" in finding.message
+    assert finding.value == 2  # weight and bias
+
+
+def test_attached_features_extractor_is_quiet(train):
+    kwargs = dict(features_extractor_class=DetachedExtractor, features_extractor_kwargs=dict(detach=False), net_arch=[16])
+    model = PPO("MlpPolicy", "CartPole-v1", n_steps=128, batch_size=64, seed=0, policy_kwargs=kwargs)
+    assert train(model, 768, GradientCallback()).codes(Severity.INFO) == set()
+
+
+def test_layer_created_after_the_optimizer(train):
+    model = PPO(LateValueHeadPolicy, "CartPole-v1", n_steps=128, batch_size=64, seed=0, policy_kwargs=dict(net_arch=[16]))
+    run = train(model, 768, GradientCallback())
+    finding = next(f for f in run.findings if f.code == "param_no_grad")
+    assert finding.severity == Severity.ERROR and "value_net.weight" in finding.message and "no optimizer" in finding.message
+
+
+@pytest.mark.parametrize("make_model, steps", [
+    (lambda tiny: PPO("MlpPolicy", "CartPole-v1", **tiny(n_steps=256, batch_size=64)), 1024),
+    (lambda tiny: A2C("MlpPolicy", "CartPole-v1", **tiny(n_steps=8)), 400),
+    # TRPO updates its actor outside the optimizer and sets the actor's gradients to None before each critic step
+    (lambda tiny: TRPO("MlpPolicy", "CartPole-v1", **tiny(n_steps=256, batch_size=64)), 1024),
+    (lambda tiny: RecurrentPPO("MlpLstmPolicy", "CartPole-v1", n_steps=64, batch_size=64, seed=0,
+                          policy_kwargs=dict(lstm_hidden_size=8, net_arch=[8])), 256),
+    # gSDE: log_std is the std of the exploration matrix, and it does get gradients
+    (lambda tiny: PPO("MlpPolicy", "Pendulum-v1", use_sde=True, **tiny(n_steps=256, batch_size=64)), 768),
+], ids=["ppo", "a2c", "trpo", "recurrent_ppo", "ppo_gsde"])
+def test_stock_on_policy_algorithms_are_quiet(train, tiny, make_model, steps):
+    run = train(make_model(tiny), steps, [GradientCallback(), NaNCallback(), BufferShapeCallback()])
+    assert run.findings == [], [(f.code, f.message) for f in run.findings]

@@ -1,0 +1,89 @@
+"""KLWatchdogCallback on real runs."""
+
+from __future__ import annotations
+
+import pytest
+from sb3_contrib import TRPO, MaskablePPO
+from sb3_contrib.common.envs import InvalidActionEnvDiscrete
+from stable_baselines3 import PPO
+from stable_baselines3.common.env_util import make_vec_env
+
+from sb3_diagnostics import DiagnosticsCallback, KLWatchdogCallback, Severity
+from sb3_diagnostics.faults import BanditEnv
+
+
+def test_learning_rate_too_high_blows_up_kl(ppo_small, train):
+    run = train(PPO("MlpPolicy", "CartPole-v1", **ppo_small(learning_rate=0.1, n_epochs=20)), 3000, KLWatchdogCallback())
+    assert run.severity("kl_too_high") == Severity.WARNING
+    # clipping together with a KL above threshold is a warning, not just info
+    assert run.severity("clip_fraction_high") == Severity.WARNING
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_learning_rate_of_100_wrecks_the_policy_in_one_update(ppo_small, train, seed):
+    # What the gradients do after such an update depends on the CPU's float trajectory; the KL of the
+    # update does not: several hundred or more on every seed, far above the single-update limit of 1.
+    model = PPO("MlpPolicy", "CartPole-v1", **ppo_small(learning_rate=1e2, seed=seed))
+    run = train(model, 768, DiagnosticsCallback())
+    kl = next(f for f in run.findings if f.code == "kl_too_high")
+    assert kl.value > 100 and kl.step == 512
+    roots = [f.code for f in run.callback.triage() if f.caused_by is None and f.severity >= Severity.WARNING]
+    assert roots[0] == "kl_too_high"  # the collapse of entropy it causes is folded under it
+
+
+def test_default_learning_rate_keeps_kl_small(ppo_small, train):
+    run = train(PPO("MlpPolicy", "CartPole-v1", **ppo_small()), 6000, KLWatchdogCallback())
+    assert run.codes(Severity.INFO) == set()
+
+
+def test_learning_rate_typo_means_policy_not_updating(ppo_small, train):
+    # 3e-4 typed as 3e-10: seed 002's "KL divergence: 0.000000", every update.
+    run = train(PPO("MlpPolicy", "CartPole-v1", **ppo_small(learning_rate=3e-10)), 2048, KLWatchdogCallback())
+    assert run.severity("policy_not_updating") == Severity.ERROR
+
+
+def test_linear_schedule_to_zero_is_not_reported(ppo_small, train):
+    # The end of a linear schedule: the learning rate reaches ~0 by design.
+    model = PPO("MlpPolicy", "CartPole-v1", **ppo_small(learning_rate=lambda progress: 3e-4 * progress**8))
+    run = train(model, 4096, KLWatchdogCallback())
+    assert "policy_not_updating" not in run.codes(Severity.INFO)
+
+
+def test_tight_target_kl_stops_after_first_epoch(ppo_small, train):
+    # seed 000 #20: "KL divergence hitting target_kl every update".
+    env = make_vec_env("CartPole-v1", n_envs=4, seed=0)
+    run = train(PPO("MlpPolicy", env, **ppo_small(learning_rate=1e-3, target_kl=0.001)), 8000, KLWatchdogCallback())
+    assert run.severity("target_kl_early_stop") == Severity.WARNING
+
+
+def test_reasonable_target_kl_lets_epochs_run(ppo_small, train):
+    env = make_vec_env("CartPole-v1", n_envs=4, seed=0)
+    run = train(PPO("MlpPolicy", env, **ppo_small(learning_rate=1e-3, target_kl=0.02)), 8000, KLWatchdogCallback())
+    assert run.codes(Severity.INFO) == set()
+
+
+def test_trpo_line_search_fails_when_reward_is_constant(ppo_small, train):
+    # seed 002 #5 and the broken-training trace: "Line search: Failed", KL 0.
+    run = train(TRPO("MlpPolicy", BanditEnv(rewards=(1.0, 1.0)), **ppo_small()), 2048, KLWatchdogCallback())
+    assert run.severity("line_search_failing") == Severity.WARNING
+    assert run.severity("policy_not_updating") == Severity.ERROR
+
+
+def test_trpo_line_search_succeeds_when_reward_has_signal(ppo_small, train):
+    run = train(TRPO("MlpPolicy", BanditEnv(rewards=(1.0, -1.0)), **ppo_small()), 2048, KLWatchdogCallback())
+    assert run.codes(Severity.INFO) == set()
+
+
+def test_maskable_ppo_is_watched(ppo_small, train):
+    env = InvalidActionEnvDiscrete(dim=20, n_invalid_actions=10)
+    model = MaskablePPO("MlpPolicy", env, **ppo_small(learning_rate=3e-10))
+    run = train(model, 2048, KLWatchdogCallback())
+    assert "policy_not_updating" in run.codes()
+
+
+def test_a2c_is_not_applicable(train):
+    from stable_baselines3 import A2C
+
+    run = train(A2C("MlpPolicy", "CartPole-v1"), 100, KLWatchdogCallback())
+    assert [f.code for f in run.findings] == ["check_not_applicable"]
+    assert "logs no KL" in run.findings[0].message

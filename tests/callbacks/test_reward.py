@@ -1,0 +1,112 @@
+"""RewardSignalCallback on real runs."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import pytest
+from stable_baselines3 import PPO
+from stable_baselines3.common.env_util import make_vec_env
+
+from sb3_diagnostics import RewardSignalCallback, Severity
+from sb3_diagnostics.faults import BanditEnv, ExpErrorReward, RewardComponents, RewardScale, WinBonusEnv
+
+
+@pytest.fixture
+def run_ppo(ppo_small, train):
+    def make(env, steps=3000, **kwargs):  # type: ignore[no-untyped-def]
+        return train(PPO("MlpPolicy", env, **ppo_small(**kwargs)), steps, RewardSignalCallback())
+
+    return make
+
+
+def _pendulum_exp_error(scale):  # type: ignore[no-untyped-def]
+    # exp(-error) inside the env, as in seed 004, so Monitor sees the same reward the agent does
+    return make_vec_env(lambda: ExpErrorReward(gym.make("Pendulum-v1"), scale=scale), n_envs=2, seed=0)
+
+
+def test_exp_of_a_large_error_is_a_tiny_reward(run_ppo):
+    run = run_ppo(_pendulum_exp_error(30.0))
+    assert run.severity("reward_scale_tiny") == Severity.WARNING
+    assert "exp(-error)" in next(f.message for f in run.findings if f.code == "reward_scale_tiny")
+
+
+def test_exp_of_a_scaled_error_is_a_sane_reward(run_ppo):
+    assert run_ppo(_pendulum_exp_error(1.0)).codes() == set()
+
+
+def test_zero_reward(run_ppo):
+    # "reward_manager is not connected": every reward is 0
+    env = make_vec_env("CartPole-v1", n_envs=2, seed=0, wrapper_class=RewardScale, wrapper_kwargs=dict(scale=0.0))
+    assert run_ppo(env).severity("reward_all_zero") == Severity.ERROR
+
+
+@pytest.mark.parametrize("win_bonus, expected", [(1e5, "reward_scale_huge"), (100.0, None)])
+def test_huge_win_bonus(run_ppo, win_bonus, expected):
+    run = run_ppo(make_vec_env(WinBonusEnv, n_envs=2, seed=0, env_kwargs=dict(win_bonus=win_bonus)))
+    assert run.codes() == ({expected} if expected else set())
+
+
+def test_sparse_reward_only_at_the_end(run_ppo):
+    env = make_vec_env(WinBonusEnv, n_envs=2, seed=0, env_kwargs=dict(hit_reward=0.0, win_bonus=1.0))
+    assert run_ppo(env).severity("reward_sparse") == Severity.WARNING
+
+
+def test_constant_reward_that_ignores_the_action(run_ppo):
+    assert run_ppo(BanditEnv((1.0, 1.0)), steps=2048).codes() == {"reward_constant"}
+    assert run_ppo(BanditEnv((1.0, -1.0)), steps=2048).codes() == set()  # one-step episodes are not "dying"
+
+
+def test_cartpole_constant_step_reward_is_fine(run_ppo):
+    assert run_ppo(make_vec_env("CartPole-v1", n_envs=2, seed=0)).codes(Severity.INFO) == set()
+
+
+@pytest.mark.parametrize("weights, expected", [((100.0, 0.01), {"reward_component_imbalance"}), ((10.0, 1.0), set())])
+def test_reward_components_imbalance(ppo_small, train, weights, expected):
+    angle, center = weights
+    env = make_vec_env("CartPole-v1", n_envs=2, seed=0, wrapper_class=RewardComponents,
+                       wrapper_kwargs=dict(angle_weight=angle, center_weight=center))
+    cb = RewardSignalCallback()
+    run = train(PPO("MlpPolicy", env, **ppo_small()), 3000, cb)
+    assert run.codes() == expected
+
+
+def test_reward_drowned_in_noise_is_worth_knowing(run_ppo):
+    # seed 003 1.2: |mean| / std of the reward below 0.1. Info only: learning is slow, not broken.
+    from sb3_diagnostics.faults import NoisyRewardEnv
+
+    run = run_ppo(NoisyRewardEnv(learnable=False))
+    assert run.severity("reward_low_snr") == Severity.INFO
+    assert not run.warned("reward_low_snr")
+    # |mean| / std cannot tell a learnable zero-mean reward from noise (seed 003's metric), so the
+    # twin is a reward with a clear level: Pendulum's, about -6 +- 3 per step.
+    assert "reward_low_snr" not in run_ppo(make_vec_env("Pendulum-v1", n_envs=2, seed=0)).codes(Severity.INFO)
+
+
+class RecordingReward(RewardSignalCallback):
+    """Keeps the sample count of every judged reward window."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.windows: list[float] = []
+
+    def _measure(self):  # type: ignore[no-untyped-def]
+        out = super()._measure()
+        if "_reward_samples" in out:
+            self.windows.append(out["_reward_samples"])
+        return out
+
+
+def test_window_survives_learn_calls_and_a_new_env(ppo_small, tmp_path):
+    # A window gathers rewards across learn() calls (continued training). The same callback on the
+    # model loaded with 4 envs starts a new one: rewards of 1 and 4 envs make no rows of one array.
+    cb = RecordingReward()
+    model = PPO("MlpPolicy", BanditEnv((0.0, 1.0)), **ppo_small())
+    model.learn(768, callback=cb)  # 3 rollouts of 256: under a window of 1000
+    assert cb.windows == []
+    model.learn(512, callback=cb, reset_num_timesteps=False)  # the 4th rollout completes it
+    assert cb.windows == [1024.0]
+    model.learn(256, callback=cb, reset_num_timesteps=False)  # 256 samples wait for the next window
+    model.save(tmp_path / "model")
+    model = PPO.load(tmp_path / "model", make_vec_env(lambda: BanditEnv((0.0, 1.0)), n_envs=4, seed=0))
+    model.learn(1024, callback=cb, reset_num_timesteps=False)  # 4 x 256: a window of the 4 envs only
+    assert cb._active and cb.windows == [1024.0, 1024.0]

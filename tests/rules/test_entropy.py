@@ -1,0 +1,32 @@
+"""Exploration rules on hand-made metric streams."""
+
+from __future__ import annotations
+
+from sb3_diagnostics.rules.entropy import ActionStdRule, EntropyRule
+from sb3_diagnostics.thresholds import EntropyThresholds
+
+
+def test_entropy_collapse_needs_consecutive_or_sudden_drop(feed):
+    assert feed(EntropyRule(), [{"entropy_normalized": 0.5}, {"entropy_normalized": 0.04}])[-1] == ["entropy_collapse"]
+    # a drop from 0.2 to 0.06 is 70%: not sudden, and 0.06 is above the collapse threshold
+    assert feed(EntropyRule(), [{"entropy_normalized": 0.2}, {"entropy_normalized": 0.06}])[-1] == []
+    low = [{"entropy_normalized": 0.04}] * 2
+    assert feed(EntropyRule(), low)[-1] == ["entropy_collapse"]
+    assert feed(EntropyRule(EntropyThresholds(consecutive=3)), low)[-1] == []
+
+
+def test_policy_stays_random_needs_progress_and_kl_history(feed):
+    random = {"entropy_normalized": 0.995, "approx_kl": 1e-7, "_progress": 0.5}
+    assert feed(EntropyRule(), [random] * 10)[-1] == ["policy_stays_random"]
+    assert feed(EntropyRule(), [random] * 9)[-1] == []  # not enough history
+    early = dict(random, _progress=0.1)
+    assert feed(EntropyRule(), [early] * 12)[-1] == []
+    moving = dict(random, approx_kl=1e-3)
+    assert feed(EntropyRule(), [moving] * 12)[-1] == []
+
+
+def test_action_std_collapse_is_relative_to_start(feed):
+    # gSDE-style: starts small on purpose and stays there -> no collapse
+    assert not any(feed(ActionStdRule(), [{"action_std_min": 0.008}] * 5))
+    history = feed(ActionStdRule(), [{"action_std_min": v} for v in (0.5, 0.1, 0.005, 0.004)])
+    assert history[-2:] == [[], ["action_std_collapse"]]
