@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # This machine has a CPU build of torch 2.13.0 on disk; any other torch pulls GBs of CUDA wheels.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup demo test zoo zoo-quick overhead lint type clean
+.PHONY: setup demo test zoo zoo-quick calibration calibration-quick overhead start-up lint type clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,17 @@ zoo: setup
 zoo-quick: setup
 	$(BIN)/python benchmarks/fault_zoo/run.py --quick
 
+calibration: setup
+	$(BIN)/python benchmarks/calibration/run.py
+
+calibration-quick: setup
+	$(BIN)/python benchmarks/calibration/run.py --quick --workers 2
+
 overhead: setup
 	$(BIN)/python benchmarks/overhead.py
+
+start-up: setup
+	$(BIN)/python benchmarks/start_up.py
 
 lint: setup
 	$(BIN)/ruff check sb3_diagnostics tests examples benchmarks
