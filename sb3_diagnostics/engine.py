@@ -6,8 +6,9 @@ Live callbacks, the post-hoc report and the pre-flight all hand their metrics to
 
 - the findings, in order of detection;
 - the per-code cooldown: a code that keeps holding is reported once per *episode of trouble*;
-  it is reported again only after it has been quiet for more than ``cooldown`` updates, or
-  when its severity escalates (``clip_fraction_high`` from info to warning);
+  it is reported again only after it has been quiet for more than ``cooldown`` updates and more
+  than ``cooldown_steps`` timesteps (A2C's tiny updates would otherwise repeat a code dozens of
+  times), or when its severity escalates (``clip_fraction_high`` from info to warning);
 - emission: Python warnings (category from the catalog family, ``stacklevel`` pointing at the
   user's ``learn()`` call), the SB3 logger (``diagnostics/<metric>`` scalars every update,
   ``diagnostics/alert/<code>`` series, ``diagnostics/findings/<code>`` TensorBoard text),
@@ -92,6 +93,7 @@ class Engine:
     (or one report, or one pre-flight).
 
     :param cooldown: updates a code must stay quiet before it is reported again
+    :param cooldown_steps: ... and timesteps
     :param verbose: 0 only warnings (and ``logging``); 1 also prints info findings;
         2 also prints every update's metrics
     :param emit: False to only collect findings (the post-hoc report): no warnings, no logging
@@ -99,9 +101,16 @@ class Engine:
     """
 
     def __init__(
-        self, *, cooldown: int = 10, verbose: int = 0, emit: bool = True, ignore: Iterable[str] = ()
+        self,
+        *,
+        cooldown: int = 10,
+        cooldown_steps: int = 20_000,
+        verbose: int = 0,
+        emit: bool = True,
+        ignore: Iterable[str] = (),
     ) -> None:
         self.cooldown = require_whole_number("cooldown", cooldown, 0, "updates")
+        self.cooldown_steps = require_whole_number("cooldown_steps", cooldown_steps, 0, "timesteps")
         self.verbose = verbose
         self.emit = emit
         self.ignore = frozenset(ignore)
@@ -199,7 +208,11 @@ class Engine:
         row = entry(alert.code)
         severity = alert.severity or row.severity
         last = self._last_held.get(alert.code)
-        new_episode = last is None or self.update_index - last > self.cooldown
+        quiet_since = self.spans[alert.code][-1][1] if alert.code in self.spans else None
+        new_episode = last is None or (
+            self.update_index - last > self.cooldown
+            and (quiet_since is None or step < quiet_since or step - quiet_since > self.cooldown_steps)
+        )
         escalated = not new_episode and severity > self._episode_severity.get(alert.code, severity)
         self._last_held[alert.code] = self.update_index
         self.occurrences[alert.code] += 1

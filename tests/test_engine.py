@@ -21,7 +21,7 @@ def _alert(code="entropy_collapse", severity=None):
 
 
 def test_cooldown_reports_once_per_episode_of_trouble():
-    engine = Engine(cooldown=3)
+    engine = Engine(cooldown=3, cooldown_steps=0)
     reported = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -46,3 +46,23 @@ def test_escalation_is_reported_despite_cooldown():
     engine.start_update(3, None)
     with pytest.warns(DiagnosticWarning):
         assert engine.handle(_alert("clip_fraction_high"), 3, "kl", None).severity == Severity.WARNING
+
+
+def test_cooldown_also_counts_timesteps_so_tiny_updates_do_not_repeat_a_code():
+    # A2C with n_steps=5: 20 updates are 100 timesteps; a code that comes and goes is reported once
+    engine = Engine(cooldown=3, cooldown_steps=1000)
+    new = []
+    for update in range(200):
+        step = 5 * (update + 1)
+        engine.start_update(step, None)
+        if update % 20 == 0:  # holds once every 20 updates (100 steps)
+            new.append(engine.handle(_alert(), step, "entropy", None))
+    reported = [f.step for f in new if f is not None]
+    assert reported == [5]
+    # quiet for more than 1000 timesteps: a new episode of trouble
+    engine.start_update(2000, None)
+    assert engine.handle(_alert(), 2000, "entropy", None) is not None
+    # a step counter that restarted (learn(reset_num_timesteps=True)) starts afresh too
+    for step in (10, 20, 30, 40, 50):
+        engine.start_update(step, None)
+    assert engine.handle(_alert(), 50, "entropy", None) is not None

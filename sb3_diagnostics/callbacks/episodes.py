@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
+from sb3_diagnostics.sb3.train_log import episode_stats, progress
 
 
 class EpisodeCallback(DiagnosticCallback):
@@ -39,13 +38,8 @@ class EpisodeCallback(DiagnosticCallback):
                     self._truncated += bool(info.get("TimeLimit.truncated", False))
 
     def _measure(self) -> dict[str, float]:
-        out: dict[str, float] = {}
-        buffer: Any = self.model.ep_info_buffer
-        if buffer:
-            lengths = np.fromiter((ep["l"] for ep in buffer), dtype=np.float64, count=len(buffer))
-            out["_ep_rew_mean"] = float(np.mean([ep["r"] for ep in buffer]))
-            out["_ep_len_mean"] = float(lengths.mean())
-            out["_ep_len_std"] = float(lengths.std())
+        out = dict(self._cached("episodes", lambda: episode_stats(self.model)))
+        out["_progress"] = progress(self.model)
         if self._ended:
             out["truncation_frac"] = self._truncated / self._ended
             self._ended = self._truncated = 0

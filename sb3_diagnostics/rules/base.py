@@ -112,6 +112,54 @@ class Rule(ABC):
         """Judge one update; ``self.updates`` already counts it."""
 
 
+class ReturnProgress:
+    """
+    How the mean episode return moved over the run: its first value, its best, the current one, and the
+    last few. Answers "did the agent get better, and is it at its best now?", the question that separates a
+    policy that converged (deterministic, short successful episodes) from one that collapsed.
+
+    :param plateau: updates the return must stay at its best to count as a plateau
+    """
+
+    def __init__(self, plateau: int = 10) -> None:
+        self.first: float | None = None
+        self.best: float | None = None
+        self.current: float | None = None
+        self._recent: deque[float] = deque(maxlen=plateau)
+
+    def push(self, value: float | None) -> None:
+        """:param value: the current mean episode return (None: not known this update)"""
+        if value is None:
+            return
+        if self.first is None:
+            self.first = value
+        self.best = value if self.best is None else max(self.best, value)
+        self.current = value
+        self._recent.append(value)
+
+    def improved(self, gain: float, near: float = 0.2) -> bool:
+        """
+        Whether the agent got better and is at its best now: the best return rose above the first by more than
+        ``gain`` of their size and the current one is within ``near`` of that rise from the best; or, on a task
+        it solves from early on, the return rose at all and has stayed at its best for the last updates.
+
+        :param gain: how much better than the first return the best must be, as a fraction of their size
+        :param near: how close to the best the current return must be, as a fraction of the rise
+        """
+        if self.first is None or self.best is None or self.current is None:
+            return False
+        rise = self.best - self.first
+        size = max(abs(self.first), abs(self.best), 1e-8)
+        if rise > gain * size and self.current >= self.best - near * rise:
+            return True
+        full = self._recent.maxlen is not None and len(self._recent) == self._recent.maxlen
+        return rise > 0 and full and min(self._recent) >= self.best - 0.02 * size
+
+    def describe(self) -> str:
+        """``"the mean return went from 21.3 to 498 (best 500)"``"""
+        return f"the mean return went from {self.first:.3g} to {self.current:.3g} (best {self.best:.3g})"
+
+
 def labels(metrics: Metrics, prefix: str) -> list[str]:
     """
     The labels carried by context keys ``<prefix><label>`` (e.g. parameter names), in insertion order.
@@ -133,4 +181,4 @@ def listing(names: list[str], limit: int = 5) -> str:
     return shown if len(names) <= limit else f"{shown} and {len(names) - limit} more"
 
 
-__all__ = ["Alert", "Metrics", "Rule", "Streak", "Window", "get", "labels", "listing"]
+__all__ = ["Alert", "Metrics", "ReturnProgress", "Rule", "Streak", "Window", "get", "labels", "listing"]

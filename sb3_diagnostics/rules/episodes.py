@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from sb3_diagnostics.findings import Alert, Severity
-from sb3_diagnostics.rules.base import Metrics, Rule, Streak, get
+from sb3_diagnostics.rules.base import Metrics, ReturnProgress, Rule, Streak, get
 from sb3_diagnostics.thresholds import EpisodeThresholds
 
 
@@ -27,16 +27,58 @@ def spearman(values: list[float]) -> float:
     return float(np.corrcoef(ranks, time)[0, 1])
 
 
+class Series:
+    """
+    A long series kept in bounded memory: at most ``capacity`` points; when full, neighbours are averaged
+    in pairs and each point stands for twice as many updates. The shape of the series (a steady fall over
+    its last third) survives; the per-update cost stays the same however long the run.
+
+    :param capacity: points kept (even)
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity - capacity % 2
+        self.points: list[float] = []
+        self.stride = 1
+        self._pending: list[float] = []
+        self.low = float("inf")
+        self.high = float("-inf")
+        self.count = 0
+
+    def push(self, value: float) -> None:
+        self.count += 1
+        self.low, self.high = min(self.low, value), max(self.high, value)
+        self._pending.append(value)
+        if len(self._pending) < self.stride:
+            return
+        self.points.append(sum(self._pending) / len(self._pending))
+        self._pending = []
+        if len(self.points) >= self.capacity:
+            self.points = [(a + b) / 2 for a, b in zip(self.points[::2], self.points[1::2], strict=True)]
+            self.stride *= 2
+
+    def recent(self, fraction: float, at_least: int) -> list[float]:
+        """The last ``fraction`` of the points, never fewer than ``at_least`` (fewer only when there are fewer)."""
+        return self.points[-max(at_least, int(len(self.points) * fraction)):]
+
+    @property
+    def spread(self) -> float:
+        """max - min of every value pushed (not only the kept points)."""
+        return self.high - self.low if self.count else 0.0
+
+
 class EpisodeRule(Rule):
     """
     Reads ``_ep_len_mean`` and ``_ep_rew_mean`` (SB3's ``rollout/ep_len_mean`` and
     ``rollout/ep_rew_mean``: the last 100 episodes), ``_ep_len_std`` when known, and
-    ``truncation_frac`` (share of episodes that ended by a time limit), once per update.
+    ``truncation_frac`` (share of episodes that ended by a time limit), once per update. Memory and
+    work per update do not grow with the length of the run (:class:`Series`).
 
     - ``episode_length_degenerate``: the mean episode lasts fewer than ``short_episode`` steps for
-      ``consecutive`` updates spanning at least ``sustain_steps`` timesteps (the agent dies at once).
-      Every episode truncated is normal for fixed-horizon tasks (Pendulum): it is only ``info``,
-      and only while returns stay flat.
+      ``consecutive`` updates spanning at least ``sustain_steps`` timesteps (the agent dies at once),
+      unless the mean return rose substantially meanwhile (short *successful* episodes: the agent
+      reaches its goal fast). Every episode truncated is normal for fixed-horizon tasks (Pendulum): it
+      is only ``info``, and only while returns stay flat.
     - ``reward_decreasing``: over the last third of the updates seen (at least ``min_points``),
       the mean episode reward falls steadily (rank correlation with time <= ``falling_rank``) and
       by more than ``min_drop`` of its size.
@@ -49,55 +91,68 @@ class EpisodeRule(Rule):
         self.th = thresholds or EpisodeThresholds()
         self._short = Streak()
         self._short_since: int | None = None
+        self._short_since_progress: float | None = None
+        self._progress: float | None = None
         self._truncated = Streak()
-        self._rewards: list[float] = []
+        self._rewards = Series(capacity=12 * self.th.min_points)
+        self.returns = ReturnProgress()
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
         th, alerts = self.th, []
+        reward = get(metrics, "_ep_rew_mean")
+        if reward is not None:
+            self._rewards.push(reward)
+        self.returns.push(reward)
+        self._progress = get(metrics, "_progress")
         length = get(metrics, "_ep_len_mean")
-        # Episodes of one fixed length are the task's design (a bandit, a probe), not an agent that dies.
+        # Episodes of one fixed length are the task's design (a bandit, a probe), not an agent that dies;
+        # short episodes while the return rose substantially are the agent reaching its goal fast.
         fixed_length = get(metrics, "_ep_len_std") == 0.0
-        short = length is not None and length < th.short_episode and not fixed_length
+        succeeding = self.returns.improved(th.success_gain)
+        short = length is not None and length < th.short_episode and not fixed_length and not succeeding
         if length is not None:
             self._short.update(short)
             if not short:
                 self._short_since = None
             elif self._short_since is None:
-                self._short_since = step
+                self._short_since, self._short_since_progress = step, self._progress
         since = self._short_since
-        if short and since is not None and self._short.count >= th.consecutive and step - since >= th.sustain_steps:
+        # long enough in timesteps, and in the share of training (an untrained greedy DQN is briefly this short)
+        lasted = since is not None and step - since >= th.sustain_steps and (
+            self._progress is None or self._short_since_progress is None
+            or self._progress - self._short_since_progress >= th.sustain_frac)
+        if short and since is not None and self._short.count >= th.consecutive and lasted:
             assert length is not None
             alerts.append(Alert(
                 "episode_length_degenerate",
                 f"the mean episode has lasted {length:.1f} steps or so (threshold {th.short_episode:g}) for "
-                f"{step - since} timesteps: the agent fails almost at once, so it never sees the "
-                "states where it could learn the task.",
+                f"{step - since} timesteps while the return did not improve: the agent fails almost at once, so it "
+                "never sees the states where it could learn the task.",
                 length, th.short_episode,
             ))
-        reward = get(metrics, "_ep_rew_mean")
-        if reward is not None:
-            self._rewards.append(reward)
         alerts += self._decreasing()
         alerts += self._all_truncated(get(metrics, "truncation_frac"))
         return alerts
 
     def _recent(self) -> list[float]:
-        return self._rewards[-max(self.th.min_points, len(self._rewards) // 3):]
+        return self._rewards.recent(1 / 3, self.th.min_points)
 
     def _decreasing(self) -> list[Alert]:
         th = self.th
         recent = self._recent()
-        if len(self._rewards) < 3 * th.min_points or len(recent) < th.min_points:
+        if self._rewards.count < 3 * th.min_points or len(recent) < th.min_points:
             return []
+        if self._progress is not None and self._progress < th.falling_after:
+            return []  # a fall over the first updates (A2C: a few hundred steps) is early noise, not a trend
         rank = spearman(recent)
         start, end = float(np.mean(recent[:3])), float(np.mean(recent[-3:]))
-        scale = max(abs(start), abs(end), float(np.ptp(self._rewards)), 1e-8)
+        scale = max(abs(start), abs(end), self._rewards.spread, 1e-8)
         drop = (start - end) / scale
         if not (rank <= th.falling_rank and drop > th.min_drop):
             return []
         return [Alert(
             "reward_decreasing",
-            f"over the last {len(recent)} updates the mean episode reward fell steadily from {start:.3g} to {end:.3g} "
+            f"over the last third of training the mean episode reward fell steadily from {start:.3g} to {end:.3g} "
             f"(rank correlation with time {rank:.2f}, threshold {th.falling_rank}): the agent is getting worse (reward is "
             "a lagging indicator: something upstream broke first), or the reward itself drifts (a term that depends on "
             "env state that reset() never resets, such as a step counter).",
@@ -108,8 +163,9 @@ class EpisodeRule(Rule):
         th = self.th
         if truncation is None:
             return []
-        flat = len(self._rewards) >= th.min_points and float(np.ptp(self._recent())) <= th.flat_returns * max(
-            abs(float(np.mean(self._recent()))), 1.0)
+        recent = self._recent()
+        flat = self._rewards.count >= th.min_points and float(np.ptp(recent)) <= th.flat_returns * max(
+            abs(float(np.mean(recent))), 1.0)
         if self._truncated.update(truncation >= 1.0 and flat) < th.min_points:
             return []
         return [Alert(

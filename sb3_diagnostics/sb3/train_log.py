@@ -73,3 +73,24 @@ def read_train_metrics(model: Any) -> dict[str, float]:
 def progress(model: Any) -> float:
     """:return: fraction of the current ``learn()`` call done, from SB3's own progress counter."""
     return float(1.0 - model._current_progress_remaining)
+
+
+def episode_stats(model: Any) -> dict[str, float]:
+    """
+    SB3's own statistics of the last (up to 100) finished episodes (``ep_info_buffer``, filled by ``Monitor``).
+
+    :param model: an SB3 algorithm
+    :return: ``_ep_rew_mean``, ``_ep_len_mean``, ``_ep_len_std``; empty before the first episode ends
+    """
+    buffer = getattr(model, "ep_info_buffer", None)
+    if not buffer:
+        return {}
+    rewards = [float(ep["r"]) for ep in buffer]
+    lengths = [float(ep["l"]) for ep in buffer]
+    n = len(lengths)
+    mean_len = sum(lengths) / n
+    return {
+        "_ep_rew_mean": sum(rewards) / n,
+        "_ep_len_mean": mean_len,
+        "_ep_len_std": (sum((x - mean_len) ** 2 for x in lengths) / n) ** 0.5,
+    }

@@ -6,6 +6,9 @@ import math
 
 import pytest
 
+from sb3_diagnostics.rules.episodes import EpisodeRule
+from sb3_diagnostics.thresholds import EpisodeThresholds
+
 
 def test_spearman_by_hand():
     from sb3_diagnostics.rules.episodes import spearman
@@ -35,3 +38,27 @@ def test_reward_decreasing_needs_a_steady_fall_in_the_last_third(feed):
     noisy = [{"_ep_rew_mean": 10.0 + (1.0 if v % 2 else -1.0)} for v in range(30)]
     assert not any(feed(EpisodeRule(), noisy))
     assert not any(feed(EpisodeRule(), rising))
+
+
+def test_short_successful_episodes_are_not_an_agent_that_dies(feed):
+    # the agent learned to reach its goal in 4 steps: episodes short, return up from 0.1 to 0.95
+    th = EpisodeThresholds(sustain_steps=1, consecutive=2)
+    stream = [{"_ep_len_mean": 40.0, "_ep_rew_mean": 0.1}] + [{"_ep_len_mean": 4.0, "_ep_rew_mean": 0.95}] * 6
+    assert not any(feed(EpisodeRule(th), stream))
+    dying = [{"_ep_len_mean": 40.0, "_ep_rew_mean": 20.0}] + [{"_ep_len_mean": 4.0, "_ep_rew_mean": 4.0}] * 6
+    assert feed(EpisodeRule(th), dying)[-1] == ["episode_length_degenerate"]
+
+
+def test_memory_and_work_per_update_do_not_grow_with_the_run():
+    rule = EpisodeRule()
+    for i in range(20_000):
+        rule.observe(i, {"_ep_rew_mean": float(i % 7), "_progress": i / 20_000})
+    assert len(rule._rewards.points) <= rule._rewards.capacity and rule._rewards.count == 20_000
+    assert rule._rewards.spread == 6.0
+
+
+def test_a_falling_reward_early_in_training_is_not_a_trend(feed):
+    falling = [{"_ep_rew_mean": 100.0 - i, "_progress": i / 1000} for i in range(40)]  # the first 4% of training
+    assert not any(feed(EpisodeRule(), falling))
+    later = [{"_ep_rew_mean": 100.0 - 2 * i, "_progress": 0.5 + i / 100} for i in range(40)]
+    assert feed(EpisodeRule(), later)[-1] == ["reward_decreasing"]
