@@ -94,7 +94,7 @@ def _rows(*rows: _Row) -> dict[str, CatalogEntry]:
 
 #: consequences shared by several upstream causes
 _LEARNING = ("policy_stays_random", "policy_not_updating", "reward_decreasing", "episode_length_degenerate")
-_CRITIC = ("explained_variance_negative", "q_value_divergence", "q_twin_divergence")
+_CRITIC = ("explained_variance_negative", "critic_not_learning", "q_value_divergence", "q_twin_divergence")
 
 CATALOG: dict[str, CatalogEntry] = _rows(
     # --- NaN -----------------------------------------------------------------------------
@@ -157,6 +157,11 @@ CATALOG: dict[str, CatalogEntry] = _rows(
      "Check the reward scale (target returns in [-10, 10]; try VecNormalize(norm_reward=True)), lower "
      "learning_rate, try a separate critic (net_arch=dict(pi=[64, 64], vf=[64, 64])) or gae_lambda=0.95.",
      PPO_DETAILS, ("advantage_explosion", "reward_decreasing")),
+    ("critic_not_learning", "value", W, "value", "value function", "the value function predicts nothing",
+     "Scale the returns into a range the critic can fit (VecNormalize(norm_reward=True) or divide the reward), make "
+     "sure the observation contains what the return depends on, and give the critic capacity and steps "
+     "(net_arch=dict(pi=[64, 64], vf=[64, 64]), n_epochs, vf_coef).", ISSUES + "2240",
+     ("policy_stays_random", "advantage_explosion", "reward_decreasing")),
     ("q_value_divergence", "q_values", W, "value", "value function", "Q-values diverge",
      "Scale rewards down, lower learning_rate or gamma, or use a smaller tau.", TD3_NOTES,
      ("q_twin_divergence", "grad_norm_exploding", "action_std_collapse", "reward_decreasing")),
@@ -190,7 +195,7 @@ CATALOG: dict[str, CatalogEntry] = _rows(
     # --- advantages ----------------------------------------------------------------------
     ("advantage_zero_variance", "value", E, "advantage", "advantages", "advantages carry no signal",
      "Rewards do not differ between actions: check the reward function; try a lower gae_lambda.", JONES,
-     _LEARNING),
+     ("line_search_failing", *_LEARNING)),
     ("advantage_explosion", "value", W, "advantage", "advantages", "advantages are huge",
      "Scale rewards down (divide by 10-100) or use VecNormalize(norm_reward=True).", RL_TIPS,
      ("grad_norm_exploding",)),
@@ -213,7 +218,7 @@ CATALOG: dict[str, CatalogEntry] = _rows(
     # --- reward --------------------------------------------------------------------------
     ("reward_all_zero", "reward", E, "reward", "reward", "every reward is zero",
      "Check that the reward function is called and its result returned from step().", JONES,
-     ("advantage_zero_variance", "reward_sparse", *_CRITIC, *_LEARNING)),
+     ("advantage_zero_variance", "line_search_failing", "reward_sparse", *_CRITIC, *_LEARNING)),
     ("reward_sparse", "reward", W, "reward", "reward", "almost every reward is zero",
      "Add dense shaping (potential-based) or a curriculum.", SHAPING,
      ("advantage_zero_variance", "explained_variance_negative", *_LEARNING)),
@@ -226,9 +231,9 @@ CATALOG: dict[str, CatalogEntry] = _rows(
       "action_std_collapse", *_CRITIC, *_LEARNING)),
     ("reward_constant", "reward", E, "reward", "reward", "the reward never differs between outcomes",
      "Make the reward depend on what the agent does.", JONES,
-     ("advantage_zero_variance", "reward_sparse", *_CRITIC, *_LEARNING)),
+     ("advantage_zero_variance", "line_search_failing", "reward_sparse", *_CRITIC, *_LEARNING)),
     ("reward_low_snr", "reward", I, "reward", "reward", "the reward is mostly noise",
-     "Remove noisy bonus terms or average them out.", JONES, ()),
+     "Remove noisy bonus terms or average them out.", JONES, ("explained_variance_negative", "critic_not_learning")),
     ("reward_component_imbalance", "reward", W, "reward", "reward", "one reward component dominates",
      "Reweight the components so that none carries more than ~80% of the variance.", SHAPING, _LEARNING),
     # --- lagging -------------------------------------------------------------------------

@@ -117,6 +117,10 @@ class EntropyThresholds(Thresholds):
         "not moving"; healthy RecurrentPPO runs move at 1e-5 to 1e-3 per update early on
     :param random_updates: updates of KL history needed before "stays random" is judged
     :param consecutive: updates a collapse must last before it is reported
+    :param converged_gain: a collapse while the mean return is near its best, after rising by more than this
+        fraction of its size, is a converged policy (``info``), not a collapse
+    :param min_samples: observations a measurement must stand on; smaller ones (A2C's 5-step rollouts) are
+        pooled over updates until they are enough
     """
 
     collapse: float = 0.05
@@ -128,36 +132,61 @@ class EntropyThresholds(Thresholds):
     random_kl: float = 1e-5
     random_updates: int = 10
     consecutive: int = 2
+    converged_gain: float = 0.3
+    min_samples: int = 64
     _fractions = ("collapse", "sudden_drop", "std_collapse", "random_entropy", "random_after")
-    _counts = ("consecutive", "random_updates")
-    _non_negative = ("std_drop_factor", "random_kl")
+    _counts = ("consecutive", "random_updates", "min_samples")
+    _non_negative = ("std_drop_factor", "random_kl", "converged_gain")
 
 
 @dataclass(frozen=True)
 class ValueThresholds(Thresholds):
     """
-    :param ev_negative: explained variance below which the critic is broken
+    :param ev_negative: explained variance below which the critic is broken (a little below 0: -0.01, however
+        certain, is no worse than predicting the mean)
     :param ev_error: ... and below which it is an error (anti-correlated critic)
+    :param ev_confidence: standard errors by which explained variance must lie below a threshold (its
+        standard error comes from the window's own spread; 2 is about 97.5% one-sided confidence)
+    :param ev_offline_margin: without a standard error (SB3's own ``train/explained_variance``, read
+        post hoc), how far below a threshold explained variance must lie
+    :param ev_relative_error: the critic's error, as a fraction of the size of the returns, below which
+        it counts as accurate whatever its explained variance (when every return is nearly the same, as in
+        a solved task, explained variance divides by a variance near zero and is noise)
+    :param ev_near_zero: explained variance below which (with confidence) the critic predicts nothing
+    :param not_learning_windows: windows in a row near 0 before ``critic_not_learning`` is reported
+    :param not_learning_error: ... while the critic is off by more than this fraction of the size of the returns
+    :param learning_gain: ... and the mean return has not risen by more than this fraction of its size
     :param consecutive: windows in a row that must be below ``ev_negative``
     :param window_samples: samples pooled per explained-variance window (EV over 8 samples is noise)
     :param warmup_updates: updates ignored at the start (a fresh critic explains nothing)
     :param warmup_samples: ... and timesteps: 5 updates of a tiny rollout are barely any training
     :param advantage_std_min: advantage std below which advantages carry no signal
     :param advantage_abs_max: largest absolute advantage considered sane
-    :param advantage_consecutive: rollouts in a row an advantage problem must last
+    :param advantage_samples: advantages pooled per window (A2C's rollouts of 5 steps are too few to judge)
+    :param advantage_consecutive: windows in a row an advantage problem must last
     """
 
-    ev_negative: float = 0.0
+    ev_negative: float = -0.05
     ev_error: float = -0.5
+    ev_confidence: float = 2.0
+    ev_offline_margin: float = 0.2
+    ev_relative_error: float = 0.1
+    ev_near_zero: float = 0.1
+    not_learning_windows: int = 5
+    not_learning_error: float = 0.5
+    learning_gain: float = 0.3
     consecutive: int = 3
     window_samples: int = 1024
     warmup_updates: int = 5
     warmup_samples: int = 5000
     advantage_std_min: float = 1e-6
     advantage_abs_max: float = 100.0
+    advantage_samples: int = 256
     advantage_consecutive: int = 3
-    _counts = ("consecutive", "window_samples", "warmup_updates", "warmup_samples", "advantage_consecutive")
-    _non_negative = ("advantage_std_min", "advantage_abs_max")
+    _counts = ("consecutive", "window_samples", "warmup_updates", "warmup_samples", "advantage_consecutive",
+               "not_learning_windows", "advantage_samples")
+    _non_negative = ("ev_confidence", "ev_offline_margin", "ev_relative_error", "not_learning_error", "learning_gain",
+                     "advantage_std_min", "advantage_abs_max")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -181,6 +210,9 @@ class KLThresholds(Thresholds):
     :param lr_floor: a learning-rate schedule below this fraction of its start is the normal end of training
     :param early_stop_frac: fraction of updates stopped after the first epoch by target_kl
     :param line_search_fail_frac: fraction of TRPO updates whose line search failed
+    :param deterministic_entropy: normalised entropy below which a policy that does not move is deterministic
+    :param converged_gain: a deterministic policy that does not move, while the mean return is near its best
+        after rising by more than this fraction of its size, has converged (``info``)
     """
 
     kl_high: float = 0.2
@@ -194,16 +226,20 @@ class KLThresholds(Thresholds):
     lr_floor: float = 0.01
     early_stop_frac: float = 0.8
     line_search_fail_frac: float = 0.5
-    _fractions = ("clip_fraction", "entropy_fall", "lr_floor", "early_stop_frac", "line_search_fail_frac")
+    deterministic_entropy: float = 0.05
+    converged_gain: float = 0.3
+    _fractions = ("clip_fraction", "entropy_fall", "lr_floor", "early_stop_frac", "line_search_fail_frac",
+                  "deterministic_entropy")
     _counts = ("kl_consecutive", "window", "not_updating_consecutive")
-    _non_negative = ("kl_high", "kl_extreme", "not_updating_kl")
+    _non_negative = ("kl_high", "kl_extreme", "not_updating_kl", "converged_gain")
 
 
 @dataclass(frozen=True)
 class VecNormalizeThresholds(Thresholds):
     """
-    :param reward_clip_frac: fraction of normalised rewards at ``clip_reward`` that is too many
-    :param reward_shrink: factor by which clipping may shrink the largest reward (a win bonus)
+    :param reward_squeeze: how many times more alike than in raw size clipping may make two rewards: two raw
+        rewards 5x apart that reach the agent only 1.2x apart were squeezed 4.2x (a win bonus cut to the size
+        of ordinary rewards)
     :param obs_clip_frac: fraction of normalised observation entries at ``clip_obs`` that is too many
     :param obs_var_floor: running observation variance below which a dim is degenerate
     :param ret_std_drift: factor by which the reward normalisation scale may drift from its reference
@@ -212,17 +248,16 @@ class VecNormalizeThresholds(Thresholds):
     :param consecutive: rollouts in a row (or, for rare large rewards, in total) a problem must be seen
     """
 
-    reward_clip_frac: float = 0.01
-    reward_shrink: float = 1.5
+    reward_squeeze: float = 2.0
     obs_clip_frac: float = 0.01
     obs_var_floor: float = 1e-8
     ret_std_drift: float = 10.0
     ret_reference_samples: int = 1000
     warmup_updates: int = 1
     consecutive: int = 2
-    _fractions = ("reward_clip_frac", "obs_clip_frac")
+    _fractions = ("obs_clip_frac",)
     _counts = ("ret_reference_samples", "warmup_updates", "consecutive")
-    _non_negative = ("reward_shrink", "obs_var_floor", "ret_std_drift")
+    _non_negative = ("reward_squeeze", "obs_var_floor", "ret_std_drift")
 
 
 @dataclass(frozen=True)
@@ -250,6 +285,12 @@ class RewardThresholds(Thresholds):
     :param constant_std: std of per-step rewards, and of episode returns, at or below which they do not vary
     :param low_snr: ``|mean| / std`` of the reward below which it is mostly noise
     :param component_share: share of the reward variance one component of ``info["reward_components"]`` may carry
+    :param component_dense_frac: a component paid on fewer steps than this (a win bonus) is the goal, not a term
+        that can drown the others: it is left out of the imbalance judgement
+    :param rewarded_episodes: share of finished episodes that collect any reward above which a sparse reward
+        is feedback enough (a goal the agent reaches)
+    :param explore_frac: fraction of training during which a constant or sparse reward (the goal not reached
+        yet) is only ``info``
     :param min_samples: rewards a window needs before it is judged
     :param consecutive: windows in a row a problem must hold before it is reported (live checks;
         ``check_training_env`` judges its one rollout as a single window)
@@ -263,9 +304,12 @@ class RewardThresholds(Thresholds):
     constant_std: float = 1e-8
     low_snr: float = 0.1
     component_share: float = 0.8
+    component_dense_frac: float = 0.2
+    rewarded_episodes: float = 0.5
+    explore_frac: float = 0.5
     min_samples: int = 100
     consecutive: int = 2
-    _fractions = ("sparse_frac", "component_share")
+    _fractions = ("sparse_frac", "component_share", "component_dense_frac", "rewarded_episodes", "explore_frac")
     _counts = ("min_samples", "consecutive")
     _non_negative = ("nonzero_eps", "tiny", "huge", "huge_return", "constant_std", "low_snr")
 
@@ -389,6 +433,10 @@ class EpisodeThresholds(Thresholds):
     :param falling_rank: rank correlation with time at or below which the reward falls steadily
     :param min_drop: relative fall (of the reward's size) that is more than noise
     :param flat_returns: relative spread of the mean return under which returns count as flat
+    :param success_gain: short episodes while the mean return is near its best, after rising by more than this
+        fraction of its size, are the agent reaching its goal fast, not failing at once
+    :param sustain_frac: ... and the short episodes must also last this fraction of training
+    :param falling_after: fraction of training before which a falling reward is not judged (early noise)
     """
 
     short_episode: float = 10.0
@@ -398,6 +446,9 @@ class EpisodeThresholds(Thresholds):
     falling_rank: float = -0.8
     min_drop: float = 0.2
     flat_returns: float = 0.05
+    success_gain: float = 0.3
+    sustain_frac: float = 0.15
+    falling_after: float = 0.3
     _counts = ("consecutive", "sustain_steps", "min_points")
-    _fractions = ("min_drop", "flat_returns")
-    _non_negative = ("short_episode",)
+    _fractions = ("min_drop", "flat_returns", "sustain_frac", "falling_after")
+    _non_negative = ("short_episode", "success_gain")

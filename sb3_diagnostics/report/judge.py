@@ -5,6 +5,7 @@ callbacks feed, and the same rules (built by each check's ``make_rules``) judge 
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -112,7 +113,15 @@ def metric_stream(scalars: Mapping[str, list[tuple[int, float]]]) -> tuple[Strea
             m["_lr_ratio"] = m["_learning_rate"] / first_lr
         if not ours:
             if "_sb3_explained_variance" in m:
-                m["explained_variance"] = m["_sb3_explained_variance"]
+                m["explained_variance"] = ev = m["_sb3_explained_variance"]
+                value_loss = m.get("_value_loss")
+                if value_loss is not None and value_loss >= 0 and ev < 1:
+                    # Var[returns] = value loss / (1 - EV); the returns' size is at most |ep_rew_mean| or their std
+                    # (an approximation: SB3 logs no mean return): the critic's error against their size.
+                    spread = math.sqrt(value_loss / (1.0 - ev))
+                    size = max(abs(m.get("_ep_rew_mean", 0.0)), spread)
+                    if size > 0:
+                        m["value_error_rel"] = math.sqrt(value_loss) / size
             if discrete and first_entropy and first_entropy < 0 and "_entropy_loss" in m:
                 m["entropy_normalized"] = min(1.0, m["_entropy_loss"] / first_entropy)
     return stream, sources

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sb3_contrib import TRPO
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
@@ -10,16 +11,22 @@ from sb3_diagnostics import ExplainedVarianceCallback, Severity
 from sb3_diagnostics.faults import BanditEnv, NoisyRewardEnv, RewardScale
 
 
-def test_noise_dominated_reward_gives_negative_explained_variance(ppo_small, train):
-    # seed 003 1.2: a reward drowned in noise; the critic explains none of the returns.
-    run = train(PPO("MlpPolicy", NoisyRewardEnv(learnable=False), **ppo_small()), 8192, ExplainedVarianceCallback())
-    assert run.severity("explained_variance_negative") == Severity.WARNING
+def test_noise_dominated_reward_leaves_the_critic_predicting_nothing(ppo_small, train):
+    # A reward drowned in noise: explained variance sits at 0.00 +- 0.01 window after window (not clearly
+    # below 0) while the critic's errors are as large as the returns. SB3 #2240 looks like this too.
+    run = train(PPO("MlpPolicy", NoisyRewardEnv(learnable=False), **ppo_small()), 12_288, ExplainedVarianceCallback())
+    assert run.severity("critic_not_learning") == Severity.WARNING
+    assert "explained_variance_negative" not in run.codes(Severity.INFO)
 
 
-def test_overfitting_critic_is_an_error(ppo_small, train):
-    model = PPO("MlpPolicy", NoisyRewardEnv(learnable=False), learning_rate=0.01, n_epochs=30, **ppo_small())
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_overfitting_critic_explains_less_than_the_mean(ppo_small, train, seed):
+    # learning_rate=0.01 and 30 epochs on noise: the critic fits each rollout's noise, EV -0.5 to -1 with a
+    # standard error of ~0.15, clearly below 0 on every seed.
+    model = PPO("MlpPolicy", NoisyRewardEnv(learnable=False), learning_rate=0.01, n_epochs=30, **ppo_small(seed=seed))
     run = train(model, 8192, ExplainedVarianceCallback())
-    assert run.severity("explained_variance_negative") == Severity.ERROR
+    finding = next(f for f in run.findings if f.code == "explained_variance_negative")
+    assert finding.severity >= Severity.WARNING and finding.value < -0.2
 
 
 def test_learnable_reward_has_positive_explained_variance(ppo_small, train):
