@@ -7,7 +7,7 @@ from typing import Any
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
 from sb3_diagnostics.sb3.buffers import policy_stats
 from sb3_diagnostics.sb3.models import has_stochastic_actor, is_on_policy
-from sb3_diagnostics.sb3.train_log import progress, read_train_metrics
+from sb3_diagnostics.sb3.train_log import episode_stats, progress, read_train_metrics
 
 
 class EntropyCollapseCallback(DiagnosticCallback):
@@ -39,4 +39,5 @@ class EntropyCollapseCallback(DiagnosticCallback):
         if kl is not None:
             out["approx_kl"] = kl
         out["_progress"] = progress(self.model)
+        out.update(self._cached("episodes", lambda: episode_stats(self.model)))
         return out

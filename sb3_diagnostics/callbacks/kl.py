@@ -7,7 +7,7 @@ from typing import Any
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
 from sb3_diagnostics.sb3.buffers import policy_stats
 from sb3_diagnostics.sb3.models import is_kl_constrained
-from sb3_diagnostics.sb3.train_log import read_train_metrics
+from sb3_diagnostics.sb3.train_log import episode_stats, read_train_metrics
 
 
 class KLWatchdogCallback(DiagnosticCallback):
@@ -43,6 +43,7 @@ class KLWatchdogCallback(DiagnosticCallback):
             entropy = self._cached("policy_stats", lambda: policy_stats(self.model, self.rng)).get("entropy_normalized")
             if entropy is not None:
                 out["entropy_normalized"] = entropy
+            out.update(self._cached("episodes", lambda: episode_stats(self.model)))
         return out
 
     def _measure_final(self) -> dict[str, float]:

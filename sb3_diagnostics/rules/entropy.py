@@ -2,15 +2,50 @@
 
 from __future__ import annotations
 
-from sb3_diagnostics.findings import Alert
-from sb3_diagnostics.rules.base import Metrics, Rule, Streak, Window, get
+import dataclasses
+
+from sb3_diagnostics.findings import Alert, Severity
+from sb3_diagnostics.rules.base import Metrics, ReturnProgress, Rule, Streak, Window, get
 from sb3_diagnostics.thresholds import EntropyThresholds
+
+
+def _converged(alert: Alert, progress: ReturnProgress) -> Alert:
+    """A collapse while the return is near its best, after a real rise: the policy converged. Worth knowing only."""
+    return dataclasses.replace(
+        alert, severity=Severity.INFO,
+        message=alert.message + f" But {progress.describe()}: the policy converged to a near-deterministic one on a "
+        "task it solves, which is what a solved task looks like.",
+        hint="Nothing to fix while the return holds; if the task changes (a curriculum, a new env), keep some "
+        "exploration (ent_coef, log_std_init).",
+    )
+
+
+class _Pool:
+    """Pools measurements taken on too few observations (A2C's rollouts of 5 steps) until they are enough."""
+
+    def __init__(self, min_samples: int) -> None:
+        self.min_samples = min_samples
+        self._sum = 0.0
+        self._n = 0.0
+
+    def take(self, value: float | None, samples: float | None) -> float | None:
+        """:return: ``value`` when it stands on enough samples, the pooled mean once the pool does, else None"""
+        if value is None or samples is None or samples >= self.min_samples:
+            return value
+        self._sum += value * samples
+        self._n += samples
+        if self._n < self.min_samples:
+            return None
+        pooled, self._sum, self._n = self._sum / self._n, 0.0, 0.0
+        return pooled
 
 
 class EntropyRule(Rule):
     """
-    Reads ``entropy_normalized`` (entropy / its maximum, min over action dims), ``approx_kl``
-    and ``_progress`` (fraction of training done).
+    Reads ``entropy_normalized`` (entropy / its maximum, min over action dims; measurements on fewer than
+    ``min_samples`` observations, ``_policy_samples``, are pooled until they are enough), ``approx_kl``,
+    ``_progress`` (fraction of training done) and ``_ep_rew_mean`` (the mean episode return: a collapse
+    while the return is near its best after a substantial rise is a converged policy, reported as ``info``).
     """
 
     codes = ("entropy_collapse", "policy_stays_random")
@@ -21,14 +56,23 @@ class EntropyRule(Rule):
         self._low = Streak()
         self._previous: float | None = None
         self._kl = Window(self.th.random_updates)
+        self._pool = _Pool(self.th.min_samples)
+        self.returns = ReturnProgress()
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
+        self.returns.push(get(metrics, "_ep_rew_mean"))
+        alerts = self._judge(metrics)
+        if self.returns.improved(self.th.converged_gain):
+            alerts = [_converged(a, self.returns) if a.code == "entropy_collapse" else a for a in alerts]
+        return alerts
+
+    def _judge(self, metrics: Metrics) -> list[Alert]:
         th = self.th
         alerts: list[Alert] = []
         kl = get(metrics, "approx_kl")
         if kl is not None:
             self._kl.push(kl)
-        h = get(metrics, "entropy_normalized")
+        h = self._pool.take(get(metrics, "entropy_normalized"), get(metrics, "_policy_samples"))
         if h is None:
             return alerts
         previous, self._previous = self._previous, h
@@ -81,10 +125,19 @@ class ActionStdRule(Rule):
         self.th = thresholds or EntropyThresholds()
         self.initial: float | None = None
         self._low = Streak()
+        self._pool = _Pool(self.th.min_samples)
+        self.returns = ReturnProgress()
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
+        self.returns.push(get(metrics, "_ep_rew_mean"))
+        alerts = self._judge(metrics)
+        if self.returns.improved(self.th.converged_gain):
+            alerts = [_converged(a, self.returns) for a in alerts]
+        return alerts
+
+    def _judge(self, metrics: Metrics) -> list[Alert]:
         th = self.th
-        std = get(metrics, "action_std_min")
+        std = self._pool.take(get(metrics, "action_std_min"), get(metrics, "_policy_samples"))
         if std is None:
             return []
         if self.initial is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sb3_diagnostics.findings import Alert, Severity
-from sb3_diagnostics.rules.base import Metrics, Rule, Streak, Window, get
+from sb3_diagnostics.rules.base import Metrics, ReturnProgress, Rule, Streak, Window, get
 from sb3_diagnostics.thresholds import KLThresholds
 
 
@@ -26,8 +26,10 @@ class PolicyUpdateRule(Rule):
         self._entropy = Window(th.window + 1)
         self._early = Window(th.window)
         self._line_search_failed = Window(th.window)
+        self.returns = ReturnProgress()
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
+        self.returns.push(get(metrics, "_ep_rew_mean"))
         alerts: list[Alert] = []
         kl, clip = get(metrics, "approx_kl"), get(metrics, "clip_fraction")
         entropy = get(metrics, "entropy_normalized")
@@ -89,10 +91,32 @@ class PolicyUpdateRule(Rule):
         if n < th.not_updating_consecutive:
             return []
         clip_text = "" if clip is None else f" and clip fraction {clip:g}"
+        seen = f"approx KL was {kl:.2g}{clip_text} for {n} updates (threshold {th.not_updating_kl:g})"
+        entropy = self._entropy.values[-1] if len(self._entropy) else None
+        deterministic = entropy is not None and entropy < th.deterministic_entropy
+        if deterministic and self.returns.improved(th.converged_gain):
+            return [Alert(
+                "policy_not_updating",
+                f"{seen}, with the policy deterministic (entropy {entropy:.2g} of its maximum) and "
+                f"{self.returns.describe()}: a policy that picks one action for sure has nothing left to change. "
+                "Converged, not broken.",
+                kl, th.not_updating_kl, severity=Severity.INFO,
+                hint="Nothing to fix while the return holds; keep ent_coef > 0 if the task may still change.",
+            )]
+        if deterministic:
+            return [Alert(
+                "policy_not_updating",
+                f"{seen}: the policy became deterministic (entropy {entropy:.2g} of its maximum), so the ratio of new "
+                "to old probabilities is 1 for every sampled action and the update cannot move it. It collapsed "
+                "before it learned the task (the return is not at a level it improved to).",
+                kl, th.not_updating_kl,
+                hint="Find what collapsed it (a learning rate or n_epochs too high: look at kl_too_high and "
+                "entropy_collapse), then keep it exploring: ent_coef 0.01-0.03, a lower learning_rate.",
+            )]
+        lr = "" if lr_ratio is None else f" (learning_rate is at {100 * lr_ratio:.0f}% of its start)"
         return [Alert(
             "policy_not_updating",
-            f"approx KL was {kl:.2g}{clip_text} for {n} updates (threshold {th.not_updating_kl:g}): the policy "
-            "is not changing at all, so nothing is being learned.",
+            f"{seen}{lr}: the policy is not changing at all, so nothing is being learned.",
             kl, th.not_updating_kl,
         )]
 

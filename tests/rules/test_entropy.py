@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sb3_diagnostics.findings import Severity
 from sb3_diagnostics.rules.entropy import ActionStdRule, EntropyRule
 from sb3_diagnostics.thresholds import EntropyThresholds
 
@@ -30,3 +31,24 @@ def test_action_std_collapse_is_relative_to_start(feed):
     assert not any(feed(ActionStdRule(), [{"action_std_min": 0.008}] * 5))
     history = feed(ActionStdRule(), [{"action_std_min": v} for v in (0.5, 0.1, 0.005, 0.004)])
     assert history[-2:] == [[], ["action_std_collapse"]]
+
+
+def test_a_deterministic_policy_at_its_best_return_converged(observe):
+    # the task solved: entropy ~0 while the mean return rose from 20 to 500 and stays there
+    stream = [{"entropy_normalized": 0.8, "_ep_rew_mean": 20.0}] + [
+        {"entropy_normalized": 0.02, "_ep_rew_mean": 500.0}] * 3
+    alerts = observe(EntropyRule(), stream)[-1]
+    assert alerts[0].code == "entropy_collapse" and alerts[0].severity == Severity.INFO
+    assert "converged" in alerts[0].message
+    # the same collapse while the return fell: a warning
+    falling = [{"entropy_normalized": 0.8, "_ep_rew_mean": 20.0}] + [
+        {"entropy_normalized": 0.02, "_ep_rew_mean": 9.0}] * 3
+    assert observe(EntropyRule(), falling)[-1][0].severity is None
+
+
+def test_measurements_on_a_handful_of_observations_are_pooled(observe):
+    # A2C's rollouts hold 5 observations: an entropy over 5 states is noise; 13 of them make one measurement
+    rule = EntropyRule(EntropyThresholds(min_samples=64))
+    stream = [{"entropy_normalized": 0.9, "_policy_samples": 5.0}] * 12 + [
+        {"entropy_normalized": 0.01, "_policy_samples": 5.0}]  # one noisy low reading
+    assert not any(observe(rule, stream))

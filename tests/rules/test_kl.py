@@ -49,3 +49,20 @@ def test_target_kl_early_stop_needs_most_updates(feed):
 def test_line_search_failing(feed):
     assert feed(PolicyUpdateRule(), [{"line_search_success": 0.0}] * 5)[-1] == ["line_search_failing"]
     assert feed(PolicyUpdateRule(), [{"line_search_success": 1.0}] * 5)[-1] == []
+
+
+def test_not_updating_deterministic_policy_converged_or_collapsed(observe):
+    still = {"approx_kl": 0.0, "clip_fraction": 0.0, "entropy_normalized": 0.001}
+    # CartPole solved: the return rose from 20 to 500 and holds; the policy picks one action for sure
+    rising = [{**still, "_ep_rew_mean": r} for r in (20, 100, 300, 500, 500, 500)]
+    alerts = observe(PolicyUpdateRule(), rising)[-1]
+    assert [(a.code, a.severity) for a in alerts] == [("policy_not_updating", Severity.INFO)]
+    assert "Converged" in alerts[0].message
+    # the same stillness while the return never improved: collapsed, a warning (catalog default)
+    flat = [{**still, "_ep_rew_mean": 20.0} for _ in range(6)]
+    alerts = observe(PolicyUpdateRule(), flat)[-1]
+    assert [(a.code, a.severity) for a in alerts] == [("policy_not_updating", None)]
+    assert "collapsed" in alerts[0].message
+    # the return fell back from its best: not converged either
+    fell = [{**still, "_ep_rew_mean": r} for r in (20, 500, 500, 60, 40, 30)]
+    assert observe(PolicyUpdateRule(), fell)[-1][0].severity is None
