@@ -11,6 +11,8 @@ import numpy as np
 
 from sb3_diagnostics.callbacks.base import DiagnosticCallback, StopOn
 from sb3_diagnostics.rules.reward import reward_metrics
+from sb3_diagnostics.sb3.models import NO_STEP_LOCALS, shares_step_locals
+from sb3_diagnostics.sb3.train_log import progress
 from sb3_diagnostics.thresholds import RewardThresholds, require_whole_number
 
 
@@ -98,6 +100,10 @@ class RewardSignalCallback(DiagnosticCallback):
                 DeprecationWarning, stacklevel=2,
             )
 
+    @classmethod
+    def not_applicable(cls, model: Any) -> str | None:
+        return None if shares_step_locals(model) else NO_STEP_LOCALS.format(name=type(model).__name__)
+
     def _init_state(self) -> None:
         self._rewards = _Rows(np.float64)
         self._dones = _Rows(bool)
@@ -147,6 +153,9 @@ class RewardSignalCallback(DiagnosticCallback):
             terminated=np.asarray(self._terminated) if self._terminated else None,
             components=components, thresholds=self.thresholds,  # type: ignore[arg-type]
         )
+        out["_progress"] = progress(self.model)
+        if self._vec_normalize is not None and self._vec_normalize.norm_reward:
+            out["_reward_normalized"] = 1.0
         self._rewards.clear()
         self._dones.clear()
         self._terminated.clear()

@@ -9,6 +9,7 @@ Not part of the stable API: names and behaviour may change between releases.
 from sb3_diagnostics.faults.algorithms import DoubleUpdateDQN, DoubleUpdateSAC, EveryStepUpdateDQN, regularise_critic
 from sb3_diagnostics.faults.envs import (
     BanditEnv,
+    ChainEnv,
     ConstantObsEnv,
     ExpErrorReward,
     GlobalNoise,
@@ -33,6 +34,7 @@ from sb3_diagnostics.faults.policies import (
 
 __all__ = [
     "BanditEnv",
+    "ChainEnv",
     "ConstantObsEnv",
     "DetachedExtractor",
     "DoubleUpdateDQN",

@@ -66,6 +66,40 @@ class NoisyRewardEnv(gym.Env[np.ndarray, np.int64]):
         return self._obs, reward, self._t >= self.episode_length, False, {}
 
 
+class ChainEnv(gym.Env[np.ndarray, np.int64]):
+    """
+    Walk right along a chain of ``length`` cells to reach the goal at its end (left or right each step,
+    ``max_steps`` steps per episode). ``shaped=False`` pays +1 only at the goal, which a random walk rarely
+    reaches: a sparse reward. ``shaped=True`` adds the progress made each step (potential-based shaping, so
+    the best policy is the same).
+
+    :param length: cells from the start to the goal
+    :param max_steps: steps before the episode is cut (truncated)
+    :param shaped: add the step's progress to the reward
+    """
+
+    def __init__(self, length: int = 20, max_steps: int = 100, shaped: bool = False) -> None:
+        self.length, self.max_steps, self.shaped = length, max_steps, shaped
+        self.observation_space = spaces.Box(0.0, 1.0, (2,), np.float32)
+        self.action_space = spaces.Discrete(2)
+
+    def _observe(self) -> np.ndarray:
+        return np.array([self._pos / self.length, self._t / self.max_steps], np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self._pos = self._t = 0
+        return self._observe(), {}
+
+    def step(self, action: np.int64) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict]:
+        before = self._pos
+        self._pos = max(0, self._pos + (1 if int(action) == 1 else -1))
+        self._t += 1
+        reached = self._pos >= self.length
+        reward = float(reached) + ((self._pos - before) / self.length if self.shaped else 0.0)
+        return self._observe(), reward, reached, self._t >= self.max_steps and not reached, {}
+
+
 class WinBonusEnv(gym.Env[np.ndarray, np.int64]):
     """
     A duel: every step, hitting (action matching the sign of ``obs[0]``)

@@ -350,8 +350,8 @@ def check_training_env(
             observation_space=str(driver.observation_space), action_space=str(driver.action_space),
         )
         if driver.normalizers:
-            measure.note("VecNormalize in the stack: checked what the agent sees (normalised); its statistics were "
-                         "restored afterwards")
+            measure.note("VecNormalize in the stack: observations checked as the agent sees them (normalised), "
+                         "rewards as the environment gives them; its statistics were restored afterwards")
         measure.run()
     finally:
         driver.restore_normalization()

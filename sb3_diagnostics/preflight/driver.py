@@ -76,6 +76,9 @@ class Driver:
             if isinstance(self.env, VecEnv):
                 batch = np.stack([np.asarray(a) for a in actions])
                 obs, rewards, dones, infos = self.env.step(batch)
+                if self.normalizers and self.normalizers[-1][0].norm_reward:
+                    # judge the reward the environment gives, not the running-scaled one the agent sees
+                    rewards = self.normalizers[-1][0].get_original_reward()
             else:
                 result = self.env.step(actions[0])
         except Exception as exc:

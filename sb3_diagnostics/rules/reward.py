@@ -22,6 +22,8 @@ from sb3_diagnostics.thresholds import RewardThresholds
 
 #: prefix of the per-component variance shares
 COMPONENT_PREFIX = "reward_component/"
+#: context keys naming a component that pays out on few steps (a bonus)
+SPARSE_COMPONENT = "_sparse_component:"
 
 
 def reward_metrics(
@@ -54,6 +56,7 @@ def reward_metrics(
     finite = r[np.isfinite(r)]
     d = np.zeros(r.shape, dtype=bool) if dones is None else np.asarray(dones, dtype=bool)
     returns = M.episode_returns(r, d) if episode_returns is None else np.asarray(episode_returns, dtype=np.float64)
+    rewarded = M.episode_returns(np.where(np.isfinite(r), np.abs(r) > th.nonzero_eps, False).astype(np.float64), d)
     out = {
         "reward_nonzero_frac": M.nonzero_fraction(finite, th.nonzero_eps),
         "reward_abs_max": M.max_abs(finite),
@@ -67,12 +70,17 @@ def reward_metrics(
         "_reward_samples": float(finite.size),
         "_reward_nonfinite": float(r.size - finite.size),
         "_episodes": float(returns.size),
+        "_episodes_rewarded_frac": float(np.mean(rewarded > 0)) if rewarded.size else M.NAN,
     }
     if terminated is not None:
         out["_episodes_terminated"] = float(np.asarray(terminated, dtype=bool).sum())
     if components:
         for name, share in M.variance_shares(components, th.constant_std).items():
             out[f"{COMPONENT_PREFIX}{name}"] = share
+        for name, values in components.items():
+            # a term that pays out on few steps (a win bonus) is the goal itself, not a term that drowns the others
+            if M.nonzero_fraction(np.asarray(values, dtype=np.float64), th.nonzero_eps) < th.component_dense_frac:
+                out[f"{SPARSE_COMPONENT}{name}"] = 1.0
     return out
 
 
@@ -82,7 +90,15 @@ class RewardRule(Rule):
     ``reward_abs_mean`` (typical non-zero magnitude), ``reward_std``, ``reward_snr``,
     ``return_std`` (of episode returns), ``return_abs_max`` (of discounted returns) and
     ``reward_component/<name>`` (variance shares); context ``_reward_samples``, ``_episodes``,
-    ``_episodes_terminated``.
+    ``_episodes_terminated``, ``_episodes_rewarded_frac`` (share of finished episodes that got any reward),
+    ``_sparse_component:<name>``, ``_progress`` (fraction of training done) and ``_reward_normalized``
+    (1 when ``VecNormalize(norm_reward=True)`` rescales what the agent sees).
+
+    Judged with outcomes and the training phase: a reward that is constant or sparse while exploration has
+    not reached the goal yet is ``info`` for the first ``explore_frac`` of training, a warning only when it
+    lasts; a sparse reward that most episodes collect (a solved goal task) is not sparse for the agent; a
+    huge or tiny raw scale that ``VecNormalize`` rescales is ``info``; a bonus paid on few steps does not
+    count as a component drowning the others.
 
     A constant per-step reward is fine while episode returns vary (CartPole's +1 per step: the
     episode length carries the signal). Once returns have varied in any window, a constant reward
@@ -111,6 +127,8 @@ class RewardRule(Rule):
         self._streaks = {code: Streak() for code in self.codes}
         #: whether episode returns ever varied (then a constant per-step reward is not a fault)
         self.returns_varied = False
+        #: whether any reward other than 0 was ever seen (then a window of zeros is a sparse reward)
+        self.ever_rewarded = False
 
     def _held(self, code: str, condition: bool) -> bool:
         """Update the code's streak; :return: whether it held long enough to report."""
@@ -136,17 +154,39 @@ class RewardRule(Rule):
         alerts: list[Alert] = []
 
         abs_max = get(metrics, "reward_abs_max")
-        all_zero = abs_max is not None and abs_max == 0.0
+        window_zero = abs_max is not None and abs_max == 0.0
+        if abs_max is not None and abs_max > 0.0:
+            self.ever_rewarded = True
+        # A window without reward in a run that has had rewards is a sparse reward, not a disconnected one.
+        all_zero = window_zero and not self.ever_rewarded
         if self._held("reward_all_zero", all_zero):
+            episodes = int(get(metrics, "_episodes") or 0)
+            terminated = int(get(metrics, "_episodes_terminated") or 0)
+            if terminated:
+                # episodes reach terminal states and still pay nothing: the reward does not reach the algorithm
+                severity, why = None, (
+                    f"; {terminated} of the {episodes} episodes that finished in the window reached a terminal state "
+                    "and paid nothing either, so the reward never reaches the algorithm (a wrapper, a reward "
+                    "function that is not called or returns 0)")
+            else:
+                severity, why = self._exploring(metrics), (
+                    ": either the reward never reaches the algorithm (a wrapper, a reward function that is not "
+                    "called), or it is paid only at a goal that exploration has not reached yet (no episode "
+                    "terminated)" + self._phase_note(metrics))
             alerts.append(Alert(
                 "reward_all_zero",
-                f"all {n}rewards were exactly 0: the agent gets no feedback at all, so there is nothing to learn "
-                "(every advantage is 0).",
-                0.0, 0.0,
+                f"all {n}rewards were exactly 0, and no reward other than 0 was seen in this run so far: the agent "
+                f"gets no feedback at all, so there is nothing to learn{why}.",
+                0.0, 0.0, severity=severity,
             ))
         if all_zero:
             return alerts
 
+        normalized = bool(get(metrics, "_reward_normalized"))
+        rescaled = (
+            Severity.INFO, " VecNormalize(norm_reward=True) rescales the rewards the agent learns from, so this is "
+            "only worth knowing (e.g. for evaluation, which reports raw returns).",
+        ) if normalized else (None, "")
         typical = get(metrics, "reward_abs_mean")
         tiny = typical is not None and typical < th.tiny
         if self._held("reward_scale_tiny", tiny):
@@ -155,20 +195,24 @@ class RewardRule(Rule):
                 "reward_scale_tiny",
                 f"the typical non-zero |reward| is {typical:.3g} (threshold {th.tiny:g}): gradients of the value and "
                 "policy losses are that small too, and the learning signal drowns in the entropy bonus and in "
-                "float noise. An exp(-error) reward with a large error looks exactly like this.",
-                typical, th.tiny,
+                "float noise. An exp(-error) reward with a large error looks exactly like this." + rescaled[1],
+                typical, th.tiny, severity=rescaled[0],
             ))
 
-        frac = get(metrics, "reward_nonzero_frac")
-        sparse = not tiny and frac is not None and frac < th.sparse_frac
+        frac = 0.0 if window_zero else get(metrics, "reward_nonzero_frac")
+        collected = get(metrics, "_episodes_rewarded_frac")
+        # a sparse reward that most finished episodes collect (a goal the agent reaches) is feedback enough
+        sparse = (not tiny and frac is not None and frac < th.sparse_frac
+                  and not (collected is not None and collected >= th.rewarded_episodes))
         if self._held("reward_sparse", sparse):
             assert frac is not None
+            got = f"; {100 * collected:.0f}% of the finished episodes got any reward" if collected is not None else ""
             alerts.append(Alert(
                 "reward_sparse",
                 f"only {100 * frac:.1f}% of {n}steps had |reward| > {th.nonzero_eps:g} (threshold "
-                f"{100 * th.sparse_frac:g}%): the agent almost never gets feedback, so most rollouts carry no "
-                "learning signal.",
-                frac, th.sparse_frac,
+                f"{100 * th.sparse_frac:g}%{got}): the agent almost never gets feedback, so most rollouts carry no "
+                "learning signal." + self._phase_note(metrics),
+                frac, th.sparse_frac, severity=self._exploring(metrics),
             ))
 
         ret_max = get(metrics, "return_abs_max")
@@ -186,8 +230,9 @@ class RewardRule(Rule):
             alerts.append(Alert(
                 "reward_scale_huge",
                 f"{what}: the critic must regress targets of that size, value losses and advantages explode and "
-                "swamp the policy gradient (a rare win bonus of 1e5 does this).",
-                value, limit,
+                "swamp the policy gradient (per-step rewards in the thousands, or a rare bonus of 1e5, do this)."
+                + rescaled[1],
+                value, limit, severity=rescaled[0],
             ))
 
         alerts += self._constant(metrics, n)
@@ -226,13 +271,16 @@ class RewardRule(Rule):
             outcome = f"and all {int(episodes)} episode returns were equal"
         else:
             outcome = f"and too few episodes finished ({int(episodes)}) for their returns to differ"
-        if terminated is not None and terminated == 0:
+        if not terminated:
+            # No episode reached a terminal state: the goal (as in MountainCar or Acrobot) has simply not been
+            # reached yet. Normal at the start of such tasks; a problem when it lasts.
             return [Alert(
                 "reward_constant",
                 f"{per_step} {outcome}: nothing the agent did changed the outcome. No episode terminated "
                 "(all ended by the time limit or not at all), so if reaching a terminal state is the goal (as in "
-                "MountainCar), random exploration never got there and the agent has no signal to follow.",
-                reward_std, th.constant_std, severity=Severity.WARNING,
+                "MountainCar), random exploration has not got there yet and the agent has no signal to follow."
+                + self._phase_note(metrics),
+                reward_std, th.constant_std, severity=self._exploring(metrics),
                 hint="Shape the reward (potential-based, e.g. progress towards the goal) or use a curriculum, "
                 "so that random exploration sees rewards that differ.",
             )]
@@ -243,10 +291,23 @@ class RewardRule(Rule):
             reward_std, th.constant_std,
         )]
 
+    def _exploring(self, metrics: Metrics) -> Severity:
+        """``info`` during the first ``explore_frac`` of training, else (and when progress is unknown) a warning."""
+        progress = get(metrics, "_progress")
+        return Severity.INFO if progress is not None and progress < self.th.explore_frac else Severity.WARNING
+
+    def _phase_note(self, metrics: Metrics) -> str:
+        progress = get(metrics, "_progress")
+        if progress is not None and progress < self.th.explore_frac:
+            return (f" Only {100 * progress:.0f}% of training has run: normal while exploration has not reached the "
+                    f"goal yet; a warning if it lasts past {100 * self.th.explore_frac:.0f}%.")
+        return ""
+
     def _components(self, metrics: Metrics) -> list[Alert]:
         th = self.th
         shares = {
-            name[len(COMPONENT_PREFIX):]: get(metrics, name) for name in metrics if name.startswith(COMPONENT_PREFIX)
+            name[len(COMPONENT_PREFIX):]: get(metrics, name) for name in metrics
+            if name.startswith(COMPONENT_PREFIX) and SPARSE_COMPONENT + name[len(COMPONENT_PREFIX):] not in metrics
         }
         known = {k: v for k, v in shares.items() if v is not None}
         varying = [k for k, v in known.items() if v > 0]

@@ -214,3 +214,43 @@ def test_rule_can_be_limited_to_some_codes():
 def test_thresholds_are_validated(make, pattern):
     with pytest.raises(InvalidThresholdError, match=pattern):
         make()
+
+
+def test_scale_behind_vecnormalize_is_info():
+    # the agent learns from VecNormalize's rescaled rewards: the raw scale is only worth knowing
+    r = np.full(300, 5000.0) + np.arange(300)
+    raw = judge(reward_metrics(r, np.zeros(300)))
+    assert raw["reward_scale_huge"].severity is None  # catalog default: warning
+    normalized = judge({**reward_metrics(r, np.zeros(300)), "_reward_normalized": 1.0})
+    assert normalized["reward_scale_huge"].severity is Severity.INFO
+    assert "VecNormalize(norm_reward=True)" in normalized["reward_scale_huge"].message
+
+
+def test_sparse_reward_most_episodes_collect_is_not_sparse():
+    dones = np.zeros(1000, dtype=bool)
+    dones[49::50] = True
+    r = np.where(dones, 1.0, 0.0)  # a terminal-only reward that every episode collects (2% of steps)
+    assert "reward_sparse" not in judge(reward_metrics(r, dones, terminated=dones))
+    missed = r.copy()
+    missed[dones.nonzero()[0][:16]] = 0.0  # 4 of 20 episodes collect it
+    assert "reward_sparse" in judge(reward_metrics(missed, dones, terminated=dones))
+
+
+def test_a_sparse_win_bonus_does_not_drown_the_dense_terms():
+    rng = np.random.default_rng(0)
+    dense = rng.normal(0, 1, 1000)
+    bonus = np.zeros(1000)
+    bonus[::100] = 100.0  # nonzero on 1% of steps: its variance share says nothing about drowning
+    alerts = judge(reward_metrics(dense + bonus, components={"distance": dense, "win": bonus}))
+    assert "reward_component_imbalance" not in alerts
+    heavy = rng.normal(0, 30, 1000)
+    alerts = judge(reward_metrics(dense + heavy, components={"distance": dense, "speed": heavy}))
+    assert "'speed'" in alerts["reward_component_imbalance"].message
+
+
+@pytest.mark.parametrize("progress, expected", [(0.1, Severity.INFO), (0.8, Severity.WARNING)])
+def test_unreached_goal_is_info_while_exploring(progress, expected):
+    dones = np.zeros(600, dtype=bool)
+    dones[199::200] = True  # time limits, never terminated: the goal was not reached yet
+    alerts = judge({**reward_metrics(np.zeros(600), dones, terminated=np.zeros(600)), "_progress": progress})
+    assert alerts["reward_all_zero"].severity is expected
