@@ -10,7 +10,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_diagnostics import metrics as M
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
-from sb3_diagnostics.sb3.models import is_on_policy
+from sb3_diagnostics.sb3.models import NO_STEP_LOCALS, is_on_policy, shares_step_locals
 from sb3_diagnostics.thresholds import VecNormalizeThresholds
 
 
@@ -25,8 +25,8 @@ class VecNormalizeAuditCallback(DiagnosticCallback):
     Compares what the environment gave (``get_original_reward`` / ``get_original_obs``) with
     what ``VecNormalize`` hands to the agent, wherever ``VecNormalize`` sits in the wrapper chain:
 
-    - ``vecnormalize_reward_clipped``: more than 1% of normalised rewards at ``clip_reward``, or
-      the largest rewards (a win bonus) shrunk by the clip so they count no more than ordinary ones;
+    - ``vecnormalize_reward_clipped``: clipping made rewards of clearly different size reach the agent as
+      (nearly) the same value (a win bonus cut to the size of ordinary rewards);
     - ``vecnormalize_obs_clipped``: more than 1% of normalised observation entries at ``clip_obs``;
     - ``vecnormalize_stats_unstable``: observation dims with ~0 running variance that still move
       (their changes are blown up), or a reward normalisation scale that drifts > 10x.
@@ -52,6 +52,8 @@ class VecNormalizeAuditCallback(DiagnosticCallback):
 
     @classmethod
     def not_applicable(cls, model: Any) -> str | None:
+        if not shares_step_locals(model):
+            return NO_STEP_LOCALS.format(name=type(model).__name__)
         if model.get_vec_normalize_env() is not None:
             return None
         return "the training env is not wrapped in VecNormalize"
@@ -115,18 +117,18 @@ class VecNormalizeAuditCallback(DiagnosticCallback):
     def _reward_metrics(self, vn: VecNormalize) -> dict[str, float]:
         raw = np.concatenate(self._raw_rewards)
         normalized = np.concatenate(self._norm_rewards)
-        clipped = np.abs(normalized) >= vn.clip_reward * (1 - 1e-6)
-        scale = math.sqrt(float(vn.ret_rms.var) + vn.epsilon)
         out = {
             "vecnorm_reward_clip_frac": M.fraction_at_bound(normalized, vn.clip_reward),
-            "vecnorm_ret_std": scale,
-            "vecnorm_reward_shrink": 1.0,
+            "vecnorm_ret_std": math.sqrt(float(vn.ret_rms.var) + vn.epsilon),
+            "vecnorm_reward_squeeze": 1.0,
             "_clip_reward": float(vn.clip_reward),
         }
-        if clipped.any():
-            largest = int(np.argmax(np.where(clipped, np.abs(raw), -np.inf)))
-            out["vecnorm_reward_shrink"] = abs(raw[largest]) / scale / vn.clip_reward
-            out["_largest_raw_reward"] = float(raw[largest])
+        squeeze = M.clipping_squeeze(raw, normalized, vn.clip_reward)
+        if squeeze:
+            out["vecnorm_reward_squeeze"] = squeeze["squeeze"]
+            out.update({f"_squeezed_{k}": v for k, v in squeeze.items() if k in ("big", "small", "seen")})
+            if "small_normalized" in squeeze:
+                out["_small_normalized"] = squeeze["small_normalized"]
         return out
 
     def _amplified_dims(self, vn: VecNormalize) -> int:

