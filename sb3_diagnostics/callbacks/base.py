@@ -18,7 +18,7 @@ from sb3_diagnostics.findings import Finding, Severity
 from sb3_diagnostics.rules.base import Rule
 from sb3_diagnostics.rules.registry import check as registry_check
 from sb3_diagnostics.sb3.gradient_tap import GradientTap
-from sb3_diagnostics.sb3.models import is_on_policy
+from sb3_diagnostics.sb3.models import is_on_policy, shares_step_locals
 from sb3_diagnostics.sb3.state import MetricCache
 from sb3_diagnostics.thresholds import Thresholds, require_whole_number
 from sb3_diagnostics.triage import format_report
@@ -155,7 +155,8 @@ class DiagnosticCallback(BaseCallback):
         self.judged_final = False
         # Most checks only measure per update: skip the per-step call (the hot path) for them.
         #: whether the check has work at every environment step (it overrides ``_on_env_step``)
-        self.watches_steps = type(self)._on_env_step is not DiagnosticCallback._on_env_step
+        self._has_step_work = type(self)._on_env_step is not DiagnosticCallback._on_env_step
+        self.watches_steps = self._has_step_work
         self._init_state()
 
     def share(self, engine: Engine, gate: MeasureGate) -> None:
@@ -234,6 +235,8 @@ class DiagnosticCallback(BaseCallback):
             return
         if self._rules is None:
             self._rules = self._guard(lambda: registry_check(self.check_name).make_rules(self.thresholds)) or []
+        # ARS calls on_step() without the step's locals: per-step work has nothing to read there
+        self.watches_steps = self._has_step_work and shares_step_locals(self.model)
         if self._active:
             self._guard(self._setup)
 

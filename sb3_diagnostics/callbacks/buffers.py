@@ -10,7 +10,7 @@ from stable_baselines3.common.preprocessing import get_obs_shape
 
 from sb3_diagnostics.callbacks.base import DiagnosticCallback, StopOn
 from sb3_diagnostics.rules.buffers import SHAPE
-from sb3_diagnostics.sb3.models import is_off_policy, is_on_policy
+from sb3_diagnostics.sb3.models import NO_STEP_LOCALS, is_off_policy, is_on_policy, shares_step_locals
 
 
 def _expected_shapes(space: spaces.Space) -> dict[str | None, tuple[int, ...]]:
@@ -64,6 +64,10 @@ class BufferShapeCallback(DiagnosticCallback):
     ) -> None:
         super().__init__(None, stop_on=stop_on, cooldown=cooldown, seed=seed, off_policy_interval=off_policy_interval,
                          verbose=verbose)
+
+    @classmethod
+    def not_applicable(cls, model: Any) -> str | None:
+        return None if shares_step_locals(model) else NO_STEP_LOCALS.format(name=type(model).__name__)
 
     def _init_state(self) -> None:
         self._reported: set[str] = set()

@@ -103,6 +103,7 @@ class GradientCallback(DiagnosticCallback):
         self._peaks: dict[str, float] = {}
         self._grad_base: list[int] = []
         self._step_base: dict[str, int] = {}
+        self._sampled_base: dict[str, int] = {}
 
     @classmethod
     def not_applicable(cls, model: Any) -> str | None:
@@ -135,6 +136,7 @@ class GradientCallback(DiagnosticCallback):
         steps_last_update = sum(tap.step_count.values()) - sum(self._step_base.values()) if self._step_base else 0
         self._grad_base = list(tap.grad_count)
         self._step_base = dict(tap.step_count)
+        self._sampled_base = dict(tap.sampled_count)
         tap.measure_every(self, self._interval(tap, steps_last_update))
         tap.sample_next()
 
@@ -175,7 +177,9 @@ class GradientCallback(DiagnosticCallback):
         return out
 
     def _parameter_flow(self, tap: GradientTap) -> dict[str, float]:
-        stepped = {k for k, n in tap.step_count.items() if n > self._step_base.get(k, 0)}
+        # judged against the optimizers that had a *measured* step: an actor updated only every few critic
+        # steps (TD3's policy_delay, CrossQ) may have had none in this window, which says nothing of its gradients
+        stepped = {k for k, n in tap.sampled_count.items() if n > self._sampled_base.get(k, 0)}
         if not stepped or len(self._grad_base) != len(tap.grad_count):  # nothing to judge, or hooks reinstalled
             return {}
         received = [n - b for n, b in zip(tap.grad_count, self._grad_base, strict=True)]

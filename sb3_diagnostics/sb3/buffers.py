@@ -73,6 +73,21 @@ def replay_sample(model: Any, rng: np.random.Generator, n_samples: int) -> tuple
     return obs, t, e
 
 
+class _Flattened:
+    """A rollout buffer whose arrays ``train()`` flattened, seen with an env axis of size 1."""
+
+    def __init__(self, buf: Any) -> None:
+        self._buf = buf
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._buf, name)
+        if isinstance(value, np.ndarray):
+            return value[:, None]
+        if isinstance(value, dict):
+            return {k: v[:, None] for k, v in value.items()}
+        return value
+
+
 def recurrent_states(
     buf: Any, t: np.ndarray, e: np.ndarray, device: th.device, actor: bool = True
 ) -> tuple[th.Tensor, th.Tensor]:
@@ -111,8 +126,13 @@ def policy_stats(model: Any, rng: np.random.Generator, n_samples: int = 256) -> 
     with th.no_grad():
         if is_on_policy(model):
             buf: Any = model.rollout_buffer
-            t, e = index_sample(filled(buf), buf.n_envs, n_samples, rng)
-            if t.size == 0:
+            if getattr(buf, "generator_ready", False):
+                # train() has flattened the arrays to (n_steps * n_envs, ...): read them as one env
+                t, e = index_sample(filled(buf) * buf.n_envs, 1, n_samples, rng)
+                buf = _Flattened(buf)
+            else:
+                t, e = index_sample(filled(buf), buf.n_envs, n_samples, rng)
+            if t.size == 0 or (is_recurrent(model) and isinstance(buf, _Flattened)):
                 return {}
             obs = device_obs(model, take(buf.observations, t, e))
             masks = getattr(buf, "action_masks", None)
@@ -124,12 +144,14 @@ def policy_stats(model: Any, rng: np.random.Generator, n_samples: int = 256) -> 
                 dist = policy.get_distribution(obs, action_masks=masks)
             else:
                 dist = model.policy.get_distribution(obs)
-            return distribution_stats(model, dist, None if masks is None else masks.astype(bool))
+            stats = distribution_stats(model, dist, None if masks is None else masks.astype(bool))
+            return {**stats, "_policy_samples": float(t.size)}
         if is_off_policy(model) and has_stochastic_actor(model):
             sample = replay_sample(model, rng, n_samples)
             if sample is None:
                 return {}
-            return distribution_stats(model, actor_distribution(model, device_obs(model, sample[0])))
+            stats = distribution_stats(model, actor_distribution(model, device_obs(model, sample[0])))
+            return {**stats, "_policy_samples": float(sample[1].size)}
     return {}
 
 

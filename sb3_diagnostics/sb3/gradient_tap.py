@@ -127,6 +127,10 @@ class GradientTap(PerModel):
         self.grad_count: list[int] = []
         #: optimizer steps taken, per optimizer (monotonic)
         self.step_count: dict[str, int] = {}
+        #: ... of which were sampled (their gradients measured), per optimizer (monotonic). An optimizer that
+        #: steps only now and then (a delayed actor: TD3's policy_delay, CrossQ) may have no sampled step in
+        #: a window: only its sampled steps say whether its parameters got gradients.
+        self.sampled_count: dict[str, int] = {}
         #: ``num_timesteps`` of the latest optimizer step
         self.last_step_timestep = 0
         # Weak: the tap is the value of a WeakKeyDictionary keyed by the model; a strong reference would keep it alive.
@@ -252,6 +256,7 @@ class GradientTap(PerModel):
         self.owners = [tuple(k for k, idx in self.owned.items() if i in idx) for i in range(len(params))]
         self.grad_count = [0] * len(params)
         self.step_count = {k: 0 for k in optimizers}
+        self.sampled_count = {k: 0 for k in optimizers}
         self._norm = [None] * len(params)
         self._stamp = [-1] * len(params)
         self._last_step_clock = {k: 0 for k in optimizers}
@@ -381,6 +386,7 @@ class GradientTap(PerModel):
                 return
 
     def _close_step(self, name: str, since: int) -> None:
+        self.sampled_count[name] += 1
         fresh = [
             i for i in self.owned[name]
             if self._stamp[i] >= since and self._norm[i] is not None and self.params[i].grad is not None

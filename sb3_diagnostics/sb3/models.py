@@ -57,6 +57,19 @@ def is_off_policy(model: Any) -> bool:
     return isinstance(model, OffPolicyAlgorithm)
 
 
+def shares_step_locals(model: Any) -> bool:
+    """
+    :return: whether the model's training loop hands each environment step to its callbacks
+        (``callback.update_locals`` with ``new_obs``, ``rewards``, ``dones``, ``infos``): every on- and
+        off-policy algorithm does; ARS evaluates its candidates on its own and only calls ``on_step()``
+    """
+    return is_on_policy(model) or is_off_policy(model)
+
+
+#: why a check that reads each environment step cannot apply to a model that does not share them
+NO_STEP_LOCALS = "{name} does not hand its environment steps to callbacks (it evaluates candidates on its own)"
+
+
 def is_kl_constrained(model: Any) -> bool:
     """:return: whether the model logs a KL per update (PPO, MaskablePPO, RecurrentPPO, TRPO)."""
     return is_on_policy(model) and (hasattr(model, "clip_range") or hasattr(model, "line_search_max_iter"))

@@ -6,7 +6,7 @@ import os
 import warnings
 
 import pytest
-from sb3_contrib import TRPO, MaskablePPO, RecurrentPPO
+from sb3_contrib import ARS, TRPO, MaskablePPO, RecurrentPPO
 from sb3_contrib.common.envs import InvalidActionEnvDiscrete
 from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
@@ -58,6 +58,16 @@ def test_healthy_recurrent_ppo_is_silent(train):
 def test_healthy_runs_of_other_algorithms_are_silent(train, tiny, make):
     run = train(make(tiny), 4096, DiagnosticsCallback())
     assert run.codes(Severity.WARNING) == set()
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
+def test_ars_runs_whole_and_silent_with_stop_on_error(train, env_id):
+    # ARS evaluates perturbed policies in its own loop: its callback locals are not SB3's rollout
+    # locals, so the per-step checks do not apply; the run must neither stop nor report an internal error.
+    model = ARS("LinearPolicy", env_id, n_delta=4, seed=0)
+    run = train(model, 6000, DiagnosticsCallback(stop_on="error"))
+    assert model.num_timesteps >= 6000
+    assert run.findings == [], [(f.code, f.message) for f in run.findings]
 
 
 def test_warning_points_at_the_users_learn_call_and_reads_well(broken_model, train):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import gymnasium as gym
 import pytest
-from sb3_contrib import TRPO, RecurrentPPO
-from stable_baselines3 import A2C, PPO, TD3
+from sb3_contrib import TRPO, CrossQ, RecurrentPPO
+from stable_baselines3 import A2C, PPO, SAC, TD3
 from stable_baselines3.common.env_util import make_vec_env
 
 from sb3_diagnostics import BufferShapeCallback, Severity
@@ -86,3 +86,31 @@ def test_layer_created_after_the_optimizer(train):
 def test_stock_on_policy_algorithms_are_quiet(train, tiny, make_model, steps):
     run = train(make_model(tiny), steps, [GradientCallback(), NaNCallback(), BufferShapeCallback()])
     assert run.findings == [], [(f.code, f.message) for f in run.findings]
+
+
+# Delayed actor updates: the actor's optimizer steps once every `policy_delay` gradient steps, so the
+# sampled gradient steps of an off-policy window may hold only critic steps. A parameter is "without
+# gradient" only when its optimizer took a sampled step and its gradient was still missing.
+@pytest.mark.parametrize("make_model, interval", [
+    (lambda tiny: TD3("MlpPolicy", "Pendulum-v1", policy_delay=3, learning_starts=100, batch_size=32, **tiny()), 1),
+    (lambda tiny: TD3("MlpPolicy", "Pendulum-v1", policy_delay=3, learning_starts=100, batch_size=32, **tiny()), 50),
+    (lambda tiny: SAC("MlpPolicy", "Pendulum-v1", learning_starts=100, batch_size=32, **tiny()), 1),
+    # CrossQ's defaults: policy_delay=3, batch norm in the critic
+    (lambda tiny: CrossQ("MlpPolicy", "Pendulum-v1", learning_starts=100, batch_size=32, **tiny()), 1),
+    (lambda tiny: CrossQ("MlpPolicy", "Pendulum-v1", learning_starts=100, batch_size=32, **tiny()), 50),
+], ids=["td3_delay3_every_step", "td3_delay3", "sac_every_step", "crossq_every_step", "crossq"])
+def test_delayed_actor_updates_are_not_missing_gradients(train, tiny, make_model, interval):
+    checks = [GradientCallback(off_policy_interval=interval), NaNCallback(off_policy_interval=interval)]
+    run = train(make_model(tiny), 600, checks)
+    assert "param_no_grad" not in run.codes(Severity.INFO), [(f.code, f.message) for f in run.findings]
+    assert run.codes() == set(), [(f.code, f.message) for f in run.findings]
+
+
+def test_detached_td3_critic_extractor_is_still_caught_with_delayed_actor(train):
+    # the fault behind the rule: a critic whose features never get a gradient, with policy_delay=3
+    kwargs = dict(features_extractor_class=DetachedExtractor, features_extractor_kwargs=dict(detach=True),
+                  net_arch=[16], share_features_extractor=False)
+    model = TD3("MlpPolicy", "Pendulum-v1", policy_delay=3, learning_starts=100, batch_size=32, seed=0, policy_kwargs=kwargs)
+    run = train(model, 600, GradientCallback(off_policy_interval=1))
+    assert run.severity("param_no_grad") == Severity.ERROR
+    assert "features_extractor.linear.weight" in next(f for f in run.findings if f.code == "param_no_grad").message
