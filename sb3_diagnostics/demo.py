@@ -1,9 +1,10 @@
 """
-``sb3-diagnostics demo``: broken runs and their fixed twins, side by side.
+``sb3-diagnostics demo``: the most common ways training goes wrong, each broken run beside its fixed twin.
 
-Each scenario is a fault from the seeds, made the way users make it, trained with
-``DiagnosticsCallback`` on a built-in environment; its twin differs by the one setting that
-fixes it. The demo shows what the library said about each and what changed.
+Each story is a mistake users report (with the public thread it comes from), trained with
+``DiagnosticsCallback`` on a built-in environment; its twin differs by the one change that fixes it.
+The demo shows what the library said about each (root cause first), and what the fix changed in the
+agent's results. The two twins of a story train side by side in two processes.
 """
 
 from __future__ import annotations
@@ -12,198 +13,175 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import torch
-from stable_baselines3 import PPO
-from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.callbacks import BaseCallback, CallbackList
-from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.vec_env import VecNormalize
-
-from sb3_diagnostics.callbacks.composite import DiagnosticsCallback
-from sb3_diagnostics.faults import WinBonusEnv
-from sb3_diagnostics.findings import Severity
+#: the runs of the demo are short and seeded; the verdicts have wide margins on every seed tried
 
 
 @dataclass(frozen=True)
-class Scenario:
+class Story:
     """
-    :param name: short id
-    :param title: what the fault is, in the user's words
-    :param setting: the setting that differs between the twins
-    :param broken: its broken value
-    :param fixed: its fixed value
-    :param make: builds the model from the setting's value
-    :param metric: the ``diagnostics/`` or SB3 logger key that shows why the fix worked
+    :param name: short id (``--scenario``)
+    :param title: the mistake, in the user's words
+    :param source: the public thread or guide it comes from
+    :param broken: what the broken twin does
+    :param fixed: what the fixed twin does differently
+    :param root: the code the library must name first on the broken twin
+    :param measure: what the results line compares (``length`` or ``return``)
     :param timesteps: full budget
     :param short_timesteps: budget in ``--short`` mode (tests)
+    :param advice: what to do next, in plain words
     """
 
     name: str
     title: str
-    setting: str
-    broken: Any
-    fixed: Any
-    make: Callable[[Any], BaseAlgorithm]
-    metric: str
+    source: str
+    broken: str
+    fixed: str
+    root: str
+    measure: str
     timesteps: int
     short_timesteps: int
+    advice: str
 
 
-def _win_bonus(clip_reward: float) -> BaseAlgorithm:
-    env = VecNormalize(make_vec_env(WinBonusEnv, n_envs=4, seed=0), clip_reward=clip_reward)
-    return PPO("MlpPolicy", env, n_steps=256, batch_size=64, seed=0, policy_kwargs=dict(net_arch=[32, 32]))
-
-
-def _learning_rate(learning_rate: float) -> BaseAlgorithm:
-    env = make_vec_env("CartPole-v1", n_envs=4, seed=0)
-    return PPO("MlpPolicy", env, learning_rate=learning_rate, n_epochs=20, n_steps=256, batch_size=64, seed=0,
-               policy_kwargs=dict(net_arch=[32, 32]))
-
-
-SCENARIOS: dict[str, Scenario] = {
+STORIES: dict[str, Story] = {
     s.name: s
     for s in (
-        Scenario("vecnormalize", "a +100 win bonus under VecNormalize(clip_reward=10)",
-                 "clip_reward", 10.0, 150.0, _win_bonus, "diagnostics/vecnorm_reward_clip_frac", 12_000, 10_240),
-        Scenario("learning-rate", "PPO with learning_rate=0.1 and n_epochs=20",
-                 "learning_rate", 0.1, 3e-4, _learning_rate, "train/approx_kl", 20_000, 6_000),
+        Story("reward-scale", "Rewards in the thousands per step, not normalised",
+              "https://github.com/DLR-RM/stable-baselines3/issues/2240",
+              "CartPole with every reward x1000", "the same env inside VecNormalize(norm_reward=True)",
+              "reward_scale_huge", "length", 20_000, 8_000,
+              "Keep returns in roughly [-10, 10]: divide the reward, or wrap the env in VecNormalize(norm_reward=True)."),
+        Story("learning-rate", "A learning rate 300x too high",
+              "https://stable-baselines3.readthedocs.io/en/master/guide/rl_tips.html",
+              "PPO with learning_rate=0.1 and n_epochs=20", "learning_rate=3e-4 (SB3's default)",
+              "kl_too_high", "length", 20_000, 6_000,
+              "Lower learning_rate (3e-4 is SB3's default) or set target_kl=0.02 so no update moves the policy too far."),
     )
 }
 
-
-class ProgressBar(BaseCallback):
-    """A dependency-free progress bar on stderr: redrawn in place on a terminal, quarter marks otherwise."""
-
-    def __init__(self, label: str, total: int, width: int = 30) -> None:
-        super().__init__()
-        self.label, self.total, self.width = label, total, width
-        self._start = time.monotonic()
-        self._tty = sys.stderr.isatty()
-        self._quarter = -1
-
-    def _on_step(self) -> bool:
-        if self._tty and self.n_calls % 50 == 0:
-            self._draw("\r")
-        elif not self._tty and int(4 * self._done()) > self._quarter:
-            self._quarter = int(4 * self._done())
-            self._draw("\n" if self._quarter else "")
-        return True
-
-    def _done(self) -> float:
-        return min(1.0, self.num_timesteps / self.total)
-
-    def _draw(self, lead: str) -> None:
-        bar = "#" * int(self._done() * self.width)
-        shown = min(self.num_timesteps, self.total)
-        sys.stderr.write(f"{lead}  {self.label:<8} [{bar:<{self.width}}] {shown:>6}/{self.total} "
-                         f"{time.monotonic() - self._start:5.1f}s")
-        sys.stderr.flush()
-
-    def _on_training_end(self) -> None:
-        self._draw("\r" if self._tty else "\n")
-        sys.stderr.write("\n")
+#: kept for callers of the first demo (``SCENARIOS`` and ``--scenario`` names)
+SCENARIOS = STORIES
 
 
-class _LastValue(BaseCallback):
-    """Remembers the last values of a few logger keys before each dump clears them."""
+def _make(story: str, fixed: bool, seed: int) -> Any:
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import VecNormalize
 
-    def __init__(self, keys: tuple[str, ...]) -> None:
-        super().__init__()
-        self.keys = keys
-        self.values: dict[str, list[float]] = {k: [] for k in keys}
+    from sb3_diagnostics.faults import RewardScale
 
-    def _on_step(self) -> bool:
-        return True
-
-    def _on_rollout_end(self) -> None:
-        # Runs after the diagnostics callbacks recorded their scalars for this rollout.
-        for key in self.keys:
-            if key in self.model.logger.name_to_value:
-                self.values[key].append(float(self.model.logger.name_to_value[key]))
+    small: dict[str, Any] = dict(n_steps=256, batch_size=64, seed=seed, policy_kwargs=dict(net_arch=[32, 32]))
+    if story == "reward-scale":
+        env = make_vec_env("CartPole-v1", n_envs=4, seed=seed, wrapper_class=RewardScale,  # type: ignore[arg-type]
+                           wrapper_kwargs=dict(scale=1000.0))
+        return PPO("MlpPolicy", VecNormalize(env, norm_obs=False) if fixed else env, **small)
+    if story == "learning-rate":
+        env = make_vec_env("CartPole-v1", n_envs=4, seed=seed)
+        return PPO("MlpPolicy", env, learning_rate=3e-4 if fixed else 0.1, n_epochs=20, **small)
+    raise KeyError(story)
 
 
 @dataclass
-class TwinResult:
-    value: Any
-    callback: DiagnosticsCallback
-    metric: list[float]
-    episode_reward: float
+class Twin:
+    """What one twin's run gave."""
+
+    findings: list[Any]
+    triage: list[Any]
+    episode_length: float
+    episode_return: float
     seconds: float
 
 
-def _train(scenario: Scenario, value: Any, label: str, timesteps: int) -> TwinResult:
-    model = scenario.make(value)
-    diagnostics = DiagnosticsCallback()
-    watch = _LastValue((scenario.metric,))
+def _train(story: str, fixed: bool, timesteps: int, seed: int) -> Twin:
+    """Train one twin (in a worker process)."""
+    import numpy as np
+    import torch
+
+    from sb3_diagnostics import DiagnosticsCallback
+
+    torch.set_num_threads(1)
     start = time.monotonic()
+    model = _make(story, fixed, seed)
+    callback = DiagnosticsCallback()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the demo prints the findings itself, side by side
-        model.learn(timesteps, callback=CallbackList([diagnostics, watch, ProgressBar(label, timesteps)]))
-    rewards = [ep["r"] for ep in model.ep_info_buffer] if model.ep_info_buffer else [float("nan")]
-    return TwinResult(value, diagnostics, watch.values[scenario.metric], float(np.mean(rewards)),
-                      time.monotonic() - start)
+        model.learn(timesteps, callback=callback)
+    episodes = list(model.ep_info_buffer) or [{"l": float("nan"), "r": float("nan")}]
+    return Twin(callback.findings, callback.triage(), float(np.mean([e["l"] for e in episodes])),
+                float(np.mean([e["r"] for e in episodes])), time.monotonic() - start)
 
 
-def _column(result: TwinResult) -> list[str]:
-    serious = [f for f in result.callback.findings if f.severity >= Severity.WARNING]
+def _column(twin: Twin) -> list[str]:
+    from sb3_diagnostics.findings import Severity
+
+    serious = [f for f in twin.triage if f.severity >= Severity.WARNING]
     if not serious:
         return ["silent: no finding at warning level"]
-    return [f"{str(f.severity).upper()} [{f.code}] at step {f.step}" for f in serious]
+    return [(f"  -> [{f.code}] step {f.step}" if f.caused_by else f"{str(f.severity).upper()} [{f.code}] step {f.step}")
+            for f in serious]
 
 
-def _side_by_side(left: list[str], right: list[str], width: int = 58) -> str:
+def _side_by_side(left: list[str], right: list[str], width: int = 52) -> str:
     rows = max(len(left), len(right))
     left, right = left + [""] * (rows - len(left)), right + [""] * (rows - len(right))
     return "\n".join(f"  {a:<{width}} | {b}" for a, b in zip(left, right, strict=True))
 
 
-def run_scenario(scenario: Scenario, short: bool = False, out: Callable[[str], None] = print) -> tuple[TwinResult, TwinResult]:
+def run_story(story: Story, short: bool = False, seed: int = 0, out: Callable[[str], None] = print,
+              pool: ProcessPoolExecutor | None = None) -> tuple[Twin, Twin]:
     """
-    Train the broken run and its fixed twin and print what the library said about each.
+    Train the broken run and its fixed twin (in parallel when ``pool`` is given) and print what the library
+    said about each, the root cause first, and what the fix changed.
 
-    :param scenario: what to run
-    :param short: use the short budget (for tests)
-    :param out: where lines go
-    :return: (broken, fixed) results
+    :return: (broken, fixed)
     """
-    timesteps = scenario.short_timesteps if short else scenario.timesteps
-    out(f"\n=== {scenario.title} ===")
-    broken = _train(scenario, scenario.broken, "broken", timesteps)
-    fixed = _train(scenario, scenario.fixed, "fixed", timesteps)
-    name = scenario.metric.split("/", 1)[-1]
-
-    def metric_line(r: TwinResult) -> str:
-        return f"{name}: last {r.metric[-1]:.3g}, max {max(r.metric):.3g}" if r.metric else f"{name}: not logged"
-
-    out(_side_by_side([f"BROKEN  {scenario.setting}={scenario.broken}"], [f"FIXED  {scenario.setting}={scenario.fixed}"]))
+    timesteps = story.short_timesteps if short else story.timesteps
+    if pool is not None:
+        jobs = [pool.submit(_train, story.name, fixed, timesteps, seed) for fixed in (False, True)]
+        broken, fixed = (job.result() for job in jobs)
+    else:
+        broken, fixed = (_train(story.name, f, timesteps, seed) for f in (False, True))
+    out(f"\n=== {story.title} ({story.source}) ===")
+    out(_side_by_side([f"BROKEN  {story.broken}"], [f"FIXED  {story.fixed}"]))
+    out(_side_by_side(["what the library said, root cause first:"], ["what the library said:"]))
     out(_side_by_side(_column(broken), _column(fixed)))
-    out(_side_by_side([metric_line(broken)], [metric_line(fixed)]))
-    out(_side_by_side([f"mean episode reward (last 100): {broken.episode_reward:.1f}"],
-                      [f"mean episode reward (last 100): {fixed.episode_reward:.1f}"]))
-    first = next((f for f in broken.callback.findings if f.severity >= Severity.WARNING), None)
+    unit, b, f = (("mean episode length", broken.episode_length, fixed.episode_length) if story.measure == "length"
+                  else ("mean episode return", broken.episode_return, fixed.episode_return))
+    out(_side_by_side([f"{unit} (last 100 episodes): {b:.1f}"], [f"{unit} (last 100 episodes): {f:.1f}"]))
+    first = next((x for x in broken.triage if x.caused_by is None and x.severity >= 20), None)
     if first is not None:
-        out(f"\n  What the library told the broken run first:\n    [{first.code}] {first.message}\n    Try: {first.hint}")
+        out(f"\n  The library's first line on the broken run:\n    [{first.code}] {first.message}\n    Try: {first.hint}")
+    out(f"  In short: {story.advice}")
     return broken, fixed
 
 
-def main(scenarios: list[str] | None = None, short: bool = False) -> int:
+def main(scenarios: list[str] | None = None, short: bool = False, seed: int = 0) -> int:
     """
     Run the demo.
 
-    :param scenarios: names from :data:`SCENARIOS` (default: all)
+    :param scenarios: names from :data:`STORIES` (default: all)
     :param short: the short budgets (a smoke test)
-    :return: 0 when every broken run was caught and every fixed twin stayed silent, else 1
+    :param seed: seed of every run
+    :return: 0 when every broken run was caught with its root cause named first and every fixed twin stayed silent
     """
-    torch.set_num_threads(1)
+    from sb3_diagnostics.findings import Severity
+
     ok = True
-    for name in scenarios or list(SCENARIOS):
-        broken, fixed = run_scenario(SCENARIOS[name], short=short)
-        caught = any(f.severity >= Severity.WARNING for f in broken.callback.findings)
-        silent = not any(f.severity >= Severity.WARNING for f in fixed.callback.findings)
-        ok = ok and caught and silent
-    print("\nAdd it to your own script: model.learn(N, callback=DiagnosticsCallback()); print(callback.report())")
+    start = time.monotonic()
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        for name in scenarios or list(STORIES):
+            story = STORIES[name]
+            broken, fixed = run_story(story, short=short, seed=seed, pool=pool)
+            root = next((f.code for f in broken.triage if f.caused_by is None and f.severity >= Severity.WARNING), None)
+            silent = not any(f.severity >= Severity.WARNING for f in fixed.findings)
+            if root != story.root or not silent:
+                ok = False
+                print(f"  !! expected the root [{story.root}] on the broken twin (got {root}) and silence on the fixed "
+                      f"one (silent: {silent})", file=sys.stderr)
+    print(f"\n{time.monotonic() - start:.0f} s. Add it to your own script: model.learn(N, callback=cb := "
+          "DiagnosticsCallback()); print(cb.report())")
     return 0 if ok else 1

@@ -1,12 +1,25 @@
-"""The demo, end to end in its short mode."""
+"""The demo, end to end in its short mode, as `sb3-diagnostics demo --short` runs it."""
 
 from __future__ import annotations
+
+import pytest
 
 from sb3_diagnostics.cli import main as cli
 
 
-def test_demo_runs_end_to_end(capsys):
-    assert cli(["demo", "--short", "--scenario", "learning-rate"]) == 0
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 2])
+def test_every_story_names_its_root_cause_first_and_every_fix_is_silent(capsys, seed):
+    from sb3_diagnostics.demo import main
+
+    assert main(short=True, seed=seed) == 0
     out = capsys.readouterr().out
-    assert "BROKEN  learning_rate=0.1" in out and "FIXED  learning_rate=0.0003" in out
-    assert "[kl_too_high]" in out and "silent: no finding at warning level" in out
+    assert "WARNING [reward_scale_huge]" in out and "-> [grad_norm_exploding]" in out
+    assert "WARNING [kl_too_high]" in out and "-> [entropy_collapse]" in out
+    assert out.count("silent: no finding at warning level") == 2
+    assert "seed 0" not in out and "Issue " not in out  # public references only
+
+
+def test_an_unknown_scenario_is_bad_input(capsys):
+    assert cli(["demo", "--scenario", "nope"]) == 2
+    assert "unknown scenario 'nope'" in capsys.readouterr().err

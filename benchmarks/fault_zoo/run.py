@@ -37,6 +37,7 @@ class Result:
     rollout: int
     seconds: float
     error: str = ""
+    root: str | None = None  # the code the triage names first (warning or above)
 
 
 def run_case(name: str) -> Result:
@@ -52,13 +53,15 @@ def run_case(name: str) -> Result:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if case.env is not None:  # a pre-flight case: no training
-                findings = list(check_training_env(case.env()))
+                findings = list(check_training_env(case.env()))  # already in triage order
+                triaged = findings
                 model = None
             else:
                 model = case.make()
                 callback = DiagnosticsCallback(**case.options)
                 model.learn(case.timesteps, callback=callback)
                 findings = callback.findings
+                triaged = callback.triage()
     except Exception as exc:  # a crash is reported as such, not as a miss
         return Result(name, {}, 1, time.perf_counter() - start, f"{type(exc).__name__}: {exc}")
     first: dict[str, int] = {}
@@ -69,13 +72,17 @@ def run_case(name: str) -> Result:
 
     on_policy = isinstance(model, OnPolicyAlgorithm)
     rollout = model.n_steps * model.n_envs if on_policy else case.options.get("off_policy_interval", 1000)
-    return Result(name, first, rollout, time.perf_counter() - start)
+    root = next((f.code for f in triaged if f.caused_by is None and f.severity >= Severity.WARNING
+                 and f.code != "diagnostics_internal_error"), None)
+    return Result(name, first, rollout, time.perf_counter() - start, root=root)
 
 
 def score(cases: list[Case], results: dict[str, Result]) -> tuple[str, dict[str, float]]:
     """:return: the per-case table and the totals"""
-    lines = [f"{'case':<38}{'kind':<13}{'caught':<48}{'missed':<26}{'false alarms':<28}{'delay (rollouts)':<18}{'s':>5}"]
+    lines = [f"{'case':<38}{'kind':<13}{'caught':<48}{'missed':<26}{'false alarms':<28}{'root named first':<30}"
+             f"{'delay (rollouts)':<18}{'s':>5}"]
     required = caught = 0
+    roots = roots_first = 0
     false_alarm_runs = healthy_alarm_runs = 0
     delays: list[float] = []
     for case in cases:
@@ -91,8 +98,13 @@ def score(cases: list[Case], results: dict[str, Result]) -> tuple[str, dict[str,
         delays += case_delays
         delay = ", ".join(f"{d:.0f}" for d in case_delays) or "-"
         kind = ("healthy" if case.healthy else "fault") + (" env" if case.env is not None else "")
+        root = "-"
+        if case.root_code is not None:
+            roots += 1
+            roots_first += r.root == case.root_code
+            root = "yes" if r.root == case.root_code else f"no: {r.root} (want {case.root_code})"
         lines.append(f"{case.name:<38}{kind:<13}{', '.join(hit) or '-':<48}{', '.join(miss) or '-':<26}"
-                     f"{', '.join(false) or '-':<28}{delay:<18}{r.seconds:>5.0f}"
+                     f"{', '.join(false) or '-':<28}{root:<30}{delay:<18}{r.seconds:>5.0f}"
                      + (f"  CRASHED: {r.error}" if r.error else ""))
     totals = {
         "cases": len(cases),
@@ -103,6 +115,7 @@ def score(cases: list[Case], results: dict[str, Result]) -> tuple[str, dict[str,
         "caught": caught,
         "false_alarm_runs": false_alarm_runs,
         "healthy_runs_with_alarms": healthy_alarm_runs,
+        "root_share": roots_first / roots if roots else float("nan"),
         "median_delay_rollouts": statistics.median(delays) if delays else float("nan"),
         "crashed": sum(bool(results[c.name].error) for c in cases),
     }
@@ -126,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     print(f"\n{totals['fault_cases']} fault cases, {totals['healthy_cases']} healthy: recall {totals['recall']:.2f} "
           f"({totals['caught']}/{totals['required']} required codes), false-alarm runs {totals['false_alarm_runs']} "
-          f"(healthy runs with alarms: {totals['healthy_runs_with_alarms']}), median detection delay "
+          f"(healthy runs with alarms: {totals['healthy_runs_with_alarms']}), root named first "
+          f"{totals['root_share']:.2f}, median detection delay "
           f"{totals['median_delay_rollouts']:.0f} rollouts, crashed {totals['crashed']}; "
           f"{time.perf_counter() - start:.0f} s with {args.workers} workers")
     if args.quick and (totals["recall"] < 0.9 or totals["healthy_runs_with_alarms"] or totals["crashed"]):
