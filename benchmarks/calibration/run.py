@@ -96,6 +96,16 @@ def train_one(name: str, seed: int, steps: int, on_policy_cap: int, off_policy_c
                     self.returns.append(float(info["episode"]["r"]))
             return True
 
+    class StopAt(BaseCallback):
+        """Stops a run whose schedule is longer than the steps it trains here."""
+
+        def __init__(self, steps: int) -> None:
+            super().__init__()
+            self.steps = steps
+
+        def _on_step(self) -> bool:
+            return self.num_timesteps < self.steps
+
     result: dict[str, Any] = {
         "name": run.name,
         "kind": run.kind,
@@ -122,8 +132,9 @@ def train_one(name: str, seed: int, steps: int, on_policy_cap: int, off_policy_c
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             extra: list[Any] = []
+            total = max(steps, run.schedule_timesteps)
             if run.kind == "zoo":
-                model, extra = make_zoo(run.zoo_algo, run.env, seed, steps, log_folder)
+                model, extra = make_zoo(run.zoo_algo, run.env, seed, total, log_folder)
             else:
                 from stable_baselines3.common.utils import set_random_seed
 
@@ -132,7 +143,7 @@ def train_one(name: str, seed: int, steps: int, on_policy_cap: int, off_policy_c
                 model = run.make(seed)
             recorder = EpisodeReturns()
             diagnostics = DiagnosticsCallback()
-            model.learn(steps, callback=[*extra, recorder, diagnostics])
+            model.learn(total, callback=[*extra, recorder, diagnostics, StopAt(steps)])
     except Exception as exc:  # a crash is reported as such
         result["crash"] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-3)}"
     finally:

@@ -104,6 +104,7 @@ class Run:
     :param note: what makes it interesting
     :param min_final_return: the run counts as having learned when the mean return of its last 10%
         of episodes (at least 5) reaches this
+    :param schedule_timesteps: the zoo's ``n_timesteps`` for a capped zoo run (see the field)
     """
 
     name: str
@@ -116,6 +117,9 @@ class Run:
     make: Callable[[int], Any] | None = field(default=None, compare=False, repr=False)
     note: str = ""
     min_final_return: float | None = None
+    #: ``total_timesteps`` passed to ``learn`` when larger than ``timesteps`` (a capped zoo run): the run trains
+    #: on the zoo's own schedule (learning-rate schedules, the progress rules see) and is stopped at ``timesteps``
+    schedule_timesteps: int = 0
 
 
 # --------------------------------------------------------------------------------------------- zoo
@@ -160,8 +164,13 @@ def zoo_runs(on_policy_cap: int = ON_POLICY_CAP, off_policy_cap: int = OFF_POLIC
                 gym.spec(env_id)
             except gym.error.Error:
                 continue
-            steps = zoo_cap(algo, env_id, int(float(config[env_id]["n_timesteps"])), on_policy_cap, off_policy_cap)
-            runs.append(Run(name=f"zoo_{algo}_{env_id}", kind="zoo", algo=display, env=env_id, timesteps=steps, zoo_algo=algo))
+            n_timesteps = int(float(config[env_id]["n_timesteps"]))
+            steps = zoo_cap(algo, env_id, n_timesteps, on_policy_cap, off_policy_cap)
+            # A capped run is the start of the zoo's run: same schedule, stopped early. ARS ignores a callback's
+            # request to stop, so it trains on the capped budget.
+            schedule = n_timesteps if algo != "ars" and n_timesteps > steps else 0
+            runs.append(Run(name=f"zoo_{algo}_{env_id}", kind="zoo", algo=display, env=env_id, timesteps=steps,
+                            zoo_algo=algo, schedule_timesteps=schedule))
     return runs
 
 

@@ -22,6 +22,8 @@ from sb3_diagnostics.thresholds import RewardThresholds
 
 #: prefix of the per-component variance shares
 COMPONENT_PREFIX = "reward_component/"
+#: finished episodes whose returns must all be equal before a constant reward with terminal states is a fault
+MIN_EPISODES_COMPARED = 5
 #: context keys naming a component that pays out on few steps (a bonus)
 SPARSE_COMPONENT = "_sparse_component:"
 
@@ -262,6 +264,10 @@ class RewardRule(Rule):
             and not self.returns_varied
             and (return_std is None or return_std <= th.constant_std)
         )
+        if terminated and (return_std is None or episodes < MIN_EPISODES_COMPARED):
+            # Episodes reach terminal states: their length can carry the signal (MountainCar pays -1 a step, CartPole
+            # +1), so a constant per-step reward is only a fault once enough episodes are seen to end equal.
+            constant = False
         if not self._held("reward_constant", constant):
             return []
         assert reward_std is not None

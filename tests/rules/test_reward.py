@@ -157,6 +157,16 @@ def test_constant_reward_with_equal_returns():
     assert "MountainCar" in alerts["reward_constant"].message
 
 
+def test_one_terminated_episode_is_not_enough_to_call_a_constant_reward_broken_mountaincar():
+    # rl-zoo3's A2C on MountainCar-v0 (seed 0) early on: -1 every step, one episode reached the flag, the rest
+    # still running. Its length is the signal; only equal returns over several terminated episodes are a fault.
+    dones = np.zeros(1040, dtype=bool)
+    dones[700] = True
+    assert "reward_constant" not in judge(reward_metrics(-np.ones(1040), dones, terminated=dones))
+    dones[[100, 300, 500]] = True  # four episodes of different lengths: returns differ
+    assert "reward_constant" not in judge(reward_metrics(-np.ones(1040), dones, terminated=dones))
+
+
 def test_constant_reward_is_not_reported_once_returns_have_varied():
     rule = RewardRule(RewardThresholds(consecutive=1))
     varied = np.zeros(300, dtype=bool)
