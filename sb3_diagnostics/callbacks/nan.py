@@ -10,6 +10,7 @@ import numpy as np
 import torch as th
 
 from sb3_diagnostics.callbacks.base import DiagnosticCallback, StopOn
+from sb3_diagnostics.findings import Finding, Severity
 from sb3_diagnostics.rules.base import listing
 from sb3_diagnostics.rules.nan import NONFINITE_AT
 from sb3_diagnostics.sb3.gradient_tap import GradientTap
@@ -113,6 +114,7 @@ class NaNCallback(DiagnosticCallback):
         self._tap: GradientTap | None = None
         self._found: list[tuple[int, int, str, int]] = []  # (step, causal rank, where, count)
         self._judged_at: int | None = None
+        self._corrupt: set[str] = set()  # parts of the policy already reported as corrupt
 
     def _setup(self) -> None:
         self._tap = GradientTap.for_model(self.model)
@@ -198,11 +200,30 @@ class NaNCallback(DiagnosticCallback):
                 continue
             if key.startswith("train/") and isinstance(value, (int, float, np.floating)) and not math.isfinite(value):
                 self._found.append((step, _LOSS, f"the logged value {key}", 1))
+        corrupt: dict[str, int] = {}
         with th.no_grad():
             for name, param in self.model.policy.named_parameters():
                 if not bool(th.isfinite(param).all()):
                     count = int((~th.isfinite(param)).sum())
                     self._found.append((step, _PARAM, f"the parameter {name}", count))
+                    part = name.split(".", 1)[0]
+                    corrupt[part] = corrupt.get(part, 0) + count
+        for part, count in corrupt.items():
+            if part not in self._corrupt:
+                self._corrupt.add(part)
+                self._report_corrupt(part, count, step)
+
+    def _report_corrupt(self, part: str, count: int, step: int) -> None:
+        """Once per part of the policy: its parameters hold NaN/Inf, so the model is lost from here on."""
+        self._emit(Finding(
+            "nan_detected", Severity.ERROR, int(self.model.num_timesteps),
+            f"the model is now corrupt: {count} parameter value(s) of '{part}' are NaN/Inf (first seen after the update "
+            f"at step {step}). Every later update and action is computed from them, so training cannot recover; "
+            f"{type(self.model).__name__} may keep running, but what it learns from here on is lost.",
+            "Stop training, fix the first NaN reported above, and restart from a checkpoint saved before step "
+            f"{step} (CheckpointCallback), or from scratch.",
+            value=float(count), threshold=0.0, check=self.check_name,
+        ))
 
     def _measure(self) -> dict[str, float]:
         self._scan_model()

@@ -44,6 +44,7 @@ from sb3_diagnostics.sb3.models import (
     is_recurrent,
     lstm_states,
     optimizer_label,
+    own_sde_noise,
     policy_optimizers,
     q_values,
     trainable_parameters,
@@ -153,8 +154,9 @@ class _PolicyChecker:
 
     def run(self) -> None:
         self._check_parameters_finite()
-        self._check_gradients()
-        self._check_outputs()
+        with own_sde_noise(self.policy, self.seed):
+            self._check_gradients()
+            self._check_outputs()
         if is_recurrent(self.policy):
             self._check_recurrent()
 

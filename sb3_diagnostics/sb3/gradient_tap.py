@@ -153,7 +153,10 @@ class GradientTap(PerModel):
         #: optimizer name -> index of the small parameter whose gradient is checked for NaN/Inf on unsampled steps
         self._sentinel: dict[str, int] = {}
         #: ``num_timesteps`` at the last rollout end a user saw: SB3 trains right after it, at that same step
-        self._rollout_end: int | None = None
+        #: (num_timesteps, start_time of the learn() call) when a check last saw a rollout end; SB3 sets
+        #: start_time in every learn(), so a later plain learn() that happens to reach the same
+        #: num_timesteps (reset_num_timesteps=True) is still told apart
+        self._rollout_end: tuple[int, Any] | None = None
 
     # -- users ---------------------------------------------------------------------------------
     def attach(
@@ -307,8 +310,9 @@ class GradientTap(PerModel):
             to a ``train()`` no user saw the rollout of: a ``learn()`` without the checks, after one that
             raised and left the hooks behind. The hooks then remove themselves.
         """
-        timestep = self._model().num_timesteps
-        if timestep != self._rollout_end:
+        model = self._model()
+        timestep = model.num_timesteps
+        if (timestep, getattr(model, "start_time", None)) != self._rollout_end:
             self._release_stale()
             return None
         self.step_count[name] += 1
@@ -323,7 +327,7 @@ class GradientTap(PerModel):
         """A check saw a rollout end: the optimizer steps of the ``train()`` that follows belong to its ``learn()``."""
         tap = cls._by_model.get(model)
         if tap is not None:
-            tap._rollout_end = model.num_timesteps
+            tap._rollout_end = (model.num_timesteps, getattr(model, "start_time", None))
 
     def _on_pre_step(self, name: str, optimizer: th.optim.Optimizer, args: Any, kwargs: Any) -> None:
         schedule = self.schedule

@@ -21,6 +21,7 @@ from stable_baselines3.common.distributions import (
     CategoricalDistribution,
     MultiCategoricalDistribution,
     SquashedDiagGaussianDistribution,
+    StateDependentNoiseDistribution,
 )
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
@@ -175,6 +176,38 @@ def eval_mode(module: th.nn.Module) -> Iterator[None]:
     finally:
         for m, mode in modes:
             m.training = mode
+
+
+@contextmanager
+def own_sde_noise(policy: th.nn.Module, seed: int = 0) -> Iterator[None]:
+    """
+    Give every gSDE distribution of ``policy`` (``use_sde=True``) exploration matrices of its own for the
+    duration, then put the model's back.
+
+    SB3 samples them once per ``reset_noise`` and keeps the graph back to ``log_std``; after the
+    algorithm's own backward pass that graph is freed, so differentiating through them again fails
+    ("Trying to backward through the graph a second time"). They are drawn from a forked torch RNG:
+    the global RNG and the model's noise are left as they were.
+    """
+    saved = []
+    for module in policy.modules():
+        dist = getattr(module, "action_dist", None)
+        log_std = getattr(module, "log_std", None)
+        if isinstance(dist, StateDependentNoiseDistribution) and isinstance(log_std, th.Tensor):
+            saved.append((dist, {k: dist.__dict__[k] for k in ("weights_dist", "exploration_mat",
+                                                               "exploration_matrices") if k in dist.__dict__}))
+            with th.random.fork_rng(devices=[]):
+                th.manual_seed(seed)
+                dist.sample_weights(log_std)
+    try:
+        yield
+    finally:
+        for dist, attrs in saved:
+            for k in ("weights_dist", "exploration_mat", "exploration_matrices"):
+                if k in attrs:
+                    setattr(dist, k, attrs[k])
+                else:
+                    dist.__dict__.pop(k, None)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -202,6 +202,28 @@ def test_multidiscrete_and_multibinary_actions_are_measured(ppo_small, train):
         assert entropy._rules[0]._previous is not None and 0.5 < entropy._rules[0]._previous <= 1.0
 
 
+class _MaskedMultiDiscrete(IdentityEnvMultiDiscrete):
+    def action_masks(self):
+        return [True, False, True, True, True, False, True, True][:int(sum(self.action_space.nvec))]
+
+
+class _MaskedMultiBinary(IdentityEnvMultiBinary):
+    def action_masks(self):
+        return [True, True, False, True] * int(self.action_space.n // 2)
+
+
+@pytest.mark.parametrize("make_env", [lambda: _MaskedMultiDiscrete(dim=4), lambda: _MaskedMultiBinary(dim=4)],
+                         ids=["multidiscrete", "multibinary"])
+@pytest.mark.parametrize("learning_rate", [3e-4, 1.0])
+def test_maskable_ppo_with_masks_on_multi_action_spaces_never_breaks_a_check(ppo_small, train, make_env,
+                                                                            learning_rate):
+    # lr=1.0 drives masked multi-dimensional distributions to their extremes (-inf logits next to masked ones)
+    cb = DiagnosticsCallback()
+    run = train(MaskablePPO("MlpPolicy", make_env(), **ppo_small(learning_rate=learning_rate)), 768, cb)
+    assert not [f for f in run.findings if f.code == "diagnostics_internal_error"], run.findings
+    assert cb.engine.update_index >= 3
+
+
 def test_subproc_vec_env_and_vecnormalize(ppo_small, train):
     env = VecNormalize(SubprocVecEnv([lambda: __import__("gymnasium").make("CartPole-v1")] * 2))
     try:

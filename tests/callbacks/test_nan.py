@@ -35,6 +35,18 @@ def test_nan_observation_is_traced_to_its_source(tiny, train):
     assert not _finite(model)  # what happens without stop_on: the NaN spread into the parameters
 
 
+def test_a_model_whose_parameters_turned_nan_is_called_corrupt_once_per_part(tiny, train):
+    # DQN keeps training on NaN parameters (argmax of NaN is action 0) without ever crashing: a user reading
+    # the log later must learn that everything after the first NaN is lost and where to restart from.
+    model = DQN("MlpPolicy", _nan_env(), learning_starts=100, **tiny())
+    run = train(model, 1000, NaNCallback(off_policy_interval=100))
+    corrupt = [f for f in run.findings if "the model is now corrupt" in f.message]
+    assert corrupt and all(f.severity is Severity.ERROR for f in corrupt)
+    parts = [f.message.split("'")[1] for f in corrupt]
+    assert sorted(parts) == sorted(set(parts)) and "q_net" in parts  # once per part, however long it runs
+    assert all(f.step >= 300 and "checkpoint saved before step" in f.hint for f in corrupt)
+
+
 def test_stop_on_error_stops_before_the_nan_reaches_the_parameters(tiny, train):
     model = DQN("MlpPolicy", _nan_env(), learning_starts=100, **tiny())
     run = train(model, 1000, NaNCallback(stop_on="error", off_policy_interval=100))

@@ -74,6 +74,20 @@ def test_stock_policies_pass_and_are_left_bit_identical(make):
     assert report.summary["parameters"] > 0 and "optimizer" in report.summary["optimizers"]
 
 
+@pytest.mark.parametrize("algo", [SAC, PPO])
+def test_gsde_policy_after_training_is_checked_and_its_noise_left_alone(algo):
+    # After SB3's own backward pass the gSDE exploration matrices hold a freed graph: differentiating
+    # through them again raised "Trying to backward through the graph a second time".
+    kwargs = dict(learning_starts=32, batch_size=16) if algo is SAC else dict(n_steps=64, batch_size=32, n_epochs=1)
+    model = algo("MlpPolicy", "Pendulum-v1", use_sde=True, policy_kwargs=small_net(), seed=0, **kwargs)
+    model.learn(80 if algo is SAC else 128)
+    dist = (model.actor if algo is SAC else model.policy).action_dist
+    noise = dist.exploration_mat
+    torch_state = torch.get_rng_state()
+    assert serious(check(model)) == []
+    assert dist.exploration_mat is noise and torch.equal(torch.get_rng_state(), torch_state)
+
+
 def test_detached_features_extractor_is_param_no_grad():
     model = PPO("MlpPolicy", "CartPole-v1", seed=0,
                 policy_kwargs=dict(net_arch=[16], features_extractor_class=DetachedExtractor))
