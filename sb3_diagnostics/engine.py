@@ -30,6 +30,7 @@ from types import FrameType
 from typing import Any
 
 from sb3_diagnostics.catalog import entry
+from sb3_diagnostics.errors import InvalidThresholdError
 from sb3_diagnostics.findings import Alert, Finding, Severity
 from sb3_diagnostics.rules.base import Rule
 from sb3_diagnostics.sb3.train_log import LOGGED_BY_SB3
@@ -64,7 +65,7 @@ SCALARS_LAYOUT: dict[str, dict[str, list[Any]]] = {
         "reward scale": ["Multiline", [r"diagnostics/reward_abs_.*", r"diagnostics/return_.*"]],
         "reward signal": ["Multiline", [r"diagnostics/reward_nonzero_frac", r"diagnostics/reward_snr",
                                         r"diagnostics/reward_component/.*"]],
-        "episodes": ["Multiline", [r"diagnostics/truncation_frac"]],
+        "episodes": ["Multiline", [r"diagnostics/truncation_frac", r"diagnostics/episodes_finished"]],
         "alerts": ["Multiline", [r"diagnostics/alert/.*"]],
     }
 }
@@ -107,13 +108,19 @@ class Engine:
         cooldown_steps: int = 20_000,
         verbose: int = 0,
         emit: bool = True,
-        ignore: Iterable[str] = (),
+        ignore: Iterable[str] | None = (),
     ) -> None:
         self.cooldown = require_whole_number("cooldown", cooldown, 0, "updates")
         self.cooldown_steps = require_whole_number("cooldown_steps", cooldown_steps, 0, "timesteps")
         self.verbose = verbose
         self.emit = emit
-        self.ignore = frozenset(ignore)
+        codes: tuple[Any, ...] = (
+            () if ignore is None else (ignore,) if isinstance(ignore, str)
+            else tuple(ignore) if isinstance(ignore, Iterable) else (ignore,)  # a generator is read once
+        )
+        if not all(isinstance(c, str) for c in codes):
+            raise InvalidThresholdError(f"ignore={ignore!r}: pass finding codes, e.g. ignore=['reward_sparse'].")
+        self.ignore = frozenset(codes)
         for code in self.ignore:
             entry(code)  # raises UnknownCodeError listing the valid codes
         self.findings: list[Finding] = []

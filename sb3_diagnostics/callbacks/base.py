@@ -55,6 +55,12 @@ def parse_stop_on(stop_on: StopOn) -> tuple[Severity | None, frozenset[str]]:
             "(e.g. stop_on='error' or stop_on=['nan_detected'])."
         )
     codes = frozenset(stop_on)
+    severities = sorted(c for c in codes if c.lower() in ("info", "warning", "error"))
+    if severities:
+        raise InvalidThresholdError(
+            f"stop_on={stop_on!r}: a severity is given alone, as a string (stop_on={severities[0]!r}); a list holds "
+            "finding codes (e.g. stop_on=['nan_detected'])."
+        )
     for code in codes:
         entry(code)  # raises UnknownCodeError listing the valid codes
     return None, codes
@@ -69,7 +75,9 @@ def require_verbose(verbose: object) -> int:
 
 def require_seed(seed: object) -> int:
     """:return: ``seed`` :raises InvalidThresholdError: when it is not a whole number >= 0"""
-    return require_whole_number("seed", seed, 0, "(a seed)")
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise InvalidThresholdError(f"seed={seed!r}: use a whole number >= 0 (it seeds the checks' own sampling).")
+    return int(seed)
 
 
 class MeasureGate:

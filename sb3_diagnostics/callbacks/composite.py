@@ -88,7 +88,7 @@ class DiagnosticsCallback(CallbackList):
         thresholds: Mapping[str, Any] | None = None,
         *,
         checks: Iterable[str] | None = None,
-        ignore: Iterable[str] = (),
+        ignore: Iterable[str] | None = (),
         stop_on: StopOn = None,
         cooldown: int = 10,
         seed: int = 0,
@@ -100,6 +100,11 @@ class DiagnosticsCallback(CallbackList):
         self.thresholds = coerce_all(thresholds)  # a typo fails here, before training starts
         if isinstance(checks, str):
             raise InvalidThresholdError(f"checks={checks!r}: pass a list of check keys, e.g. checks=[{checks!r}].")
+        if isinstance(checks, Iterable):
+            checks = list(checks)  # a generator is read once
+        if checks is not None and not (isinstance(checks, list) and all(isinstance(c, str) for c in checks)):
+            raise InvalidThresholdError(f"checks={checks!r}: pass None (every check) or a list of check keys, "
+                                        f"e.g. checks=['kl', 'entropy']; the checks are {', '.join(CHECKS)}.")
         names = list(dict.fromkeys(checks)) if checks is not None else list(CHECKS)
         unknown = [n for n in names if n not in CHECKS]
         if unknown:
