@@ -19,7 +19,8 @@ from sb3_diagnostics import __version__
 from sb3_diagnostics.errors import DiagnosticsError
 from sb3_diagnostics.findings import Severity
 
-EXIT_CODES = "exit codes: 0 healthy; 1 an error-level finding; 2 bad input or unreadable data"
+EXIT_CODES = ("exit codes: 0 healthy; 1 an error-level finding (or a failed probe, or the demo missed a fault); "
+              "2 bad input or unreadable data")
 
 
 class UsageError(DiagnosticsError):
@@ -66,7 +67,7 @@ def _writable(path: str, what: str) -> None:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from sb3_diagnostics.report import format_run, format_table, rank, report_runs, to_json
+    from sb3_diagnostics.report import ReportInputError, format_run, format_table, rank, report_runs, to_json
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers {args.workers}: use a whole number >= 1 (or leave it out: all cores).")
@@ -77,6 +78,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
             raise UsageError(f"--plot {args.plot!r}: the dashboard is a PNG image; give a path ending in .png.")
         _writable(args.plot, "--plot")
     reports = report_runs(args.path, thresholds=_threshold_overrides(args.threshold), workers=args.workers)
+    unreadable = [r for r in reports if not r.readable]
+    if len(unreadable) == len(reports):
+        problems = "; ".join(dict.fromkeys(p.rstrip(". ") for r in reports for p in r.problems)) or "no scalars"
+        raise ReportInputError(
+            f"nothing under {args.path} could be judged ({len(reports)} run(s)): {problems}. Pass the directory of a "
+            "run SB3 wrote with tensorboard_log=... (and that reached its first log dump)."
+        )
+    if unreadable:
+        print(f"note: {len(unreadable)} of {len(reports)} runs could not be read: "
+              f"{', '.join(str(r.path) for r in unreadable[:5])}", file=sys.stderr)
     min_severity = Severity.parse(args.min_severity)
     if args.json:
         text = to_json(reports)
@@ -147,6 +158,9 @@ def _cmd_check_env(args: argparse.Namespace) -> int:
         env = _make_env(args.env)
     except Exception as exc:  # an unknown id, a typo in an entry point: say so, no traceback
         raise UsageError(f"cannot make {args.env!r}: {type(exc).__name__}: {exc}") from exc
+    if isinstance(env, str):
+        raise UsageError(f"{args.env!r} returned the string {env!r}, not an environment: give the id or entry point "
+                         "of the env itself (e.g. CartPole-v1 or my_pkg.envs:MyEnv).")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the table below says it all
         report = check_training_env(env, n_steps=args.steps, seed=args.seed)
@@ -226,6 +240,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(func(args))
     except DiagnosticsError as exc:
         print(f"sb3-diagnostics {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # never a traceback; SB3_DIAGNOSTICS_DEBUG=1 shows it
+        import os
+
+        if os.environ.get("SB3_DIAGNOSTICS_DEBUG"):
+            raise
+        print(f"sb3-diagnostics {args.command}: unexpected {type(exc).__name__}: {exc}. If the cause is not in your "
+              "environment or files, please report it with the output of SB3_DIAGNOSTICS_DEBUG=1 "
+              f"sb3-diagnostics {args.command} ...", file=sys.stderr)
         return 2
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sb3_diagnostics.cli import main as cli
 
 
@@ -31,3 +33,125 @@ def test_probes_pass_for_a2c_and_fail_for_dqn_with_its_defaults(capsys):
     # and the first failure names the component it isolates
     assert cli(["probes", "DQN", "--budget", "300"]) == 1
     assert "a failure here means: value loss or optimizer broken" in capsys.readouterr().out
+
+
+# -- bad input: a message that says what to do, exit code 2, never a traceback -----------------------
+BAD_ENVS = '''
+import numpy as np, gymnasium as gym
+from gymnasium import spaces
+
+class _Base(gym.Env):
+    observation_space = spaces.Box(-1, 1, (3,), np.float32)
+    action_space = spaces.Discrete(2)
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed); return np.zeros(3, np.float32), {}
+    def step(self, a):
+        return np.zeros(3, np.float32), 1.0, False, False, {}
+
+class ResetRaises(_Base):
+    def reset(self, seed=None, options=None):
+        raise RuntimeError("database not connected")
+
+class StepRaises(_Base):
+    def step(self, a):
+        raise RuntimeError("simulator died")
+
+class TextObs(_Base):
+    observation_space = spaces.Text(8)
+    def reset(self, seed=None, options=None):
+        return "abc", {}
+    def step(self, a):
+        return "abc", 1.0, False, False, {}
+
+class GraphObs(_Base):
+    observation_space = spaces.Graph(node_space=spaces.Box(-1, 1, (2,)), edge_space=None)
+
+class SequenceObs(_Base):
+    observation_space = spaces.Sequence(spaces.Box(-1, 1, (2,)))
+
+class NoSpaces(gym.Env):
+    def reset(self, seed=None, options=None):
+        return np.zeros(3), {}
+    def step(self, a):
+        return np.zeros(3), 1.0, False, False, {}
+
+def returns_a_string():
+    return "CartPole-v1"
+'''
+
+
+@pytest.fixture
+def folders(tmp_path, monkeypatch):
+    """Event files a user may point ``report`` at by mistake, and a module of broken envs for ``check-env``."""
+    (tmp_path / "cli_bad_envs.py").write_text(BAD_ENVS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name, content in {"empty": b"", "random": bytes(range(256)) * 2,
+                          "garbage": b"\x50\x00\x00\x00\x00\x00\x00\x00garbage"}.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "events.out.tfevents.1.host").write_bytes(content)
+    return tmp_path
+
+
+BAD_INPUT = [
+    # (arguments, words the message must contain)
+    (["report", "{t}/empty", "--workers", "-3"], ["--workers -3", ">= 1"]),
+    (["report", "{t}/empty"], ["nothing under", "could be judged"]),
+    (["report", "{t}/random"], ["could be judged", "events.out.tfevents"]),
+    (["report", "{t}/garbage"], ["could be judged", "truncated"]),
+    (["report", "{t}/no_such_folder"], ["no_such_folder"]),
+    (["report", "{t}/empty", "--json", "{t}/missing/x.json"], ["does not exist", "create it"]),
+    (["report", "{t}/empty", "--plot", "{t}/missing/x.png"], ["does not exist", "create it"]),
+    (["report", "{t}/empty", "--plot", "{t}/x.txt"], ["PNG", ".png"]),
+    (["report", "{t}/empty", "--threshold", "klx.kl_high=0.3"], ["Unknown check 'klx'", "kl"]),
+    (["report", "{t}/empty", "--threshold", "kl.kl_high=abc"], ["CHECK.FIELD=NUMBER"]),
+    (["report", "{t}/empty", "--threshold", "kl.kl_hihg=0.3"], ["kl_hihg", "valid fields"]),
+    (["report", "{t}/empty", "--threshold", "nonsense"], ["CHECK.FIELD=NUMBER"]),
+    (["check-env", "cli_bad_envs:ResetRaises", "--steps", "50"], ["reset", "database not connected"]),
+    (["check-env", "cli_bad_envs:StepRaises", "--steps", "50"], ["step()", "simulator died"]),
+    (["check-env", "cli_bad_envs:TextObs", "--steps", "50"], ["SB3 trains on Box", "Text"]),
+    (["check-env", "cli_bad_envs:GraphObs", "--steps", "50"], ["SB3 trains on Box", "Graph"]),
+    (["check-env", "cli_bad_envs:SequenceObs", "--steps", "50"], ["SB3 trains on Box", "Sequence"]),
+    (["check-env", "cli_bad_envs:NoSpaces", "--steps", "50"], ["no observation_space", "__init__"]),
+    (["check-env", "cli_bad_envs:returns_a_string", "--steps", "50"], ["not an environment"]),
+    (["check-env", "cli_bad_envs:Nope", "--steps", "50"], ["cannot make 'cli_bad_envs:Nope'"]),
+    (["check-env", "no_module_xyz:Env", "--steps", "50"], ["cannot make", "No module named"]),
+    (["check-env", "CartPole-v1", "--steps", "0"], ["n_steps=0", ">= 1"]),
+    (["check-env", "CartPole-v1", "--steps", "-5"], ["n_steps=-5", ">= 1"]),
+    (["probes", "PPO", "--budget", "0"], ["budget", ">= 1"]),
+    (["probes", "PPO", "--budget", "-1"], ["budget", ">= 1"]),
+    (["demo", "--scenario", "nope"], ["unknown scenario 'nope'", "learning-rate"]),
+]
+
+
+@pytest.mark.parametrize("args, words", BAD_INPUT, ids=[" ".join(a[:2] + a[2:][-2:]) for a, _ in BAD_INPUT])
+def test_bad_input_exits_2_with_a_message_that_says_what_to_do(folders, capsys, args, words):
+    code = cli([a.format(t=folders) for a in args])
+    captured = capsys.readouterr()
+    assert code == 2, captured.out + captured.err
+    assert "Traceback" not in captured.err + captured.out
+    assert captured.err.startswith("sb3-diagnostics")
+    for word in words:
+        assert word in captured.err, captured.err
+
+
+def test_a_bug_inside_the_cli_is_a_message_and_exit_2_unless_debugging(monkeypatch, capsys):
+    import sb3_diagnostics.cli as cli_module
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug of ours")
+
+    monkeypatch.setattr(cli_module, "_cmd_check_env", broken)
+    assert cli(["check-env", "CartPole-v1"]) == 2
+    err = capsys.readouterr().err
+    assert "ZeroDivisionError: a bug of ours" in err and "SB3_DIAGNOSTICS_DEBUG=1" in err and "Traceback" not in err
+    monkeypatch.setenv("SB3_DIAGNOSTICS_DEBUG", "1")
+    with pytest.raises(ZeroDivisionError):
+        cli(["check-env", "CartPole-v1"])
+
+
+def test_help_documents_the_exit_codes(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli(["--help"])
+    assert exit_info.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "0 healthy" in out and "1 an error-level finding" in out and "2 bad input or unreadable data" in out

@@ -15,6 +15,7 @@ from typing import Any
 from sb3_diagnostics.engine import PREFIX, Engine
 from sb3_diagnostics.findings import Finding, Severity
 from sb3_diagnostics.report.reader import RunScalars, read_run
+from sb3_diagnostics.rules.nan import NONFINITE_AT
 from sb3_diagnostics.rules.registry import all_rules
 from sb3_diagnostics.sb3.train_log import SB3_ROLLOUT_KEYS, SB3_TRAIN_KEYS
 from sb3_diagnostics.triage import triage
@@ -43,6 +44,12 @@ class RunReport:
     problems: list[str] = field(default_factory=list)
     scalars: dict[str, list[tuple[int, float]]] = field(default_factory=dict, repr=False)
     spans: dict[str, list[list[int]]] = field(default_factory=dict, repr=False)
+    judged: bool = False
+
+    @property
+    def readable(self) -> bool:
+        """Whether the run held scalars the rules could judge (False: empty, corrupted or not an SB3 run)."""
+        return self.judged
 
     @property
     def worst(self) -> Severity | None:
@@ -53,7 +60,7 @@ class RunReport:
         """A JSON-ready summary."""
         return {
             "run": str(self.path),
-            "status": str(self.worst) if self.worst is not None else "ok",
+            "status": str(self.worst) if self.worst is not None else ("ok" if self.judged else "unreadable"),
             "last_step": self.last_step,
             "sources": self.sources,
             "problems": self.problems,
@@ -63,6 +70,14 @@ class RunReport:
                 for f in triage(self.findings, self.spans)
             ],
         }
+
+
+#: logged scalars that are NaN when undefined (SB3's explained_variance of returns that did not vary)
+UNDEFINED_OK = frozenset({"train/explained_variance"})
+
+
+def _nonfinite_points(points: list[tuple[int, float]]) -> list[int]:
+    return [step for step, value in points if not math.isfinite(value)]
 
 
 def metric_stream(scalars: Mapping[str, list[tuple[int, float]]]) -> tuple[Stream, list[str]]:
@@ -83,6 +98,8 @@ def metric_stream(scalars: Mapping[str, list[tuple[int, float]]]) -> tuple[Strea
     # Two dumps at one step (the last rollout, then the final update at the end of learn()) are two
     # updates: the n-th value of a tag at a step belongs to the n-th dump there.
     by_dump: dict[tuple[int, int], dict[str, float]] = defaultdict(dict)
+    nonfinite: dict[tuple[int, int], list[str]] = defaultdict(list)
+    nonfinite_only: dict[int, list[str]] = {}
     ours = any(tag.startswith(PREFIX) and not tag.startswith(f"{PREFIX}alert/") for tag in scalars)
     sources = ["diagnostics/*"] if ours else []
     for tag, points in scalars.items():
@@ -93,13 +110,31 @@ def metric_stream(scalars: Mapping[str, list[tuple[int, float]]]) -> tuple[Strea
         else:
             name = SB3_TRAIN_KEYS.get(tag) or SB3_ROLLOUT_KEYS.get(tag) or ""
             if not name:
+                if tag.startswith(("train/", "rollout/")):  # other losses: only their NaNs matter
+                    for step_value in _nonfinite_points(points):
+                        nonfinite_only.setdefault(step_value, []).append(tag)
                 continue
         seen: dict[int, int] = defaultdict(int)
         for step, value in points:
-            by_dump[(step, seen[step])].setdefault(name, value)
+            key = (step, seen[step])
             seen[step] += 1
+            if not math.isfinite(value):
+                # a NaN/Inf in a logged loss or statistic is nan_detected, not a huge KL or a negative EV;
+                # explained variance is NaN when the returns did not vary (undefined, not broken), and our
+                # own diagnostics/* ratios may be undefined: those are just missing
+                if tag not in UNDEFINED_OK and not tag.startswith(PREFIX):
+                    nonfinite[key].append(tag)
+                continue
+            by_dump[key].setdefault(name, value)
     if any(tag in SB3_TRAIN_KEYS for tag in scalars):
         sources.append("SB3 train/*")
+    for step, tags in nonfinite_only.items():
+        nonfinite[(step, 0)].extend(tags)
+    for key, tags in nonfinite.items():
+        m = by_dump[key]
+        m["nonfinite_count"] = m.get("nonfinite_count", 0.0) + len(tags)
+        for tag in tags:
+            m.setdefault(f"{NONFINITE_AT}{tag}", float(key[0]))
     if not by_dump:
         return [], sources
     stream = [(step, metrics) for (step, _), metrics in sorted(by_dump.items())]
@@ -164,7 +199,7 @@ def judge_run(run: RunScalars | str | Path, thresholds: Mapping[str, Any] | None
             "tensorboard_log set, and did it reach its first log dump?"
         )
         return report
-    report.last_step = stream[-1][0]
+    report.last_step, report.judged = stream[-1][0], True
     names = {k for _, m in stream for k in m}
     if "approx_kl" not in names and "entropy_normalized" not in names:
         report.problems.append("only some keys were logged: no KL and no entropy, so update checks were skipped.")

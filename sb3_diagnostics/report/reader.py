@@ -14,9 +14,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from google.protobuf.message import DecodeError
-from tensorboard.compat.proto import event_pb2
-
 from sb3_diagnostics.errors import ReportInputError
 
 EVENT_FILE_MARK = "tfevents"
@@ -48,6 +45,8 @@ def find_runs(path: str | os.PathLike[str]) -> list[Path]:
     root = Path(path)
     if not root.exists():
         raise ReportInputError(f"{root} does not exist. Pass a run directory (e.g. ./tb/PPO_1) or a tree of runs.")
+    if not os.access(root, os.R_OK | (0 if root.is_file() else os.X_OK)):
+        raise ReportInputError(f"{root} cannot be read: permission denied. Run as a user who can read it, or copy the run.")
     if root.is_file():
         if EVENT_FILE_MARK in root.name:
             return [root.parent]
@@ -88,9 +87,20 @@ def read_run(run_dir: str | os.PathLike[str]) -> RunScalars:
     :param run_dir: directory holding ``events.out.tfevents.*`` files
     :return: the run's scalars
     """
+    try:
+        from google.protobuf.message import DecodeError
+        from tensorboard.compat.proto import event_pb2
+    except ImportError as exc:
+        raise ReportInputError(
+            f"reading TensorBoard event files needs the tensorboard package ({exc}): pip install tensorboard"
+        ) from exc
     run = RunScalars(Path(run_dir))
     series: dict[str, list[tuple[int, float]]] = defaultdict(list)
-    files = sorted(p for p in Path(run_dir).iterdir() if EVENT_FILE_MARK in p.name and p.is_file())
+    try:
+        files = sorted(p for p in Path(run_dir).iterdir() if EVENT_FILE_MARK in p.name and p.is_file())
+    except OSError as exc:
+        run.problems.append(f"{run_dir}: cannot be listed ({exc}).")
+        files = []
     for file in files:
         try:
             data = file.read_bytes()

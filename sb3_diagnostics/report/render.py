@@ -37,6 +37,10 @@ def format_run(report: RunReport, min_severity: Severity = Severity.INFO) -> str
     head = f"Run {report.path} (last step {report.last_step}; read {', '.join(report.sources) or 'nothing'})"
     lines = [head]
     lines += [f"  note: {p}" for p in report.problems]
+    if not report.readable:
+        lines.append("Not judged: nothing in this run could be read (see the notes above), so nothing can be said "
+                     "about its health.")
+        return "\n".join(lines)
     lines.append(format_report(report.findings, min_severity=min_severity, spans=report.spans,
                                last_step=report.last_step))
     return "\n".join(lines)
@@ -53,15 +57,15 @@ def format_table(reports: Sequence[RunReport], min_severity: Severity = Severity
     rows = []
     for r in rank(reports):
         shown = [f for f in r.findings if f.severity >= min_severity]
-        status = str(max((f.severity for f in shown), default="ok")).upper()
+        status = str(max((f.severity for f in shown), default="ok" if r.readable else "??")).upper()
         top = first_problem(shown, min_severity, r.spans)
-        first = f"{top.code} @ {top.step}" if top else ("unreadable" if r.problems and not r.last_step else "-")
+        first = f"{top.code} @ {top.step}" if top else ("-" if r.readable else "unreadable")
         others = ", ".join(dict.fromkeys(f.code for f in shown if top is None or f.code != top.code))
         rows.append((status, str(r.path), first, others))
     widths = [max(len(row[i]) for row in rows + [("STATUS", "RUN", "FIRST PROBLEM", "ALSO")]) for i in range(3)]
     out = [f"{'STATUS':<{widths[0]}}  {'RUN':<{widths[1]}}  {'FIRST PROBLEM':<{widths[2]}}  ALSO"]
     out += [f"{s:<{widths[0]}}  {p:<{widths[1]}}  {f:<{widths[2]}}  {o}" for s, p, f, o in rows]
-    broken = sum(row[0] != "OK" for row in rows)
+    broken = sum(row[0] not in ("OK", "??") for row in rows)
     out.append(f"\n{broken} of {len(rows)} runs have findings at {min_severity} or above.")
     return "\n".join(out)
 

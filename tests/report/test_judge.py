@@ -56,3 +56,44 @@ def test_thresholds_override_from_the_command_line(sweep, capsys):
     assert "[kl_too_high]" not in capsys.readouterr().out
     assert cli(["report", str(sweep), "--threshold", "kl_high=0.3"]) == 2
     assert "expected CHECK.FIELD=NUMBER" in capsys.readouterr().err
+
+
+def _log(tmp_path, rows):
+    """Write SB3's own TensorBoard logs, one dump per row of {key: value}."""
+    from stable_baselines3.common.logger import configure
+
+    logger = configure(str(tmp_path), ["tensorboard"])
+    for i, row in enumerate(rows):
+        for key, value in row.items():
+            logger.record(key, value)
+        logger.dump(step=(i + 1) * 2048)
+    logger.close()
+    [report] = report_runs(tmp_path)
+    return report
+
+
+def _update(**overrides):
+    row = {"train/approx_kl": 0.01, "train/entropy_loss": -0.6, "train/value_loss": 5.0, "train/policy_gradient_loss": -0.01,
+           "train/explained_variance": 0.5, "train/clip_fraction": 0.1, "train/learning_rate": 3e-4,
+           "rollout/ep_rew_mean": 20.0}
+    row.update(overrides)
+    return row
+
+
+def test_nan_or_inf_in_logged_losses_is_nan_detected_not_a_huge_kl(tmp_path):
+    # A run that diverged: SB3 logs NaN losses and an infinite KL. That is the model turning to NaN, and the
+    # report must say so, not "KL too high" or "explained variance negative".
+    broken = [_update() for _ in range(4)] + [
+        _update(**{"train/value_loss": float("nan"), "train/approx_kl": float("inf"),
+                   "train/explained_variance": float("nan"), "train/loss": float("nan")}) for _ in range(3)]
+    report = _log(tmp_path / "broken", broken)
+    codes = {f.code for f in report.findings if f.severity >= Severity.WARNING}
+    assert "nan_detected" in codes and "kl_too_high" not in codes and "explained_variance_negative" not in codes
+    finding = next(f for f in report.findings if f.code == "nan_detected")
+    assert finding.step == 5 * 2048 and "train/value_loss" in finding.message
+
+    # the healthy twin, and a NaN explained variance alone (returns that did not vary: undefined, not broken)
+    assert [f for f in _log(tmp_path / "healthy", [_update() for _ in range(7)]).findings
+            if f.severity >= Severity.WARNING] == []
+    undefined = _log(tmp_path / "ev_nan", [_update(**{"train/explained_variance": float("nan")}) for _ in range(7)])
+    assert "nan_detected" not in {f.code for f in undefined.findings}

@@ -26,8 +26,23 @@ def test_bad_inputs_give_clear_messages(tmp_path, capsys):
     (run / "events.out.tfevents.2.host").write_bytes(b"\x50\x00\x00\x00\x00\x00\x00\x00garbage")  # truncated
     report = judge_run(run)
     assert any("truncated record" in p for p in report.problems)
-    assert cli(["report", str(run)]) == 0
-    assert "note: events.out.tfevents.2.host: truncated record" in capsys.readouterr().out
+    # nothing in it can be judged: that is bad input (exit 2 and what to pass instead), not a clean run (exit 0)
+    assert cli(["report", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "nothing under" in err and "events.out.tfevents.2.host: truncated record" in err
+    assert "tensorboard_log=" in err and ".;" not in err
+
+
+def test_a_sweep_with_one_unreadable_run_is_judged_and_the_run_named(sweep, tmp_path, capsys):
+    import shutil
+
+    shutil.copytree(sweep / "healthy", tmp_path / "healthy")
+    (tmp_path / "crashed").mkdir()
+    (tmp_path / "crashed" / "events.out.tfevents.1.host").write_bytes(b"")
+    assert cli(["report", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert "1 of 2 runs could not be read" in captured.err and "crashed" in captured.err
+    assert "unreadable" in captured.out
 
 
 def test_truncated_copy_of_a_real_run_still_reads(sweep, tmp_path):
