@@ -124,12 +124,26 @@ CATALOG: dict[str, CatalogEntry] = _rows(
     ("reward_not_learnable", "environment", W, "environment", "environment",
      "no observation dimension correlates with reward",
      "Make sure the observation contains what the reward depends on.", JONES, ("explained_variance_negative",)),
+    ("action_space_degenerate", "environment", E, "environment", "environment",
+     "an action dimension offers no choice: a Box dimension of zero width, a Discrete(1)",
+     "Give every action dimension a range (low < high) or remove it from the action space.",
+     "https://github.com/hill-a/stable-baselines/issues/553", ("action_no_effect", "policy_stays_random")),
+    ("action_space_not_normalized", "environment", W, "environment", "environment",
+     "Box action bounds far from [-1, 1]",
+     "Declare the action space as Box(-1, 1) and rescale inside step() (or wrap the env in "
+     "gymnasium.wrappers.RescaleAction(env, -1.0, 1.0)): Gaussian policies start at mean 0, std 1.",
+     RL_TIPS + "#tips-and-tricks-when-creating-a-custom-environment",
+     ("policy_stays_random", "action_std_collapse", "entropy_collapse")),
     ("reset_not_randomized", "environment", I, "environment", "environment", "reset() always returns the same observation",
      "Randomise initial states with self.np_random in reset() if the task should generalise.", CUSTOM_ENV, ()),
     # --- episodes ------------------------------------------------------------------------
     ("episode_length_degenerate", "episodes", W, "environment", "environment",
      "episodes are degenerate (end at once or never)",
      "Make the task more forgiving (termination conditions) or add intermediate goals.", TIME_LIMITS, ()),
+    ("episodes_never_end", "episodes", W, "environment", "environment",
+     "no episode ends (no time limit, and no terminal state reached)",
+     "Give the env a time limit (gym.make(..., max_episode_steps=N) or gymnasium.wrappers.TimeLimit) and return "
+     "terminated=True when the task ends.", TIME_LIMITS, ()),
     # --- data pipeline: wrappers, buffers, recurrent state --------------------------------
     ("vecnormalize_reward_clipped", "vecnormalize", W, "vecnormalize", "pipeline", "VecNormalize clips rewards",
      "Raise clip_reward in VecNormalize (above the largest normalised reward) or set norm_reward=False.",

@@ -335,6 +335,8 @@ class PreflightThresholds(Thresholds):
     :param action_states: states at which different actions are compared
     :param action_horizon: steps after the tried action over which its effect is looked for (a
         delayed effect still counts)
+    :param action_half_width: a Box action dimension whose half-width exceeds this is far from [-1, 1]
+        (Pendulum's [-2, 2] is fine); so is one whose range does not contain 0 strictly inside
     """
 
     dead_dim_std: float = 1e-6
@@ -346,9 +348,10 @@ class PreflightThresholds(Thresholds):
     determinism_steps: int = 100
     action_states: int = 3
     action_horizon: int = 3
+    action_half_width: float = 10.0
     _fractions = ("reward_corr",)
     _counts = ("max_mlp_dims", "short_episode", "reset_seeds", "determinism_steps", "action_states", "action_horizon")
-    _non_negative = ("dead_dim_std", "scale_ratio")
+    _non_negative = ("dead_dim_std", "scale_ratio", "action_half_width")
 
 
 @dataclass(frozen=True)
@@ -437,6 +440,8 @@ class EpisodeThresholds(Thresholds):
         fraction of its size, are the agent reaching its goal fast, not failing at once
     :param sustain_frac: ... and the short episodes must also last this fraction of training
     :param falling_after: fraction of training before which a falling reward is not judged (early noise)
+    :param never_end_steps: steps per env without any episode ending (in any env) after which episodes never
+        end (10x the usual 1000-step time limit)
     """
 
     short_episode: float = 10.0
@@ -449,6 +454,7 @@ class EpisodeThresholds(Thresholds):
     success_gain: float = 0.3
     sustain_frac: float = 0.15
     falling_after: float = 0.3
-    _counts = ("consecutive", "sustain_steps", "min_points")
+    never_end_steps: int = 10_000
+    _counts = ("consecutive", "sustain_steps", "min_points", "never_end_steps")
     _fractions = ("min_drop", "flat_returns", "sustain_frac", "falling_after")
     _non_negative = ("short_episode", "success_gain")

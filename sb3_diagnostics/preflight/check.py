@@ -25,6 +25,7 @@ from dataclasses import replace
 from typing import Any
 
 import gymnasium as gym
+from gymnasium import spaces
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 
@@ -96,8 +97,10 @@ class _Measure:
         roll = collect(d, self.n_steps, self.seed, self.obs_layout, stat_dims, self.act_layout)
         self.summary["steps"] = int(roll.rewards.size)
         if roll.shape_problem:
-            self.metrics["obs_shape_problem"] = 1.0
+            # 2: some observations could not be read at all; 1: another shape holding the right values
+            self.metrics["obs_shape_problem"] = 2.0 if roll.shape_skipped else 1.0
             self.metrics[E.SHAPE_PROBLEM + roll.shape_problem] = 1.0
+        self._action_space()
         self._observations(roll, stat_dims)
         self._rewards(roll)
         self._episodes(roll)
@@ -108,6 +111,33 @@ class _Measure:
         self._reset()
         d.phase = "action-effect check"
         self._action_effect(deterministic)
+
+    def _action_space(self) -> None:
+        """Action dimensions that offer no choice, and Box bounds far from [-1, 1]."""
+        m, space = self.metrics, self.driver.action_space
+        names = self.act_layout.names
+        if isinstance(space, spaces.Box):
+            low, high = (np.asarray(b, dtype=np.float64).reshape(-1) for b in (space.low, space.high))
+            labels = names if len(names) == low.size else [f"action[{i}]" for i in range(low.size)]
+            zero = np.isfinite(low) & (high <= low)
+            center, half = (high + low) / 2.0, (high - low) / 2.0
+            finite = np.isfinite(low) & np.isfinite(high) & ~zero
+            far = finite & ((half > self.th.action_half_width) | (np.abs(center) >= half))
+            for i in np.flatnonzero(far):
+                m[E.FAR_ACTION + f"{labels[i]} in [{low[i]:.4g}, {high[i]:.4g}]"] = 1.0
+            m["action_far_dims"] = float(far.sum())
+            degenerate = [f"{labels[i]} (low = high = {low[i]:.4g})" for i in np.flatnonzero(zero)]
+            total = low.size
+        elif isinstance(space, (spaces.Discrete, spaces.MultiDiscrete)):
+            nvec = np.asarray(space.n if isinstance(space, spaces.Discrete) else space.nvec).reshape(-1)
+            degenerate = [f"{type(space).__name__} dimension {i} has 1 choice" for i in np.flatnonzero(nvec <= 1)]
+            total = nvec.size
+        else:
+            return
+        m["action_dims"] = float(total)
+        m["action_degenerate_dims"] = float(len(degenerate))
+        for label in degenerate:
+            m[E.DEGENERATE_ACTION + label] = 1.0
 
     def _observations(self, roll: Rollout, stat_dims: np.ndarray) -> None:
         m, s = self.metrics, self.summary
@@ -208,6 +238,10 @@ class _Measure:
         std, nonzero = m.get("reward_std", math.nan), m.get("reward_nonzero_frac", math.nan)
         if not (std > rt.constant_std and nonzero >= rt.sparse_frac):
             return  # a constant, all-zero or sparse reward has its own verdicts; a correlation says nothing more
+        if "image" in self.obs_layout.kinds:
+            # pixels are left out of the statistics: what an image shows cannot be correlated with the reward here
+            self.note("observation has images: whether the reward follows from the observation was not checked")
+            return
         names = [self.obs_layout.names[i] for i in stat_dims]
         features, labels = [], []
         for prefix, block in (("", roll.obs), ("next ", roll.next_obs)):
@@ -218,6 +252,9 @@ class _Measure:
         if roll.actions.size:
             features.append(roll.actions)
             labels += self.act_layout.names
+            # an action cost (-c * |a|^2, as in MountainCarContinuous) is symmetric: no linear correlation
+            features.append(np.abs(roll.actions - np.nanmean(roll.actions, axis=0)))
+            labels += [f"|{n} - mean|" for n in self.act_layout.names]
             obs_part = roll.obs[:, :_MAX_PRODUCT_DIMS]
             act_part = roll.actions[:, :_MAX_PRODUCT_DIMS // 4]
             products = (obs_part[:, :, None] * act_part[:, None, :]).reshape(obs_part.shape[0], -1)
@@ -335,12 +372,27 @@ def check_training_env(
     name = None
     if isinstance(env, str):
         name = env
-        env = gym.make(env)
+        try:
+            env = gym.make(env)
+        except Exception as exc:
+            raise NotAnEnvironmentError(
+                f"cannot make {env!r} ({type(exc).__name__}: {exc}). Pass a registered id such as 'CartPole-v1' "
+                "(import the package that registers yours first), or the env object itself."
+            ) from exc
         made = True
     if not isinstance(env, (gym.Env, VecEnv)):
         raise NotAnEnvironmentError(
             f"check_training_env needs an env id, a gymnasium.Env or an SB3 VecEnv; got {type(env).__name__}. "
             "Pass e.g. gym.make('CartPole-v1') or the VecEnv you train on."
+        )
+    missing = [a for a in ("observation_space", "action_space") if getattr(env, a, None) is None]
+    if missing:
+        if made:
+            env.close()
+        raise NotAnEnvironmentError(
+            f"{type(env).__name__} has no {' and no '.join(missing)}: SB3 reads both from the env. Set them in "
+            "__init__, e.g. self.observation_space = gymnasium.spaces.Box(-1, 1, (3,)) and "
+            "self.action_space = gymnasium.spaces.Discrete(2)."
         )
     driver = Driver(env)
     try:
@@ -350,8 +402,11 @@ def check_training_env(
             observation_space=str(driver.observation_space), action_space=str(driver.action_space),
         )
         if driver.normalizers:
-            measure.note("VecNormalize in the stack: observations checked as the agent sees them (normalised), "
-                         "rewards as the environment gives them; its statistics were restored afterwards")
+            seen = ("observations checked as the agent sees them (normalised)"
+                    if any(getattr(w, "norm_obs", False) for w, _ in driver.normalizers)
+                    else "observations are not normalised (norm_obs=False)")
+            measure.note(f"VecNormalize in the stack: {seen}, rewards as the environment gives them; its statistics "
+                         "were restored afterwards")
         measure.run()
     finally:
         driver.restore_normalization()

@@ -136,7 +136,10 @@ def vecnormalize_states(env: Any) -> list[tuple[VecNormalize, dict[str, Any]]]:
     out = []
     while isinstance(env, VecEnvWrapper):
         if isinstance(env, VecNormalize):
-            out.append((env, copy.deepcopy({k: getattr(env, k) for k in ("obs_rms", "ret_rms", "returns")})))
+            # VecNormalize(norm_obs=False) has no obs_rms (and norm_reward=False may lack ret_rms): keep what exists
+            own = vars(env)
+            state: dict[str, Any] = {k: own[k] for k in ("obs_rms", "ret_rms", "returns") if k in own}
+            out.append((env, copy.deepcopy(state)))
         env = env.venv
     return out
 

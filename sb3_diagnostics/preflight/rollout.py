@@ -15,7 +15,7 @@ import numpy as np
 from gymnasium import spaces
 
 from sb3_diagnostics.preflight.driver import Driver, as_float
-from sb3_diagnostics.sb3.spaces import Layout, SeededSampler, flatten
+from sb3_diagnostics.sb3.spaces import Layout, SeededSampler, fits_buffer, flatten, shape_mismatch
 
 #: longest action prefix before the action-effect comparison
 MAX_PREFIX = 20
@@ -39,6 +39,7 @@ class Rollout:
     first_nonfinite_reward: int | None
     obs_changed: bool
     shape_problem: str | None
+    shape_skipped: bool = False  # an observation SB3's buffers cannot take (not just of another shape)
 
 
 def collect(
@@ -50,6 +51,8 @@ def collect(
     current = driver.reset(seed)
     first_flat: np.ndarray | None = None
     shape_problem: str | None = None
+    shape_skipped = False
+    vectorized = driver.is_vec
     obs_rows, next_rows, act_rows, next_done = [], [], [], []
     rewards = np.zeros((iterations, driver.n_envs))
     dones = np.zeros((iterations, driver.n_envs), dtype=bool)
@@ -62,10 +65,18 @@ def collect(
     changed = False
 
     def flat(x: Any, where: str) -> np.ndarray | None:
-        nonlocal shape_problem
+        nonlocal shape_problem, shape_skipped
+        if not vectorized and shape_problem is None:
+            # a VecEnv already copied each observation into a buffer of the space's shape (a (1, n) array
+            # broadcasts into an (n,) slot); a plain env hands over what step() returned
+            why = shape_mismatch(space, x)
+            if why is not None:
+                shape_problem = f"the observation from {where} {why}"
+                shape_skipped = not fits_buffer(space, x)  # SB3 fails to store it, or stores it misplaced
         try:
             return flatten(space, x)
         except (ValueError, TypeError, KeyError, IndexError) as exc:
+            shape_skipped = True
             if shape_problem is None:
                 shape_problem = f"the observation from {where} {exc}"
             return None
@@ -114,12 +125,14 @@ def collect(
         current = following
     d = len(stat_dims)
     return Rollout(
-        obs=np.asarray(obs_rows).reshape(-1, d), next_obs=np.asarray(next_rows).reshape(-1, d),
+        # d is 0 when every observation dim is an image dim: rows of nothing, not a reshape error
+        obs=np.asarray(obs_rows, dtype=float).reshape(len(obs_rows), d),
+        next_obs=np.asarray(next_rows, dtype=float).reshape(len(next_rows), d),
         next_done=np.asarray(next_done, dtype=bool),
         actions=np.asarray(act_rows).reshape(len(act_rows), -1), rewards=rewards, dones=dones, terminated=terminated,
         components={k: np.asarray(v) for k, v in components.items()}, episode_lengths=lengths,
         episode_truncated=truncs, first_nonfinite_obs=first_bad_obs, first_nonfinite_reward=first_bad_reward,
-        obs_changed=changed, shape_problem=shape_problem,
+        obs_changed=changed, shape_problem=shape_problem, shape_skipped=shape_skipped,
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from sb3_diagnostics.findings import Alert
+from sb3_diagnostics.findings import Alert, Severity
 from sb3_diagnostics.rules.base import Metrics, Rule, get, labels, listing
 from sb3_diagnostics.thresholds import PreflightThresholds
 
@@ -21,13 +21,16 @@ STD_SMALLEST = "_std_smallest:"
 CORR_FEATURE = "_corr_feature:"
 DIFFERENCE = "_difference:"
 PREFIXES = "_prefixes:"
+DEGENERATE_ACTION = "_degenerate_action:"
+FAR_ACTION = "_far_action:"
 
 
 class EnvironmentRule(Rule):
     """
     Reads, once (step 0), what ``check_training_env`` measured:
 
-    - ``obs_shape_problem`` (1 when an observation did not fit the space; ``_shape_problem:<what>``);
+    - ``obs_shape_problem`` (1: an observation of another shape than the space that still holds its values, 2: one
+      that could not be read at all; ``_shape_problem:<what>``);
     - ``obs_nonfinite_step`` (env step of the first NaN/Inf observation; ``_obs_nonfinite_at:<dim>``)
       and ``reward_nonfinite_step``;
     - ``obs_changed`` (0 when every observation was the same), ``_obs_rows``;
@@ -40,13 +43,16 @@ class EnvironmentRule(Rule):
       ``_replay_steps``;
     - ``reset_identical`` (1 when every seed gave the same first observation), ``_reset_seeds``;
     - ``action_effect`` (0 when no tried action changed anything), ``_action_candidates``,
-      ``_action_horizon``, ``_prefixes:<steps>``.
+      ``_action_horizon``, ``_prefixes:<steps>``;
+    - ``action_degenerate_dims`` of ``action_dims`` (``_degenerate_action:<what>``), ``action_far_dims``
+      (``_far_action:<dim in [low, high]>``).
     """
 
     codes = (
         "buffer_shape_mismatch", "obs_nan_inf", "nan_detected", "obs_constant", "obs_too_large", "obs_dead_dims",
-        "obs_scale_mismatch", "episode_length_degenerate", "reward_not_learnable", "env_nondeterministic",
-        "reset_not_randomized", "action_no_effect",
+        "obs_scale_mismatch", "episode_length_degenerate", "episodes_never_end", "reward_not_learnable",
+        "env_nondeterministic", "reset_not_randomized", "action_no_effect", "action_space_degenerate",
+        "action_space_not_normalized",
     )
 
     def __init__(self, thresholds: PreflightThresholds | None = None, *, seed: int = 0, space: str = "") -> None:
@@ -57,22 +63,57 @@ class EnvironmentRule(Rule):
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
         return [
-            *self._shapes(metrics), *self._observations(metrics), *self._episodes(metrics),
+            *self._shapes(metrics), *self._actions(metrics), *self._observations(metrics), *self._episodes(metrics),
             *self._learnable(metrics), *self._replays(metrics),
         ]
 
     def _shapes(self, m: Metrics) -> list[Alert]:
-        if not get(m, "obs_shape_problem"):
+        problem = get(m, "obs_shape_problem")
+        if not problem:
             return []
         what = listing(labels(m, SHAPE_PROBLEM), 1)
+        hint = "Return observations of exactly observation_space.shape (and dtype) from reset() and step()."
+        if problem < 2:
+            # e.g. (1, n) for an (n,) space: DummyVecEnv copies it into its (n,) buffer, so training runs
+            return [Alert(
+                "buffer_shape_mismatch",
+                f"{what}: it does not match observation_space {self.space}. SB3's VecEnv copies it into a buffer "
+                "of the space's shape, so training runs, but SB3's check_env rejects it and anything that reads "
+                "the env's own observations (wrappers, evaluation code, predict() on one env) sees another shape.",
+                1.0, 0.0, severity=Severity.WARNING, hint=hint,
+            )]
         return [Alert(
             "buffer_shape_mismatch",
             f"{what}: it does not fit observation_space {self.space}. SB3 stores observations with the space's "
-            "shape, so mismatched ones are reshaped wrongly or crash training; the observation checks skipped "
-            "those steps.",
-            1.0, 0.0,
-            hint="Return observations of exactly observation_space.shape (and dtype) from reset() and step().",
+            "shape, so it crashes or stores wrong values; the observation checks skipped those steps.",
+            1.0, 0.0, hint=hint,
         )]
+
+    def _actions(self, m: Metrics) -> list[Alert]:
+        alerts = []
+        degenerate, dims = get(m, "action_degenerate_dims"), get(m, "action_dims")
+        if degenerate and dims:
+            every = degenerate >= dims
+            alerts.append(Alert(
+                "action_space_degenerate",
+                f"{int(degenerate)} of {int(dims)} action dimension(s) offer no choice: "
+                f"{listing(labels(m, DEGENERATE_ACTION), 4)}. "
+                + ("Whatever the policy outputs, the action is the same, so there is nothing to learn."
+                   if every else "The policy still spends exploration (and entropy bonus) on them for nothing."),
+                degenerate, 0.0, severity=None if every else Severity.WARNING,
+            ))
+        far = get(m, "action_far_dims")
+        if far:
+            alerts.append(Alert(
+                "action_space_not_normalized",
+                f"{int(far)} Box action dimension(s) are far from [-1, 1]: {listing(labels(m, FAR_ACTION), 4)}. "
+                "PPO/A2C/TRPO's Gaussian policy starts at mean 0 with std 1, so its actions are clipped to a bound "
+                "(or are tiny against the range) until the mean has travelled there; SAC/TD3/DDPG rescale from "
+                "[-1, 1], where a huge range makes a small change of the network output a huge change of action "
+                f"(threshold: half-width > {self.th.action_half_width:g}, or 0 not strictly inside the range).",
+                far, self.th.action_half_width,
+            ))
+        return alerts
 
     def _observations(self, m: Metrics) -> list[Alert]:
         th, alerts = self.th, []
@@ -154,12 +195,10 @@ class EnvironmentRule(Rule):
         if limit > per_env:
             return []  # a time limit longer than the rollout: no verdict (the report notes it)
         return [Alert(
-            "episode_length_degenerate",
-            f"no episode ended in {int(per_env)} random steps per env: without a time limit (TimeLimit, "
-            "max_episode_steps) SB3 never logs an episode return, and a stuck agent is never reset.",
+            "episodes_never_end",
+            f"no episode ended in {int(per_env)} random steps per env and the env has no time limit: SB3 never logs "
+            "an episode return (rollout/ep_rew_mean), and a stuck agent is never reset.",
             per_env, per_env,
-            hint="Give the env a time limit (gym.make(..., max_episode_steps=N) or gymnasium.wrappers.TimeLimit) and "
-            "make sure terminated is returned when the task ends.",
         )]
 
     def _learnable(self, m: Metrics) -> list[Alert]:

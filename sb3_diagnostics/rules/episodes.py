@@ -79,12 +79,14 @@ class EpisodeRule(Rule):
       unless the mean return rose substantially meanwhile (short *successful* episodes: the agent
       reaches its goal fast). Every episode truncated is normal for fixed-horizon tasks (Pendulum): it
       is only ``info``, and only while returns stay flat.
+    - ``episodes_never_end``: ``steps_since_episode_end`` (steps per env since an episode last ended in
+      any env) reaches ``never_end_steps``.
     - ``reward_decreasing``: over the last third of the updates seen (at least ``min_points``),
       the mean episode reward falls steadily (rank correlation with time <= ``falling_rank``) and
       by more than ``min_drop`` of its size.
     """
 
-    codes = ("episode_length_degenerate", "reward_decreasing")
+    codes = ("episode_length_degenerate", "episodes_never_end", "reward_decreasing")
 
     def __init__(self, thresholds: EpisodeThresholds | None = None) -> None:
         super().__init__()
@@ -132,7 +134,20 @@ class EpisodeRule(Rule):
             ))
         alerts += self._decreasing()
         alerts += self._all_truncated(get(metrics, "truncation_frac"))
+        alerts += self._never_end(get(metrics, "steps_since_episode_end"))
         return alerts
+
+    def _never_end(self, since: float | None) -> list[Alert]:
+        if since is None or since < self.th.never_end_steps:
+            return []
+        return [Alert(
+            "episodes_never_end",
+            f"no episode has ended in any env for the last {int(since)} steps per env (threshold "
+            f"{self.th.never_end_steps}): without a time limit and a reachable terminal state, SB3 never logs an "
+            "episode return (rollout/ep_rew_mean), a stuck agent is never reset, and GAE bootstraps one endless "
+            "episode.",
+            since, self.th.never_end_steps,
+        )]
 
     def _recent(self) -> list[float]:
         return self._rewards.recent(1 / 3, self.th.min_points)

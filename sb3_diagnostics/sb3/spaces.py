@@ -54,6 +54,46 @@ def _fill(space: spaces.Space, prefix: str, out: Layout) -> None:
         )
 
 
+def shape_mismatch(space: spaces.Space, x: Any) -> str | None:
+    """
+    Why ``x`` does not have the shape ``space`` declares (Box, also inside Dict and Tuple), or None.
+    ``flatten`` accepts a (1, n) array for an (n,) Box; SB3's buffers and networks do not always.
+    """
+    if isinstance(space, spaces.Dict) and isinstance(x, dict):
+        for key, sub in space.spaces.items():
+            if key in x and (why := shape_mismatch(sub, x[key])) is not None:
+                return f"[{key!r}] {why}"
+    elif isinstance(space, spaces.Tuple) and isinstance(x, tuple | list):
+        for i, sub in enumerate(space.spaces):
+            if i < len(x) and (why := shape_mismatch(sub, x[i])) is not None:
+                return f"[{i}] {why}"
+    elif isinstance(space, spaces.Box):
+        shape = np.shape(x)
+        if shape != tuple(space.shape):
+            return f"has shape {shape}, but the space's shape is {tuple(space.shape)}"
+    return None
+
+
+def fits_buffer(space: spaces.Space, x: Any) -> bool:
+    """
+    Whether SB3's VecEnv buffers take ``x`` as an observation of ``space`` anyway: numpy copies an array
+    into a slot of the space's shape when it broadcasts (a (1, n) array into (n,), not (n, 1)).
+    """
+    if isinstance(space, spaces.Dict) and isinstance(x, dict):
+        return all(key in x and fits_buffer(sub, x[key]) for key, sub in space.spaces.items())
+    if isinstance(space, spaces.Tuple) and isinstance(x, tuple | list):
+        return len(x) == len(space.spaces) and all(fits_buffer(sub, v) for sub, v in zip(space.spaces, x, strict=True))
+    if isinstance(space, spaces.Box):
+        shape, target = tuple(np.shape(x)), tuple(space.shape)
+        while len(shape) > len(target) and shape[0] == 1:  # numpy's assignment drops leading 1s of the value
+            shape = shape[1:]
+        try:
+            return np.broadcast_shapes(shape, target) == target and int(np.prod(shape)) == int(np.prod(target))
+        except ValueError:
+            return False
+    return True
+
+
 def flatten(space: spaces.Space, x: Any) -> np.ndarray:
     """Flatten one observation/action like ``gymnasium.spaces.flatten`` (one-hot for discrete), as float64."""
     if isinstance(space, spaces.Dict):

@@ -45,3 +45,36 @@ def test_agent_that_dies_at_once(ppo_small, train):
     model = PPO("MlpPolicy", env, **ppo_small(learning_rate=0.1, n_epochs=20))
     run = train(model, 20000, EpisodeCallback())
     assert run.severity("episode_length_degenerate") == Severity.WARNING
+
+
+class _Drift(gym.Env):
+    """A 1-d drift the action pushes; reward -|x|. No terminal state and, unless wrapped, no time limit."""
+
+    observation_space = gym.spaces.Box(-10.0, 10.0, (1,))
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.x = 0.0
+        return self._obs(), {}
+
+    def _obs(self):
+        import numpy as np
+
+        return np.array([self.x], dtype=np.float32)
+
+    def step(self, action):
+        self.x = min(10.0, max(-10.0, self.x + (0.1 if action else -0.1)))
+        return self._obs(), -abs(self.x), False, False, {}
+
+
+def test_episodes_that_never_end_are_reported_live(ppo_small, train):
+    # SB3 #1806: a custom env with neither a time limit nor a reachable terminal state
+    th = {"episodes": {"never_end_steps": 1500}}
+    run = train(PPO("MlpPolicy", _Drift(), **ppo_small()), 2048, DiagnosticsCallback(thresholds=th))
+    finding = next(f for f in run.findings if f.code == "episodes_never_end")
+    assert finding.severity is Severity.WARNING and "TimeLimit" in finding.hint and finding.step >= 1500
+    # the fix: a time limit
+    fixed = gym.wrappers.TimeLimit(_Drift(), max_episode_steps=200)
+    run = train(PPO("MlpPolicy", fixed, **ppo_small()), 2048, DiagnosticsCallback(thresholds=th))
+    assert "episodes_never_end" not in run.codes(Severity.INFO)

@@ -298,8 +298,46 @@ def test_episodes_ending_at_once_or_never():
     short = run(FnEnv(done_fn=lambda e: (e.t >= 2, False)))
     assert severity_of(short, "episode_length_degenerate") is Severity.WARNING
     never = run(FnEnv(done_fn=lambda e: (False, False)))
-    assert severity_of(never, "episode_length_degenerate") is Severity.WARNING
+    assert severity_of(never, "episodes_never_end") is Severity.WARNING  # SB3 #1806
+    assert "episode_length_degenerate" not in {f.code for f in never}
     assert never.summary["episodes"] == 0 and np.isnan(never.random_return_mean)
+
+
+def _centered(space, action):
+    """The action mapped to [-1, 1] by the space's bounds: the same task whatever the units."""
+    low, high = space.low.astype(np.float64), space.high.astype(np.float64)
+    width = np.where(high > low, high - low, 1.0)
+    return 2.0 * (np.asarray(action, dtype=np.float64) - low) / width - 1.0
+
+
+@pytest.mark.parametrize("low, high, far", [
+    # SB3 #389 / #1972: a set-point in degrees, a budget in currency units
+    ([5.0, -1.0], [35.0, 1.0], ["action[0] in [5, 35]"]),
+    ([0.0, 0.0], [10000.0, 1.0], ["action[0] in [0, 1e+04]", "action[1] in [0, 1]"]),
+    # healthy: [-1, 1], and Pendulum's symmetric [-2, 2]
+    ([-1.0, -1.0], [1.0, 1.0], []),
+    ([-2.0, -2.0], [2.0, 2.0], []),
+])
+def test_action_bounds_far_from_minus_one_one(low, high, far):
+    space = spaces.Box(np.array(low, np.float32), np.array(high, np.float32))
+    report = run(FnEnv(action_space=space, move_fn=lambda e, a: e.x + _effect(space, _centered(space, a))))
+    if not far:
+        assert "action_space_not_normalized" not in {f.code for f in report}
+        return
+    finding = next(f for f in report if f.code == "action_space_not_normalized")
+    assert finding.severity is Severity.WARNING and all(dim in finding.message for dim in far)
+    assert "RescaleAction" in finding.hint
+
+
+def test_action_dimension_without_choice():
+    # hill-a/stable-baselines #553: a Box with low == high in one dimension
+    one = spaces.Box(np.array([-1.0, 3.0], np.float32), np.array([1.0, 3.0], np.float32))
+    report = run(FnEnv(action_space=one, move_fn=lambda e, a: e.x + _effect(one, _centered(one, a))))
+    finding = next(f for f in report if f.code == "action_space_degenerate")
+    assert finding.severity is Severity.WARNING and "action[1] (low = high = 3)" in finding.message
+    # nothing to choose at all: broken beyond doubt
+    assert severity_of(run(FnEnv(action_space=spaces.Discrete(1))), "action_space_degenerate") is Severity.ERROR
+    assert "action_space_degenerate" not in {f.code for f in run(FnEnv(action_space=spaces.Discrete(2)))}
 
 
 def test_nan_reward():
@@ -335,3 +373,106 @@ def test_bad_input_raises_clear_errors():
     with pytest.raises(InvalidThresholdError, match="n_steps=-5"):
         check_training_env(DummyVecEnv([lambda: gym.make("CartPole-v1")]), n_steps=-5)
     assert isinstance(NotAnEnvironmentError("x"), TypeError) and isinstance(InvalidThresholdError("x"), ValueError)
+
+
+class GridImageEnv(gym.Env):
+    """Walk a lit pixel to the centre of a 12 x 12 RGB image: the observation is the image alone, no vector part."""
+
+    observation_space = spaces.Box(0, 255, (12, 12, 3), np.uint8)
+    action_space = spaces.Discrete(4)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        self.pos = self.np_random.integers(0, 12, 2)
+        return self._obs(), {}
+
+    def _obs(self):
+        image = np.zeros((12, 12, 3), np.uint8)
+        image[self.pos[0], self.pos[1]] = 255
+        return image
+
+    def step(self, action):
+        self.t += 1
+        self.pos = np.clip(self.pos + [(1, 0), (-1, 0), (0, 1), (0, -1)][int(action)], 0, 11)
+        arrived = bool((self.pos == 6).all())
+        return self._obs(), 1.0 if arrived else -0.01 * float(np.abs(self.pos - 6).sum()), arrived, self.t >= 30, {}
+
+
+@pytest.mark.parametrize("wrap", [lambda env: env, lambda env: DummyVecEnv([lambda: env])], ids=["Env", "DummyVecEnv"])
+def test_image_only_observation_is_checked(wrap):
+    report = run(wrap(GridImageEnv()), n_steps=200)
+    assert "diagnostics_internal_error" not in {f.code for f in report}
+    assert serious(report) == [], report.format()
+    assert report.summary["obs_dims"] == 12 * 12 * 3 and report.summary["steps"] == 200
+    assert report.summary["episodes"] > 0
+
+
+def test_image_only_observation_is_not_called_unrelated_to_a_reward_it_shows():
+    class BrightnessEnv(gym.Env):
+        """The reward is the brightness of the image the agent saw; the action picks a dark or a bright next image."""
+
+        observation_space = spaces.Box(0, 255, (12, 12, 3), np.uint8)
+        action_space = spaces.Discrete(2)
+
+        def reset(self, *, seed=None, options=None):
+            super().reset(seed=seed)
+            self.t, self.brightness = 0, int(self.np_random.integers(0, 256))
+            return np.full((12, 12, 3), self.brightness, np.uint8), {}
+
+        def step(self, action):
+            self.t += 1
+            reward = self.brightness / 255.0
+            self.brightness = int(self.np_random.integers(0, 128)) + 128 * int(action)
+            return np.full((12, 12, 3), self.brightness, np.uint8), reward, False, self.t >= 30, {}
+
+    report = run(BrightnessEnv(), n_steps=300)
+    assert "reward_not_learnable" not in {f.code for f in report}, report.format()
+    assert any("observation has images" in n for n in report.summary["notes"])
+
+
+def test_vecnormalize_without_observation_normalization_is_checked():
+    venv = VecNormalize(DummyVecEnv([lambda: gym.make("CartPole-v1")]), norm_obs=False)
+    ret_mean, ret_count = venv.ret_rms.mean.copy(), venv.ret_rms.count
+    report = run(venv, n_steps=200)
+    assert isinstance(report, PreflightReport) and report.summary["steps"] == 200
+    assert serious(report) == [], report.format()
+    np.testing.assert_array_equal(venv.ret_rms.mean, ret_mean)
+    assert venv.ret_rms.count == ret_count
+
+
+def test_observation_of_another_shape_than_the_space():
+    def obs(env):
+        return np.append(env.x, env.t / 50).astype(np.float32)
+
+    wrong = run(FnEnv(obs_fn=lambda e: obs(e).reshape(1, 4), observation_space=spaces.Box(-np.inf, np.inf, (4,))),
+                n_steps=200)
+    # SB3's DummyVecEnv copies a (1, 4) array into its (4,) buffer: training runs, check_env rejects it
+    assert severity_of(wrong, "buffer_shape_mismatch") is Severity.WARNING
+    assert "(1, 4)" in next(f for f in wrong if f.code == "buffer_shape_mismatch").message
+    # a (4, 1) array does not broadcast into (4,): SB3 crashes at the first step
+    column = run(FnEnv(obs_fn=lambda e: obs(e).reshape(4, 1), observation_space=spaces.Box(-np.inf, np.inf, (4,))),
+                 n_steps=200)
+    assert severity_of(column, "buffer_shape_mismatch") is Severity.ERROR
+    right = run(FnEnv(obs_fn=obs), n_steps=200)
+    assert right.summary["obs_dims"] == 4
+    assert "buffer_shape_mismatch" not in {f.code for f in right}
+
+
+def test_env_without_spaces_raises_a_clear_error():
+    class NoSpaces(gym.Env):
+        def reset(self, *, seed=None, options=None):
+            return np.zeros(3, np.float32), {}
+
+        def step(self, action):
+            return np.zeros(3, np.float32), 0.0, False, False, {}
+
+    with pytest.raises(NotAnEnvironmentError, match="NoSpaces has no observation_space and no action_space") as info:
+        check_training_env(NoSpaces(), n_steps=10)
+    assert "Set them in __init__" in str(info.value) and "self.observation_space = " in str(info.value)
+
+
+def test_unknown_env_id_raises_a_clear_error():
+    with pytest.raises(NotAnEnvironmentError, match=r"cannot make 'NoSuchEnv-v0'.*registered id") as info:
+        check_training_env("NoSuchEnv-v0", n_steps=10)
+    assert isinstance(info.value.__cause__, gym.error.Error)

@@ -62,3 +62,10 @@ def test_a_falling_reward_early_in_training_is_not_a_trend(feed):
     assert not any(feed(EpisodeRule(), falling))
     later = [{"_ep_rew_mean": 100.0 - 2 * i, "_progress": 0.5 + i / 100} for i in range(40)]
     assert feed(EpisodeRule(), later)[-1] == ["reward_decreasing"]
+
+
+def test_episodes_never_end_after_the_threshold_of_steps_without_an_ending():
+    rule = EpisodeRule(EpisodeThresholds(never_end_steps=1000))
+    assert not [a for a in rule.observe(512, {"steps_since_episode_end": 512.0}) if a.code == "episodes_never_end"]
+    [alert] = [a for a in rule.observe(1024, {"steps_since_episode_end": 1024.0}) if a.code == "episodes_never_end"]
+    assert "1024 steps per env" in alert.message and alert.value == 1024.0
