@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # This machine has a CPU build of torch 2.13.0 on disk; any other torch pulls GBs of CUDA wheels.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup demo test zoo zoo-quick calibration calibration-quick overhead start-up lint type clean
+.PHONY: setup demo test test-slow zoo zoo-quick calibration calibration-quick overhead start-up lint type clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,12 @@ demo: setup
 	$(BIN)/sb3-diagnostics demo
 
 # Two workers (this machine has 2 cores); a test file stays on one worker so its fixtures train once.
+# The default suite leaves out tests marked slow (the algorithm x space x VecEnv matrix, ...): CI runs them too.
 test: setup
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow"
+
+test-slow: setup
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m slow
 
 zoo: setup
 	$(BIN)/python benchmarks/fault_zoo/run.py

@@ -25,8 +25,8 @@ from dataclasses import replace
 from typing import Any
 
 import gymnasium as gym
-from gymnasium import spaces
 import numpy as np
+from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecEnv
 
 from sb3_diagnostics import metrics as M
