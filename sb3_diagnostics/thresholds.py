@@ -442,6 +442,8 @@ class EpisodeThresholds(Thresholds):
     :param falling_after: fraction of training before which a falling reward is not judged (early noise)
     :param never_end_steps: steps per env without any episode ending (in any env) after which episodes never
         end (10x the usual 1000-step time limit)
+    :param lost_progress: in a run whose return had risen (by more than ``success_gain``), the share of that
+        rise a falling reward must give back to be reported (a partial dip is how A2C and PPO learn)
     """
 
     short_episode: float = 10.0
@@ -455,6 +457,7 @@ class EpisodeThresholds(Thresholds):
     sustain_frac: float = 0.15
     falling_after: float = 0.3
     never_end_steps: int = 10_000
+    lost_progress: float = 0.6
     _counts = ("consecutive", "sustain_steps", "min_points", "never_end_steps")
-    _fractions = ("min_drop", "flat_returns", "sustain_frac", "falling_after")
+    _fractions = ("min_drop", "flat_returns", "sustain_frac", "falling_after", "lost_progress")
     _non_negative = ("short_episode", "success_gain")

@@ -83,7 +83,8 @@ class EpisodeRule(Rule):
       any env) reaches ``never_end_steps``.
     - ``reward_decreasing``: over the last third of the updates seen (at least ``min_points``),
       the mean episode reward falls steadily (rank correlation with time <= ``falling_rank``) and
-      by more than ``min_drop`` of its size.
+      by more than ``min_drop`` of its size; in a run that had made progress, the fall must also give back
+      at least ``lost_progress`` of it.
     """
 
     codes = ("episode_length_degenerate", "episodes_never_end", "reward_decreasing")
@@ -165,10 +166,20 @@ class EpisodeRule(Rule):
         drop = (start - end) / scale
         if not (rank <= th.falling_rank and drop > th.min_drop):
             return []
+        first, best, now = self.returns.first, self.returns.best, self.returns.current
+        lost = ""
+        if first is not None and best is not None and now is not None and best - first > th.success_gain * max(
+                abs(first), abs(best), 1e-8):
+            # After real progress, a partial dip is how A2C and PPO learn (SB3's default A2C on CartPole falls from
+            # 268 to 150 and then solves the task); a fall that gives back most of what was learned is not.
+            share = (best - now) / (best - first)
+            if share < th.lost_progress:
+                return []
+            lost = f", giving back {100 * share:.0f}% of what the run had gained (best {best:.3g}, first {first:.3g})"
         return [Alert(
             "reward_decreasing",
-            f"over the last third of training the mean episode reward fell steadily from {start:.3g} to {end:.3g} "
-            f"(rank correlation with time {rank:.2f}, threshold {th.falling_rank}): the agent is getting worse (reward is "
+            f"over the last third of training the mean episode reward fell steadily from {start:.3g} to {end:.3g}"
+            f"{lost} (rank correlation with time {rank:.2f}, threshold {th.falling_rank}): the agent is getting worse (reward is "
             "a lagging indicator: something upstream broke first), or the reward itself drifts (a term that depends on "
             "env state that reset() never resets, such as a step counter).",
             drop, th.min_drop,
