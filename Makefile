@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # This machine has a CPU build of torch 2.13.0 on disk; any other torch pulls GBs of CUDA wheels.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup demo test test-slow zoo zoo-quick calibration calibration-quick overhead start-up lint type clean
+.PHONY: setup demo test test-slow real-failures zoo zoo-quick calibration calibration-quick overhead start-up lint type clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ calibration: setup
 
 calibration-quick: setup
 	$(BIN)/python benchmarks/calibration/run.py --quick --workers 2
+
+real-failures: setup
+	$(BIN)/python benchmarks/real_failures/run.py
 
 overhead: setup
 	$(BIN)/python benchmarks/overhead.py
