@@ -15,7 +15,7 @@ def test_check_env_on_a_healthy_env(capsys):
 
 def test_check_env_on_an_entry_point_with_a_broken_reward(capsys):
     # a reward that ignores the action: reward_constant is an error, so the exit code says so
-    assert cli(["check-env", "sb3_diagnostics.envs:BanditEnv", "--steps", "300"]) == 1
+    assert cli(["check-env", "sb3_diagnostics.faults:BanditEnv", "--steps", "300"]) == 1
     assert "reward_constant" in capsys.readouterr().out
 
 

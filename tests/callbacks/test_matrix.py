@@ -380,12 +380,9 @@ def steps(case: Case) -> int:
     return 192 if case.algo in ON_POLICY else 150  # on-policy 3 updates; off-policy 100 steps of training (50 with 2 envs)
 
 
-def _is_slow(case: Case) -> bool:
-    return case.subproc or case.obs in ("img", "img_float", "dict") or case.algo in ("trpo", "crossq")
-
-
 def _params() -> list[Any]:
-    return [pytest.param(c, id=c.id, marks=[pytest.mark.slow] if _is_slow(c) else []) for c in CASES]
+    # ~4 CPU-minutes in all: `make test-slow` (CI runs it after `make test`)
+    return [pytest.param(c, id=c.id, marks=[pytest.mark.slow]) for c in CASES]
 
 
 # -- the tests ------------------------------------------------------------------------------
