@@ -40,6 +40,7 @@ def test_healthy_ppo_cartpole_is_silent(ppo_small, train):
     assert "No findings" in cb.report()
 
 
+@pytest.mark.slow  # CI: make test-slow
 def test_healthy_recurrent_ppo_is_silent(train):
     model = RecurrentPPO("MlpLstmPolicy", make_vec_env("CartPole-v1", n_envs=2, seed=0), n_steps=64, batch_size=64,
                          seed=0, policy_kwargs=dict(lstm_hidden_size=16, net_arch=[16]))

@@ -39,6 +39,7 @@ def test_time_penalty_reset_at_each_episode_is_quiet(run_time_penalty):
     assert run.codes(Severity.INFO) == set(), [(f.code, f.message) for f in run.findings]
 
 
+@pytest.mark.slow  # CI: make test-slow
 def test_agent_that_dies_at_once(ppo_small, train):
     # learning_rate=0.1: the policy collapses to always pushing one way; CartPole episodes last ~9 steps
     env = make_vec_env("CartPole-v1", n_envs=4, seed=0)

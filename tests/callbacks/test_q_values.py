@@ -16,6 +16,7 @@ from sb3_diagnostics.faults import DoubleUpdateDQN, DoubleUpdateSAC, EveryStepUp
 
 
 # -- Q-values --------------------------------------------------------------------------------------
+@pytest.mark.slow  # CI: make test-slow
 def test_huge_rewards_and_long_horizon_diverge_q_values(sac, train):
     # seed 003: "Q-values diverging in SAC"; rewards x1e4 (seed 000 #8) with gamma=0.999.
     model = sac(RewardScale(gym.make("Pendulum-v1"), 1e4), gamma=0.999, learning_rate=1e-3)
@@ -78,6 +79,7 @@ def twin_critics_model(tiny):
     return make
 
 
+@pytest.mark.slow  # CI: make test-slow
 def test_sac_second_critic_never_trained(train, twin_critics_model):
     # Q2 stays at its initial ~0 while Q1 learns Pendulum's values: spread ~= |Q1| = 2 |mean Q|,
     # which crosses 100 at 4000-4500 steps (seeds 0-2: first reported at 4501-5001).
@@ -93,6 +95,7 @@ def test_sac_second_critic_never_trained(train, twin_critics_model):
     assert run.codes() == {"q_twin_divergence", "param_no_grad"}
 
 
+@pytest.mark.slow  # CI: make test-slow
 def test_sac_critic_optimizer_over_every_critic_is_quiet(train, twin_critics_model):
     run = train(twin_critics_model(SAC, first_critic_only=False), 5600, DiagnosticsCallback(off_policy_interval=500))
     assert run.codes(Severity.INFO) == set(), [(f.code, f.message) for f in run.findings]
@@ -108,6 +111,7 @@ def test_td3_second_critic_never_trained_is_caught_by_the_gradient_check(train, 
     assert run.codes() == {"param_no_grad"}
 
 
+@pytest.mark.slow  # CI: make test-slow
 def test_td3_critic_optimizer_over_every_critic_is_quiet(train, twin_critics_model):
     run = train(twin_critics_model(TD3, first_critic_only=False), 2000, DiagnosticsCallback(off_policy_interval=500))
     assert run.codes(Severity.INFO) == set(), [(f.code, f.message) for f in run.findings]

@@ -46,7 +46,7 @@ def test_huge_win_bonus(run_ppo, win_bonus, expected):
     assert run.codes() == ({expected} if expected else set())
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", [0, pytest.param(1, marks=pytest.mark.slow), pytest.param(2, marks=pytest.mark.slow)])
 def test_a_goal_exploration_never_reaches_pays_nothing(run_ppo, seed):
     # +1 only at the end of a 120-cell chain, behind a time limit of 100 steps: no episode can get there (a
     # time limit too short for the task). From the reward stream this cannot be told from a disconnected

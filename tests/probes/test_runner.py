@@ -123,6 +123,7 @@ def test_correct_dqn_passes_every_probe():
     assert all(r.passed for r in results) and len(results) == 5
 
 
+@pytest.mark.slow  # CI: make test-slow
 def test_correct_sac_passes_every_probe_on_the_continuous_variants():
     results = assert_probes_pass(sac, budget=BUDGET)
     assert all(r.passed and r.action_kind == "continuous" for r in results) and len(results) == 5
@@ -130,6 +131,7 @@ def test_correct_sac_passes_every_probe_on_the_continuous_variants():
     assert results[2].expected["V(0)"] > 0.9 and "soft value" in results[2].note
 
 
+@pytest.mark.slow  # CI: make test-slow
 @pytest.mark.parametrize("name", sorted(OTHERS))
 def test_other_algorithms_pass_every_probe(name):
     # RecurrentPPO: probe 3's two steps are measured as one sequence through the LSTM

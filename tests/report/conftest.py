@@ -31,7 +31,7 @@ def _learn(model, steps, callback=None):  # type: ignore[no-untyped-def]
         model.learn(steps, callback=callback, log_interval=1)  # A2C logs every 100 updates by default
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sweep(tmp_path_factory):  # type: ignore[no-untyped-def]
     """The PLAIN_RUNS, trained once for every test of the report that reads them."""
     root = tmp_path_factory.mktemp("sweep")
