@@ -444,6 +444,9 @@ class EpisodeThresholds(Thresholds):
         end (10x the usual 1000-step time limit)
     :param lost_progress: in a run whose return had risen (by more than ``success_gain``), the share of that
         rise a falling reward must give back to be reported (a partial dip is how A2C and PPO learn)
+    :param drop_confidence: when the spread of the episode returns is known (live), standard errors of the two
+        means by which the reward must fall (a 100-episode moving mean of noisy returns drifts steadily; 3, not 2,
+        because the fall is tested again at every update)
     """
 
     short_episode: float = 10.0
@@ -458,6 +461,7 @@ class EpisodeThresholds(Thresholds):
     falling_after: float = 0.3
     never_end_steps: int = 10_000
     lost_progress: float = 0.6
+    drop_confidence: float = 3.0
     _counts = ("consecutive", "sustain_steps", "min_points", "never_end_steps")
     _fractions = ("min_drop", "flat_returns", "sustain_frac", "falling_after", "lost_progress")
-    _non_negative = ("short_episode", "success_gain")
+    _non_negative = ("short_episode", "success_gain", "drop_confidence")

@@ -117,9 +117,23 @@ def triage_order(findings: Iterable[Finding]) -> list[Finding]:
 def first_problem(
     findings: Sequence[Finding], min_severity: Severity = Severity.WARNING, spans: Spans | None = None
 ) -> Finding | None:
-    """:return: the first root cause at ``min_severity`` or above (what the reader should fix first), or None"""
-    return next((f for f in triage(findings, spans) if f.caused_by is None and f.severity >= min_severity
-                 and entry(f.code).stage != _INTERNAL), None)
+    """
+    :return: the first root cause (what the reader should fix first) at ``min_severity`` or above, or below it
+        but explaining a finding that is (an ``info`` "the reward is mostly noise" behind a critic that learns
+        nothing: the consequence shows the cause matters); None when there is none
+    """
+    ordered = triage(findings, spans)
+    for i, f in enumerate(ordered):
+        if f.caused_by is not None or entry(f.code).stage == _INTERNAL:
+            continue
+        tree = [f]
+        for g in ordered[i + 1:]:
+            if g.caused_by is None:
+                break
+            tree.append(g)
+        if max(g.severity for g in tree) >= min_severity:
+            return f
+    return None
 
 
 def _span_text(f: Finding, spans: Spans | None, last_step: int | None) -> str:

@@ -63,3 +63,16 @@ def test_report_folds_consequences_and_says_when_a_problem_stopped():
     assert "Start with [kl_too_high]" in text
     assert "2 warnings, 1 info" in text
     assert format_report([_f("kl_too_high", 1)], min_severity=Severity.ERROR).endswith("lower min_severity to see them).")
+
+
+def test_an_info_cause_that_explains_a_warning_is_the_first_problem():
+    # A reward of pure noise: reward_low_snr (info) early, the critic that learns nothing (warning) later.
+    # The warning shows the cause matters: start with the reward, not with the critic.
+    found = [_f("reward_low_snr", 2048, Severity.INFO), _f("critic_not_learning", 9216)]
+    assert first_problem(found).code == "reward_low_snr"
+    assert "Start with [reward_low_snr]" in format_report(found)
+    # alone, an info finding is no problem to start with
+    assert first_problem(found[:1]) is None
+    # and an info root that explains nothing does not hide the warning of another root
+    other = [_f("reward_low_snr", 2048, Severity.INFO), _f("kl_too_high", 4096)]
+    assert first_problem(other).code == "kl_too_high"

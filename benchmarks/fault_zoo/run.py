@@ -45,6 +45,7 @@ def run_case(name: str) -> Result:
     import torch
 
     from sb3_diagnostics import DiagnosticsCallback, Severity, check_training_env
+    from sb3_diagnostics.triage import first_problem
 
     torch.set_num_threads(1)
     case = CASES[name]
@@ -55,6 +56,7 @@ def run_case(name: str) -> Result:
             if case.env is not None:  # a pre-flight case: no training
                 findings = list(check_training_env(case.env()))  # already in triage order
                 triaged = findings
+                spans = None
                 model = None
             else:
                 model = case.make()
@@ -62,6 +64,7 @@ def run_case(name: str) -> Result:
                 model.learn(case.timesteps, callback=callback)
                 findings = callback.findings
                 triaged = callback.triage()
+                spans = callback.engine.spans
     except Exception as exc:  # a crash is reported as such, not as a miss
         return Result(name, {}, 1, time.perf_counter() - start, f"{type(exc).__name__}: {exc}")
     first: dict[str, int] = {}
@@ -72,8 +75,8 @@ def run_case(name: str) -> Result:
 
     on_policy = isinstance(model, OnPolicyAlgorithm)
     rollout = model.n_steps * model.n_envs if on_policy else case.options.get("off_policy_interval", 1000)
-    root = next((f.code for f in triaged if f.caused_by is None and f.severity >= Severity.WARNING
-                 and f.code != "diagnostics_internal_error"), None)
+    top = first_problem(triaged, spans=spans)
+    root = top.code if top is not None else None
     return Result(name, first, rollout, time.perf_counter() - start, root=root)
 
 

@@ -58,7 +58,7 @@ def format_table(reports: Sequence[RunReport], min_severity: Severity = Severity
     for r in rank(reports):
         shown = [f for f in r.findings if f.severity >= min_severity]
         status = str(max((f.severity for f in shown), default="ok" if r.readable else "??")).upper()
-        top = first_problem(shown, min_severity, r.spans)
+        top = first_problem(r.findings, min_severity, r.spans)
         first = f"{top.code} @ {top.step}" if top else ("-" if r.readable else "unreadable")
         others = ", ".join(dict.fromkeys(f.code for f in shown if top is None or f.code != top.code))
         rows.append((status, str(r.path), first, others))

@@ -118,30 +118,64 @@ class ReturnProgress:
     last few. Answers "did the agent get better, and is it at its best now?", the question that separates a
     policy that converged (deterministic, short successful episodes) from one that collapsed.
 
+    When the spread of the episode returns behind each mean is known (live: ``_ep_rew_std`` and
+    ``_ep_count``, from SB3's ``ep_info_buffer``), a rise counts only if it stands out from the noise of the
+    two means it compares: the first mean stands on a handful of episodes, and on a reward of pure noise it
+    can lie far below every later one. Post hoc (SB3 logs only the mean) the rise is taken at face value.
+
     :param plateau: updates the return must stay at its best to count as a plateau
+    :param confidence: standard errors by which the best mean must lie above the first one
     """
 
-    def __init__(self, plateau: int = 10) -> None:
+    def __init__(self, plateau: int = 10, confidence: float = 2.0) -> None:
         self.first: float | None = None
         self.best: float | None = None
         self.current: float | None = None
+        self.confidence = confidence
         self._recent: deque[float] = deque(maxlen=plateau)
+        self._first_count: float | None = None
+        #: the spread of single episode returns early in the run (the first time it stands on a few episodes)
+        self._early_std: float | None = None
+        self._best_se: float | None = None
 
-    def push(self, value: float | None) -> None:
-        """:param value: the current mean episode return (None: not known this update)"""
+    def observe(self, metrics: Metrics) -> None:
+        """Push ``_ep_rew_mean`` with its spread (``_ep_rew_std``, ``_ep_count``) when the update has them."""
+        self.push(get(metrics, "_ep_rew_mean"), get(metrics, "_ep_rew_std"), get(metrics, "_ep_count"))
+
+    def push(self, value: float | None, std: float | None = None, count: float | None = None) -> None:
+        """
+        :param value: the current mean episode return (None: not known this update)
+        :param std: the standard deviation of the episode returns behind it, when known
+        :param count: how many episodes it averages, when known
+        """
         if value is None:
             return
+        if std is None or count is None or count < 1:
+            std = count = None
         if self.first is None:
             self.first = value
-        self.best = value if self.best is None else max(self.best, value)
+            self._first_count = count
+        if std is not None and count is not None and self._early_std is None and count >= 5:
+            self._early_std = std
+        if self.best is None or value > self.best:
+            self.best = value
+            self._best_se = std / math.sqrt(count) if std is not None and count is not None else None
         self.current = value
         self._recent.append(value)
+
+    def _noise(self) -> float:
+        """The standard error of best - first; 0 when the spread is not known."""
+        if self._first_count is None or self._early_std is None or self._best_se is None:
+            return 0.0
+        first_se = self._early_std / math.sqrt(self._first_count)
+        return self.confidence * math.sqrt(first_se**2 + self._best_se**2)
 
     def improved(self, gain: float, near: float = 0.2) -> bool:
         """
         Whether the agent got better and is at its best now: the best return rose above the first by more than
-        ``gain`` of their size and the current one is within ``near`` of that rise from the best; or, on a task
-        it solves from early on, the return rose at all and has stayed at its best for the last updates.
+        ``gain`` of their size (and by more than their noise) and the current one is within ``near`` of that rise
+        from the best; or, on a task it solves from early on, the return rose at all and has stayed at its best
+        for the last updates.
 
         :param gain: how much better than the first return the best must be, as a fraction of their size
         :param near: how close to the best the current return must be, as a fraction of the rise
@@ -149,6 +183,8 @@ class ReturnProgress:
         if self.first is None or self.best is None or self.current is None:
             return False
         rise = self.best - self.first
+        if rise <= self._noise():
+            return False
         size = max(abs(self.first), abs(self.best), 1e-8)
         if rise > gain * size and self.current >= self.best - near * rise:
             return True

@@ -60,7 +60,7 @@ class EntropyRule(Rule):
         self.returns = ReturnProgress()
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
-        self.returns.push(get(metrics, "_ep_rew_mean"))
+        self.returns.observe(metrics)
         alerts = self._judge(metrics)
         if self.returns.improved(self.th.converged_gain):
             alerts = [_converged(a, self.returns) if a.code == "entropy_collapse" else a for a in alerts]
@@ -129,7 +129,7 @@ class ActionStdRule(Rule):
         self.returns = ReturnProgress()
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
-        self.returns.push(get(metrics, "_ep_rew_mean"))
+        self.returns.observe(metrics)
         alerts = self._judge(metrics)
         if self.returns.improved(self.th.converged_gain):
             alerts = [_converged(a, self.returns) for a in alerts]

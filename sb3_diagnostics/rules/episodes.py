@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from sb3_diagnostics.findings import Alert, Severity
@@ -84,7 +86,8 @@ class EpisodeRule(Rule):
     - ``reward_decreasing``: over the last third of the updates seen (at least ``min_points``),
       the mean episode reward falls steadily (rank correlation with time <= ``falling_rank``) and
       by more than ``min_drop`` of its size; in a run that had made progress, the fall must also give back
-      at least ``lost_progress`` of it.
+      at least ``lost_progress`` of it; when the spread of the returns is known, the fall must exceed
+      ``drop_confidence`` standard errors of the two means (a moving mean of noisy returns drifts steadily).
     """
 
     codes = ("episode_length_degenerate", "episodes_never_end", "reward_decreasing")
@@ -98,6 +101,8 @@ class EpisodeRule(Rule):
         self._progress: float | None = None
         self._truncated = Streak()
         self._rewards = Series(capacity=12 * self.th.min_points)
+        #: the standard error of each mean in ``_rewards`` (NaN where the spread is not known)
+        self._errors = Series(capacity=12 * self.th.min_points)
         self.returns = ReturnProgress()
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
@@ -105,7 +110,9 @@ class EpisodeRule(Rule):
         reward = get(metrics, "_ep_rew_mean")
         if reward is not None:
             self._rewards.push(reward)
-        self.returns.push(reward)
+            std, count = get(metrics, "_ep_rew_std"), get(metrics, "_ep_count")
+            self._errors.push(std / math.sqrt(count) if std is not None and count else math.nan)
+        self.returns.observe(metrics)
         self._progress = get(metrics, "_progress")
         length = get(metrics, "_ep_len_mean")
         # Episodes of one fixed length are the task's design (a bandit, a probe), not an agent that dies;
@@ -166,6 +173,10 @@ class EpisodeRule(Rule):
         drop = (start - end) / scale
         if not (rank <= th.falling_rank and drop > th.min_drop):
             return []
+        errors = self._errors.recent(1 / 3, th.min_points)
+        noise = th.drop_confidence * math.hypot(float(np.mean(errors[:3])), float(np.mean(errors[-3:])))
+        if start - end <= noise:  # NaN (spread unknown, post hoc) compares False: judged on the trend alone
+            return []
         first, best, now = self.returns.first, self.returns.best, self.returns.current
         lost = ""
         if first is not None and best is not None and now is not None and best - first > th.success_gain * max(
@@ -179,9 +190,9 @@ class EpisodeRule(Rule):
         return [Alert(
             "reward_decreasing",
             f"over the last third of training the mean episode reward fell steadily from {start:.3g} to {end:.3g}"
-            f"{lost} (rank correlation with time {rank:.2f}, threshold {th.falling_rank}): the agent is getting worse (reward is "
-            "a lagging indicator: something upstream broke first), or the reward itself drifts (a term that depends on "
-            "env state that reset() never resets, such as a step counter).",
+            f"{lost} (rank correlation with time {rank:.2f}, threshold {th.falling_rank}): the agent is getting worse "
+            "(reward is a lagging indicator: something upstream broke first), or the reward itself drifts (a term "
+            "that depends on env state that reset() never resets, such as a step counter).",
             drop, th.min_drop,
         )]
 

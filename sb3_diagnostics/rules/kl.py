@@ -29,7 +29,7 @@ class PolicyUpdateRule(Rule):
         self.returns = ReturnProgress()
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
-        self.returns.push(get(metrics, "_ep_rew_mean"))
+        self.returns.observe(metrics)
         alerts: list[Alert] = []
         kl, clip = get(metrics, "approx_kl"), get(metrics, "clip_fraction")
         entropy = get(metrics, "entropy_normalized")

@@ -41,7 +41,7 @@ class ExplainedVarianceRule(Rule):
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
         th = self.th
-        self.returns.push(get(metrics, "_ep_rew_mean"))
+        self.returns.observe(metrics)
         ev = get(metrics, "explained_variance")
         if ev is None or self.updates <= th.warmup_updates or step < th.warmup_samples:
             return []

@@ -80,7 +80,8 @@ def episode_stats(model: Any) -> dict[str, float]:
     SB3's own statistics of the last (up to 100) finished episodes (``ep_info_buffer``, filled by ``Monitor``).
 
     :param model: an SB3 algorithm
-    :return: ``_ep_rew_mean``, ``_ep_len_mean``, ``_ep_len_std``; empty before the first episode ends
+    :return: ``_ep_rew_mean``, ``_ep_rew_std``, ``_ep_count``, ``_ep_len_mean``, ``_ep_len_std``; empty before the
+        first episode ends
     """
     buffer = getattr(model, "ep_info_buffer", None)
     if not buffer:
@@ -89,8 +90,11 @@ def episode_stats(model: Any) -> dict[str, float]:
     lengths = [float(ep["l"]) for ep in buffer]
     n = len(lengths)
     mean_len = sum(lengths) / n
+    mean_rew = sum(rewards) / n
     return {
-        "_ep_rew_mean": sum(rewards) / n,
+        "_ep_rew_mean": mean_rew,
+        "_ep_rew_std": (sum((x - mean_rew) ** 2 for x in rewards) / n) ** 0.5,
+        "_ep_count": float(n),
         "_ep_len_mean": mean_len,
         "_ep_len_std": (sum((x - mean_len) ** 2 for x in lengths) / n) ** 0.5,
     }

@@ -11,10 +11,14 @@ from sb3_diagnostics import ExplainedVarianceCallback, Severity
 from sb3_diagnostics.faults import BanditEnv, NoisyRewardEnv, RewardScale
 
 
-def test_noise_dominated_reward_leaves_the_critic_predicting_nothing(ppo_small, train):
+@pytest.mark.parametrize("seed", [0, 1, pytest.param(2, marks=pytest.mark.slow)])
+def test_noise_dominated_reward_leaves_the_critic_predicting_nothing(ppo_small, train, seed):
     # A reward drowned in noise: explained variance sits at 0.00 +- 0.01 window after window (not clearly
     # below 0) while the critic's errors are as large as the returns. SB3 #2240 looks like this too.
-    run = train(PPO("MlpPolicy", NoisyRewardEnv(learnable=False), **ppo_small()), 12_288, ExplainedVarianceCallback())
+    # The 100-episode mean of the noise wanders (seed 1: -2.4 at first, +0.5 later): that is not the agent
+    # learning despite its critic (the rise is within the noise of the means).
+    model = PPO("MlpPolicy", NoisyRewardEnv(learnable=False), **ppo_small(seed=seed))
+    run = train(model, 12_288, ExplainedVarianceCallback())
     assert run.severity("critic_not_learning") == Severity.WARNING
     assert "explained_variance_negative" not in run.codes(Severity.INFO)
 

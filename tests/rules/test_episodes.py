@@ -80,3 +80,17 @@ def test_a_dip_after_real_progress_is_how_a2c_learns_not_a_falling_reward(feed):
     collapse = [{"_ep_rew_mean": 268.0 - 230.0 * i / 20, "_progress": 0.41 + i / 100} for i in range(1, 21)]
     alerts = feed(EpisodeRule(), rise + collapse)
     assert alerts[-1] == ["reward_decreasing"]
+
+
+def test_a_moving_mean_of_noisy_returns_drifting_down_is_not_a_falling_reward(feed):
+    # returns of pure noise (std 7 per episode, 100-episode means: standard error 0.7) drift steadily from
+    # 1.1 to -0.9, as PPO on a noise reward did: within 3 standard errors of the two means, not a fall
+    drift = [{"_ep_rew_mean": 1.1 - 2.0 * i / 29, "_ep_rew_std": 7.0, "_ep_count": 100.0, "_progress": 0.4 + i / 50}
+             for i in range(30)]
+    assert not any(feed(EpisodeRule(), drift))
+    # the same fall with returns that vary little is a fall
+    steady = [dict(m, _ep_rew_std=0.5) for m in drift]
+    assert feed(EpisodeRule(), steady)[-1] == ["reward_decreasing"]
+    # ... and post hoc, where SB3 logged only the mean, it is judged on the trend alone
+    posthoc = [{k: v for k, v in m.items() if k in ("_ep_rew_mean", "_progress")} for m in drift]
+    assert feed(EpisodeRule(), posthoc)[-1] == ["reward_decreasing"]
