@@ -58,8 +58,9 @@ def _precedes(cause: Finding, effect: Finding, spans: Spans | None = None) -> bo
 
 def triage(findings: Iterable[Finding], spans: Spans | None = None) -> list[Finding]:
     """
-    Order findings for a reader: each root cause (ordered by stage, then onset) followed by every
-    finding it explains, directly or through another, in onset order. A consequence carries
+    Order findings for a reader: each root cause (ordered by stage; within a stage, a root that can explain
+    another root first; then by severity and onset) followed by every finding it explains, directly or
+    through another, in onset order. A consequence carries
     ``caused_by``: the code of the earliest finding that explains it.
 
     :param findings: findings in any order (e.g. ``DiagnosticsCallback.findings``)
@@ -94,8 +95,19 @@ def triage(findings: Iterable[Finding], spans: Spans | None = None) -> list[Find
         while r in cause_of:
             r = cause_of[r]
         root_of[i] = r
-    roots = sorted((i for i in range(len(items)) if i not in cause_of),
-                   key=lambda i: (entry(items[i].code).stage, -int(items[i].severity), items[i].step, i))
+    candidates = [i for i in range(len(items)) if i not in cause_of]
+
+    def upstream_of_another(i: int) -> bool:
+        """Whether root ``i`` can explain another root of its stage that cannot explain it (a KL blow-up and the
+        clipped ratios it causes, each seen at a different moment): the explanation goes first."""
+        return any(
+            j != i and entry(items[j].code).stage == entry(items[i].code).stage
+            and explains(items[i].code, items[j].code) and not explains(items[j].code, items[i].code)
+            for j in candidates
+        )
+
+    roots = sorted(candidates, key=lambda i: (entry(items[i].code).stage, not upstream_of_another(i),
+                                              -int(items[i].severity), items[i].step, i))
     out: list[Finding] = []
     for r in roots:
         out.append(dataclasses.replace(items[r], caused_by=None))

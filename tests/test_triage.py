@@ -76,3 +76,12 @@ def test_an_info_cause_that_explains_a_warning_is_the_first_problem():
     # and an info root that explains nothing does not hide the warning of another root
     other = [_f("reward_low_snr", 2048, Severity.INFO), _f("kl_too_high", 4096)]
     assert first_problem(other).code == "kl_too_high"
+
+
+def test_within_a_stage_the_root_that_can_explain_another_goes_first():
+    # PPO with learning_rate=0.1: clipped ratios for one rollout at 1536 (then the policy is wrecked and nothing
+    # is clipped any more), the KL confirmed over two windows at 2048: the KL explains the clipping, not the reverse
+    found = [_f("clip_fraction_high", 1536), _f("kl_too_high", 2048)]
+    spans = {"clip_fraction_high": [[1536, 1536]], "kl_too_high": [[2048, 4096]]}
+    assert [f.code for f in triage(found, spans) if f.caused_by is None] == ["kl_too_high", "clip_fraction_high"]
+    assert first_problem(found, spans=spans).code == "kl_too_high"

@@ -106,9 +106,11 @@ FAULTS: list[Case] = [
          frozenset({"kl_too_high", "clip_fraction_high"}), frozenset({"entropy_collapse", "policy_not_updating",
          "episode_length_degenerate"}),
          quick=True, root="kl_too_high"),
+    # the entropy collapses because the updates are far too large: the root is the learning rate (kl_too_high),
+    # not the entropy bonus ("Start with entropy_collapse ... raise ent_coef" sends the user to the wrong fix)
     Case("ppo_entropy_wrecked", "000 Issue E, #18", lambda: _ppo(_cartpole(), learning_rate=0.05, n_epochs=20), 6000,
          frozenset({"entropy_collapse"}), frozenset({"kl_too_high", "clip_fraction_high", "policy_not_updating",
-         "episode_length_degenerate"})),
+         "episode_length_degenerate"}), root="kl_too_high"),
     Case("a2c_lr_too_high", "000 #16, #18", lambda: A2C("MlpPolicy", "CartPole-v1", **_small(learning_rate=0.05,
          n_steps=8)), 2000, frozenset({"entropy_collapse"}),
          frozenset({"explained_variance_negative", "episode_length_degenerate"}),
@@ -125,8 +127,10 @@ FAULTS: list[Case] = [
     Case("ppo_noise_reward", "003 1.2; SB3 #2240", lambda: _ppo(NoisyRewardEnv()), 16384,
          frozenset({"critic_not_learning"}), frozenset({"explained_variance_negative", "policy_stays_random"}),
          root="reward_low_snr"),
+    # learning_rate=0.01 for 30 epochs over-updates both heads: the critic fits each rollout's noise and the policy
+    # moves far; the fix for both is kl_too_high's (lower learning_rate and n_epochs), so that is the root
     Case("ppo_overfit_critic", "003 (explained variance < -0.5)", lambda: _ppo(NoisyRewardEnv(), learning_rate=0.01,
-         n_epochs=30), 8192, frozenset({"explained_variance_negative"}), frozenset({"kl_too_high"})),
+         n_epochs=30), 8192, frozenset({"explained_variance_negative"}), frozenset({"kl_too_high"}), root="kl_too_high"),
     Case("ppo_constant_reward", "002 #1", lambda: _ppo(BanditEnv((1.0, 1.0))), 2048,
          frozenset({"advantage_zero_variance", "policy_not_updating", "reward_constant"}), frozenset({"policy_stays_random"}),
          quick=True, root="reward_constant"),
@@ -189,7 +193,8 @@ REWARD_FAULTS: list[Case] = [
          frozenset({"policy_stays_random", "advantage_explosion", "explained_variance_negative"})),
     Case("agent_dies_at_once", "003 3.3", lambda: _ppo(_cartpole(4), learning_rate=0.1, n_epochs=20), 20000,
          frozenset({"episode_length_degenerate"}),
-         frozenset({"kl_too_high", "clip_fraction_high", "entropy_collapse", "policy_not_updating"})),
+         frozenset({"kl_too_high", "clip_fraction_high", "entropy_collapse", "policy_not_updating"}),
+         root="kl_too_high"),  # it dies at once because a learning rate 300x too high wrecked the policy
 ]
 
 ENV_FAULTS: list[Case] = [
@@ -223,8 +228,9 @@ GRADIENT_AND_OFF_POLICY_FAULTS: list[Case] = [
     Case("ppo_lr_100_wrecks_the_policy", "000 #12, #16", lambda: _ppo("CartPole-v1", learning_rate=1e2), 1024,
          frozenset({"kl_too_high"}), _ANYTHING_AFTER_A_BLOWUP | {"grad_norm_exploding"}, quick=True),
     Case("ppo_reward_x1e4_gradients_explode", "000 #12; 003 1.3", lambda: _ppo(_cartpole(1, wrapper_class=RewardScale,
-         wrapper_kwargs=dict(scale=1e4))), 1024, frozenset({"grad_norm_exploding"}),
-         frozenset({"advantage_explosion", "reward_scale_huge", "explained_variance_negative", "policy_stays_random"})),
+         wrapper_kwargs=dict(scale=1e4))), 4096, frozenset({"grad_norm_exploding"}),
+         frozenset({"advantage_explosion", "reward_scale_huge", "explained_variance_negative", "policy_stays_random"}),
+         root="reward_scale_huge"),  # the symptoms are in the gradients, the cause in the reward
     Case("ppo_detached_features_extractor", "000 checklist (gradient flow)", lambda: PPO("MlpPolicy", "CartPole-v1",
          n_steps=128, batch_size=64, seed=0, policy_kwargs=dict(features_extractor_class=DetachedExtractor,
          net_arch=[16])), 768, frozenset({"param_no_grad"}), quick=True),
@@ -232,15 +238,17 @@ GRADIENT_AND_OFF_POLICY_FAULTS: list[Case] = [
          after_steps=300, index=2), **_small(learning_starts=100)), 1000, frozenset({"nan_detected"}),
          frozenset({"q_value_divergence", "grad_norm_exploding"}), onset=300, options={"off_policy_interval": 100}),
     Case("sac_reward_x1e4_gamma_0999", "003; 000 #8", lambda: SAC("MlpPolicy", RewardScale(gym.make("Pendulum-v1"),
-         1e4), **_small(learning_starts=100, batch_size=64, gamma=0.999, learning_rate=1e-3)), 1000,
+         1e4), **_small(learning_starts=100, batch_size=64, gamma=0.999, learning_rate=1e-3)), 2500,
          frozenset({"q_value_divergence"}), frozenset({"reward_scale_huge", "grad_norm_exploding", "q_twin_divergence",
-                                                       "action_std_collapse"}), options={"off_policy_interval": 100}),
+                                                       "action_std_collapse"}), options={"off_policy_interval": 100},
+         root="reward_scale_huge"),
     Case("sac_doubled_polyak_update", "001 Issue 0.3", lambda: DoubleUpdateSAC("MlpPolicy", "Pendulum-v1",
          **_small(learning_starts=100, batch_size=64)), 500, frozenset({"target_update_too_fast"}),
          options={"off_policy_interval": 100}),
     Case("sac_second_critic_never_trained", "003 (q_value_spread > 100)", lambda: regularise_critic(SAC(
          "MlpPolicy", "Pendulum-v1", **_small(learning_starts=100, batch_size=64))), 5600,
-         frozenset({"q_twin_divergence"}), frozenset({"param_no_grad"}), options=_OFF),
+         frozenset({"q_twin_divergence"}), frozenset({"param_no_grad"}), options=_OFF,
+         root="param_no_grad"),  # as for TD3: the twin's parameters get no gradient; its Q-values drift as a result
     # TD3's actor follows Q1 alone and learns: |Q1| settles near 75, so the spread (~75, 200% of |mean Q|) stays
     # under q_twin_divergence's absolute 100; the twin's parameters outside every optimizer give the bug away.
     Case("td3_second_critic_never_trained", "003 (q_value_spread > 100)", lambda: regularise_critic(TD3(

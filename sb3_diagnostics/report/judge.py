@@ -86,11 +86,12 @@ def metric_stream(scalars: Mapping[str, list[tuple[int, float]]]) -> tuple[Strea
 
     ``diagnostics/*`` (written by the callbacks) are used as they are. Without them, SB3's own
     ``train/*`` are translated: ``train/explained_variance`` is one window per rollout and, for
-    discrete actions, normalised entropy is the entropy relative to the first logged update (a fresh
-    SB3 policy starts near uniform; with a coarse ``log_interval``, such as A2C's default of 100,
-    the first logged update may already have collapsed and the collapse cannot be seen). Context the
-    live callbacks know directly is derived: training
-    progress from the steps, the learning-rate ratio from ``train/learning_rate``.
+    discrete actions, normalised entropy is bounded from above by the entropy relative to the first
+    logged update (a fresh SB3 policy starts near uniform) and by entropy / log(2) (with a coarse
+    ``log_interval``, such as A2C's default of 100, the first logged update may already have
+    collapsed). Context the live callbacks know directly is derived: training progress from the
+    steps, the learning-rate ratio from ``train/learning_rate``, and a lower bound of the size of
+    single rewards from ``rollout/ep_rew_mean / ep_len_mean``.
 
     :param scalars: tag -> (step, value) pairs
     :return: (stream sorted by step, sources used)
@@ -147,6 +148,9 @@ def metric_stream(scalars: Mapping[str, list[tuple[int, float]]]) -> tuple[Strea
         if first_lr and "_learning_rate" in m:
             m["_lr_ratio"] = m["_learning_rate"] / first_lr
         if not ours:
+            length = m.get("_ep_len_mean")
+            if "_ep_rew_mean" in m and length:
+                m["_reward_per_step"] = abs(m["_ep_rew_mean"]) / length
             if "_sb3_explained_variance" in m:
                 m["explained_variance"] = ev = m["_sb3_explained_variance"]
                 value_loss = m.get("_value_loss")
@@ -158,7 +162,11 @@ def metric_stream(scalars: Mapping[str, list[tuple[int, float]]]) -> tuple[Strea
                     if size > 0:
                         m["value_error_rel"] = math.sqrt(value_loss) / size
             if discrete and first_entropy and first_entropy < 0 and "_entropy_loss" in m:
-                m["entropy_normalized"] = min(1.0, m["_entropy_loss"] / first_entropy)
+                # entropy / log(n) is at most entropy / its first value (a fresh policy is near uniform, entropy
+                # <= log(n)) and at most entropy / log(2) (n >= 2): the tighter bound catches a policy that had
+                # collapsed before its first log (A2C logs every 100 updates), and neither can overstate a collapse
+                entropy = -m["_entropy_loss"]
+                m["entropy_normalized"] = max(0.0, min(1.0, entropy / -first_entropy, entropy / math.log(2)))
     return stream, sources
 
 

@@ -87,7 +87,9 @@ class EpisodeRule(Rule):
       the mean episode reward falls steadily (rank correlation with time <= ``falling_rank``) and
       by more than ``min_drop`` of its size; in a run that had made progress, the fall must also give back
       at least ``lost_progress`` of it; when the spread of the returns is known, the fall must exceed
-      ``drop_confidence`` standard errors of the two means (a moving mean of noisy returns drifts steadily).
+      ``drop_confidence`` standard errors of the two means (a moving mean of noisy returns drifts steadily);
+      for epsilon-greedy algorithms (``_exploration_rate``), the window must begin after epsilon stopped
+      falling (an untrained greedy policy does worse than a random one).
     """
 
     codes = ("episode_length_degenerate", "episodes_never_end", "reward_decreasing")
@@ -101,6 +103,11 @@ class EpisodeRule(Rule):
         self._progress: float | None = None
         self._truncated = Streak()
         self._rewards = Series(capacity=12 * self.th.min_points)
+        #: epsilon-greedy's last epsilon, and the step from which the mean return no longer follows its schedule
+        self._exploration: float | None = None
+        self._explored_until = 0.0
+        #: the step of each point of ``_rewards``
+        self._steps = Series(capacity=12 * self.th.min_points)
         #: the standard error of each mean in ``_rewards`` (NaN where the spread is not known)
         self._errors = Series(capacity=12 * self.th.min_points)
         self.returns = ReturnProgress()
@@ -108,8 +115,16 @@ class EpisodeRule(Rule):
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
         th, alerts = self.th, []
         reward = get(metrics, "_ep_rew_mean")
+        exploration = get(metrics, "_exploration_rate")
+        if exploration is not None:
+            if self._exploration is not None and exploration != self._exploration:
+                # epsilon still falls: the returns follow its schedule until SB3's mean over the last 100 episodes
+                # (stats_window_size) holds only episodes played at the final epsilon
+                self._explored_until = step + 100 * (get(metrics, "_ep_len_mean") or 0.0)
+            self._exploration = exploration
         if reward is not None:
             self._rewards.push(reward)
+            self._steps.push(float(step))
             std, count = get(metrics, "_ep_rew_std"), get(metrics, "_ep_count")
             self._errors.push(std / math.sqrt(count) if std is not None and count else math.nan)
         self.returns.observe(metrics)
@@ -167,6 +182,9 @@ class EpisodeRule(Rule):
             return []
         if self._progress is not None and self._progress < th.falling_after:
             return []  # a fall over the first updates (A2C: a few hundred steps) is early noise, not a trend
+        if self._steps.recent(1 / 3, th.min_points)[0] < self._explored_until:
+            # DQN's greedy policy is worse than random until its Q-values learn: returns fall while epsilon falls
+            return []
         rank = spearman(recent)
         start, end = float(np.mean(recent[:3])), float(np.mean(recent[-3:]))
         scale = max(abs(start), abs(end), self._rewards.spread, 1e-8)

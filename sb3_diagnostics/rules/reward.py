@@ -142,10 +142,31 @@ class RewardRule(Rule):
             alerts = [dataclasses.replace(a, message=self.prefix + a.message) for a in alerts]
         return alerts
 
+    def _huge_per_step(self, metrics: Metrics) -> list[Alert]:
+        """
+        ``reward_scale_huge`` from ``_reward_per_step`` (post hoc: ``|rollout/ep_rew_mean| / rollout/ep_len_mean``,
+        a lower bound of the typical |reward|: rewards of both signs cancel in it, never add up).
+        """
+        th = self.th
+        per_step = get(metrics, "_reward_per_step")
+        if per_step is None or not self._held("reward_scale_huge", per_step > th.huge):
+            return []
+        return [Alert(
+            "reward_scale_huge",
+            f"the episodes return {per_step:.3g} per step on average (SB3's rollout/ep_rew_mean / ep_len_mean; "
+            f"threshold {th.huge:g}), so single rewards are at least that large: the critic must regress targets of "
+            "that size, value losses, Q-values and advantages explode and swamp the policy gradient. (Read after the "
+            "fact from the raw episode returns: if VecNormalize(norm_reward=True) rescaled the rewards the agent "
+            "learned from, this is only worth knowing.)",
+            per_step, th.huge,
+        )]
+
     def _judge(self, metrics: Metrics) -> list[Alert]:
         th = self.th
         if all(get(metrics, k) is None for k in ("reward_nonzero_frac", "reward_abs_max", "reward_std")):
-            return []  # no reward window in this update: no evidence either way, streaks stay as they are
+            # no reward window in this update: no evidence either way, streaks stay as they are; post hoc, SB3's
+            # episode statistics still bound the size of the rewards from below
+            return self._huge_per_step(metrics)
         samples = get(metrics, "_reward_samples")
         if samples is not None and samples < th.min_samples:
             return []

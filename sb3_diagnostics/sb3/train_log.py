@@ -29,6 +29,7 @@ SB3_TRAIN_KEYS: dict[str, str] = {
 SB3_ROLLOUT_KEYS: dict[str, str] = {
     "rollout/ep_rew_mean": "_ep_rew_mean",
     "rollout/ep_len_mean": "_ep_len_mean",
+    "rollout/exploration_rate": "_exploration_rate",  # DQN, QR-DQN
 }
 
 #: metric names whose values come straight from SB3's own ``train/*`` keys: the engine does not log
@@ -80,12 +81,13 @@ def episode_stats(model: Any) -> dict[str, float]:
     SB3's own statistics of the last (up to 100) finished episodes (``ep_info_buffer``, filled by ``Monitor``).
 
     :param model: an SB3 algorithm
-    :return: ``_ep_rew_mean``, ``_ep_rew_std``, ``_ep_count``, ``_ep_len_mean``, ``_ep_len_std``; empty before the
-        first episode ends
+    :return: ``_ep_rew_mean``, ``_ep_rew_std``, ``_ep_count``, ``_ep_len_mean``, ``_ep_len_std`` and, for
+        epsilon-greedy algorithms, ``_exploration_rate``; empty before the first episode ends
     """
     buffer = getattr(model, "ep_info_buffer", None)
     if not buffer:
         return {}
+    exploration = getattr(model, "exploration_rate", None)  # DQN, QR-DQN: epsilon-greedy's current epsilon
     rewards = [float(ep["r"]) for ep in buffer]
     lengths = [float(ep["l"]) for ep in buffer]
     n = len(lengths)
@@ -97,4 +99,5 @@ def episode_stats(model: Any) -> dict[str, float]:
         "_ep_count": float(n),
         "_ep_len_mean": mean_len,
         "_ep_len_std": (sum((x - mean_len) ** 2 for x in lengths) / n) ** 0.5,
+        **({"_exploration_rate": float(exploration)} if isinstance(exploration, (int, float)) else {}),
     }

@@ -97,3 +97,43 @@ def test_nan_or_inf_in_logged_losses_is_nan_detected_not_a_huge_kl(tmp_path):
             if f.severity >= Severity.WARNING] == []
     undefined = _log(tmp_path / "ev_nan", [_update(**{"train/explained_variance": float("nan")}) for _ in range(7)])
     assert "nan_detected" not in {f.code for f in undefined.findings}
+
+
+@pytest.mark.parametrize("learning_rate, collapsed", [(0.05, True), (7e-4, False)])
+def test_a2c_policy_that_collapsed_before_its_first_log_is_seen(tmp_path, learning_rate, collapsed):
+    # SB3's A2C logs every 100 updates (500 steps) by default: with learning_rate=0.05 the policy is
+    # deterministic (train/entropy_loss -0.000) by its first log, so "relative to the first logged entropy"
+    # sees no fall. Entropy / log(2) bounds the normalised entropy of any discrete policy from above.
+    from stable_baselines3 import A2C
+
+    model = A2C("MlpPolicy", "CartPole-v1", learning_rate=learning_rate, seed=0, tensorboard_log=str(tmp_path))
+    model.learn(3000)
+    [run] = find_runs(tmp_path)
+    serious = {f.code for f in judge_run(run).findings if f.severity >= Severity.WARNING}
+    assert ("entropy_collapse" in serious) == collapsed, serious
+
+
+@pytest.mark.parametrize("scale", [1e4, 1.0])
+def test_off_policy_reward_scale_is_read_from_the_episode_returns(tmp_path, scale):
+    # A DQN trained on CartPole whose env pays 1e4 per step (per-step rewards in the hundreds or more, as in
+    # SB3 #2240):
+    # SB3 logs no reward statistics for off-policy algorithms, but rollout/ep_rew_mean / ep_len_mean is a
+    # lower bound of single rewards. The report names the scale first, not its symptoms.
+    import gymnasium as gym
+    from stable_baselines3 import DQN
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from sb3_diagnostics.faults import RewardScale
+    from sb3_diagnostics.triage import first_problem
+
+    env = make_vec_env(lambda: RewardScale(gym.make("CartPole-v1"), scale=scale), seed=0)
+    model = DQN("MlpPolicy", env, learning_starts=500, seed=0, tensorboard_log=str(tmp_path),
+                policy_kwargs=dict(net_arch=[32, 32]))
+    model.learn(5000, log_interval=1)
+    [run] = find_runs(tmp_path)
+    report = judge_run(run)
+    top = first_problem(report.findings, spans=report.spans)
+    if scale > 1:
+        assert top is not None and top.code == "reward_scale_huge"
+    else:  # nor is the fall of the mean return after epsilon reached its floor a falling reward
+        assert [f.code for f in report.findings if f.severity >= Severity.WARNING] == []
