@@ -208,6 +208,7 @@ class KLThresholds(Thresholds):
     :param not_updating_kl: approx KL below which the policy did not move
     :param not_updating_consecutive: updates in a row without movement
     :param lr_floor: a learning-rate schedule below this fraction of its start is the normal end of training
+    :param lr_tiny: a learning rate below which nothing trains (a typo such as 3e-10): the hint says so
     :param early_stop_frac: fraction of updates stopped after the first epoch by target_kl
     :param line_search_fail_frac: fraction of TRPO updates whose line search failed
     :param deterministic_entropy: normalised entropy below which a policy that does not move is deterministic
@@ -224,6 +225,7 @@ class KLThresholds(Thresholds):
     not_updating_kl: float = 1e-8
     not_updating_consecutive: int = 3
     lr_floor: float = 0.01
+    lr_tiny: float = 1e-7
     early_stop_frac: float = 0.8
     line_search_fail_frac: float = 0.5
     deterministic_entropy: float = 0.05
@@ -231,7 +233,7 @@ class KLThresholds(Thresholds):
     _fractions = ("clip_fraction", "entropy_fall", "lr_floor", "early_stop_frac", "line_search_fail_frac",
                   "deterministic_entropy")
     _counts = ("kl_consecutive", "window", "not_updating_consecutive")
-    _non_negative = ("kl_high", "kl_extreme", "not_updating_kl", "converged_gain")
+    _non_negative = ("kl_high", "kl_extreme", "not_updating_kl", "converged_gain", "lr_tiny")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ class KLWatchdogCallback(DiagnosticCallback):
     """
 
     check_name = "kl"
-    _KEYS = ("approx_kl", "clip_fraction", "line_search_success", "epochs_completed", "n_epochs", "_lr_ratio")
+    _KEYS = ("approx_kl", "clip_fraction", "line_search_success", "epochs_completed", "n_epochs", "_lr_ratio",
+             "_learning_rate")
 
     @classmethod
     def not_applicable(cls, model: Any) -> str | None:

@@ -40,7 +40,7 @@ class PolicyUpdateRule(Rule):
         if clip is not None:
             alerts += self._judge_clip(clip, kl)
         if kl is not None:
-            alerts += self._judge_movement(kl, clip, get(metrics, "_lr_ratio"))
+            alerts += self._judge_movement(kl, clip, get(metrics, "_lr_ratio"), get(metrics, "_learning_rate"))
         alerts += self._judge_early_stop(get(metrics, "epochs_completed"), get(metrics, "n_epochs"))
         alerts += self._judge_line_search(get(metrics, "line_search_success"))
         return alerts
@@ -83,7 +83,9 @@ class PolicyUpdateRule(Rule):
         return [Alert("clip_fraction_high", f"{base}; KL and entropy look fine, which tuned runs also show, so this "
                       "is only worth knowing.", median, th.clip_fraction, severity=Severity.INFO)]
 
-    def _judge_movement(self, kl: float, clip: float | None, lr_ratio: float | None) -> list[Alert]:
+    def _judge_movement(
+        self, kl: float, clip: float | None, lr_ratio: float | None, learning_rate: float | None
+    ) -> list[Alert]:
         th = self.th
         still = kl < th.not_updating_kl and (clip is None or clip == 0.0)
         scheduled_end = lr_ratio is not None and lr_ratio < th.lr_floor
@@ -114,6 +116,23 @@ class PolicyUpdateRule(Rule):
                 "entropy_collapse), then keep it exploring: ent_coef 0.01-0.03, a lower learning_rate.",
             )]
         lr = "" if lr_ratio is None else f" (learning_rate is at {100 * lr_ratio:.0f}% of its start)"
+        if learning_rate is not None and learning_rate < th.lr_tiny:
+            return [Alert(
+                "policy_not_updating",
+                f"{seen}: learning_rate is {learning_rate:.2g}, far below any that trains (tuned runs use 1e-5 to "
+                "1e-3), so each step moves the weights by nothing. A typo such as 3e-10 for 3e-4 does this.",
+                kl, th.not_updating_kl,
+                hint=f"Set learning_rate to a working value (SB3's PPO default is 3e-4; it is {learning_rate:.2g}).",
+            )]
+        if learning_rate is not None:
+            return [Alert(
+                "policy_not_updating",
+                f"{seen}{lr}, although learning_rate ({learning_rate:.2g}) is one that trains: the gradient steps "
+                "do not reach the policy, so nothing is being learned.",
+                kl, th.not_updating_kl,
+                hint="Check that the advantages vary (the reward must depend on the actions: advantage_zero_variance) "
+                "and that the policy's parameters are in the optimizer and receive gradients (param_no_grad).",
+            )]
         return [Alert(
             "policy_not_updating",
             f"{seen}{lr}: the policy is not changing at all, so nothing is being learned.",

@@ -40,6 +40,18 @@ def test_learning_rate_typo_means_policy_not_updating(ppo_small, train):
     # 3e-4 typed as 3e-10: seed 002's "KL divergence: 0.000000", every update.
     run = train(PPO("MlpPolicy", "CartPole-v1", **ppo_small(learning_rate=3e-10)), 2048, KLWatchdogCallback())
     assert run.severity("policy_not_updating") == Severity.ERROR
+    # the hint fits the cause: the learning rate itself, not "raise learning_rate" in general
+    finding = next(f for f in run.findings if f.code == "policy_not_updating")
+    assert "learning_rate is 3e-10" in finding.message and "3e-4" in finding.hint
+
+
+def test_a_policy_that_does_not_move_with_a_working_learning_rate_points_at_the_gradient(ppo_small, train):
+    # PPO on a reward that never differs between actions: learning_rate 3e-4 trains, yet the policy never
+    # moves. "Raise learning_rate" would be the wrong fix; the hint points at the advantages and the optimizer.
+    run = train(PPO("MlpPolicy", BanditEnv(rewards=(1.0, 1.0)), **ppo_small()), 2048, KLWatchdogCallback())
+    finding = next(f for f in run.findings if f.code == "policy_not_updating")
+    assert "is one that trains" in finding.message
+    assert "advantages vary" in finding.hint and "Raise learning_rate" not in finding.hint
 
 
 def test_linear_schedule_to_zero_is_not_reported(ppo_small, train):

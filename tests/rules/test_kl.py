@@ -66,3 +66,11 @@ def test_not_updating_deterministic_policy_converged_or_collapsed(observe):
     # the return fell back from its best: not converged either
     fell = [{**still, "_ep_rew_mean": r} for r in (20, 500, 500, 60, 40, 30)]
     assert observe(PolicyUpdateRule(), fell)[-1][0].severity is None
+
+
+def test_not_updating_hint_depends_on_the_learning_rate(observe):
+    still = {"approx_kl": 0.0, "clip_fraction": 0.0}
+    [typo] = observe(PolicyUpdateRule(), [{**still, "_learning_rate": 3e-10}] * 3)[-1]
+    assert "3e-10" in typo.message and "3e-4" in typo.hint
+    [working] = observe(PolicyUpdateRule(), [{**still, "_learning_rate": 3e-4}] * 3)[-1]
+    assert "one that trains" in working.message and "param_no_grad" in working.hint
