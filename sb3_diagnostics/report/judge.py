@@ -103,6 +103,7 @@ def metric_stream(scalars: Mapping[str, list[tuple[int, float]]]) -> tuple[Strea
     nonfinite_only: dict[int, list[str]] = {}
     ours = any(tag.startswith(PREFIX) and not tag.startswith(f"{PREFIX}alert/") for tag in scalars)
     sources = ["diagnostics/*"] if ours else []
+    observed: set[tuple[int, int]] = set()  # dumps that carry the callback's own measurements
     for tag, points in scalars.items():
         if tag.startswith(PREFIX):
             name = tag[len(PREFIX):]
@@ -127,6 +128,12 @@ def metric_stream(scalars: Mapping[str, list[tuple[int, float]]]) -> tuple[Strea
                     nonfinite[key].append(tag)
                 continue
             by_dump[key].setdefault(name, value)
+            if tag.startswith(PREFIX):
+                observed.add(key)
+    if ours:
+        # The callback judged at its own moments (off-policy: every off_policy_interval steps) while SB3 dumps
+        # rollout/* more often (every log_interval episodes): judge where the callback did, as it did.
+        by_dump = defaultdict(dict, {k: m for k, m in by_dump.items() if k in observed or k in nonfinite})
     if any(tag in SB3_TRAIN_KEYS for tag in scalars):
         sources.append("SB3 train/*")
     for step, tags in nonfinite_only.items():

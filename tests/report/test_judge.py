@@ -137,3 +137,37 @@ def test_off_policy_reward_scale_is_read_from_the_episode_returns(tmp_path, scal
         assert top is not None and top.code == "reward_scale_huge"
     else:  # nor is the fall of the mean return after epsilon reached its floor a falling reward
         assert [f.code for f in report.findings if f.severity >= Severity.WARNING] == []
+
+
+@pytest.mark.parametrize("family", ["dqn", pytest.param("sac", marks=pytest.mark.slow)])
+def test_off_policy_live_and_post_hoc_agree_on_codes_roots_and_counts(learn, tmp_path, family):
+    # Off-policy, the callback judges every off_policy_interval steps while SB3 dumps rollout/* every episode
+    # (log_interval=1): post hoc judges at the callback's moments, so the findings are the same, each at the
+    # step of the log dump that carried it (at most one episode later).
+    import gymnasium as gym
+    from stable_baselines3 import DQN, SAC
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from sb3_diagnostics.faults import RewardScale
+    from sb3_diagnostics.triage import first_problem
+
+    if family == "dqn":
+        env = make_vec_env(lambda: RewardScale(gym.make("CartPole-v1"), scale=1e4), seed=0)
+        model = DQN("MlpPolicy", env, learning_starts=500, seed=0, tensorboard_log=str(tmp_path),
+                    policy_kwargs=dict(net_arch=[32, 32]))
+        callback, steps, episode = DiagnosticsCallback(), 6000, 500
+    else:
+        model = SAC("MlpPolicy", RewardScale(gym.make("Pendulum-v1"), 1e4), learning_starts=100, batch_size=64,
+                    gamma=0.999, learning_rate=1e-3, seed=0, tensorboard_log=str(tmp_path),
+                    policy_kwargs=dict(net_arch=[32, 32]))
+        # judged once per 200-step episode: with a shorter interval, several judgements share one log dump
+        callback, steps, episode = DiagnosticsCallback(off_policy_interval=200), 3000, 200
+    learn(model, steps, callback)
+    [run] = find_runs(tmp_path)
+    report = judge_run(run)
+    live, post = callback.findings, report.findings
+    assert [(f.code, f.severity) for f in live] == [(f.code, f.severity) for f in post] and live
+    assert all(0 <= p.step - f.step <= episode for f, p in zip(live, post, strict=True))
+    live_root = first_problem(live, spans=callback.engine.spans)
+    post_root = first_problem(post, spans=report.spans)
+    assert live_root is not None and post_root is not None and live_root.code == post_root.code == "reward_scale_huge"
