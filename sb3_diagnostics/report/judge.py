@@ -17,7 +17,7 @@ from sb3_diagnostics.findings import Finding, Severity
 from sb3_diagnostics.report.reader import RunScalars, read_run
 from sb3_diagnostics.rules.nan import NONFINITE_AT
 from sb3_diagnostics.rules.registry import all_rules
-from sb3_diagnostics.sb3.train_log import SB3_ROLLOUT_KEYS, SB3_TRAIN_KEYS
+from sb3_diagnostics.sb3.train_log import SB3_OFFLINE_KEYS, SB3_ROLLOUT_KEYS, SB3_TRAIN_KEYS
 from sb3_diagnostics.triage import triage
 
 Stream = list[tuple[int, dict[str, float]]]
@@ -110,7 +110,8 @@ def metric_stream(scalars: Mapping[str, list[tuple[int, float]]]) -> tuple[Strea
             if "/" in name and not name.startswith("reward_component/"):
                 continue  # alert series and finding text are outputs, not inputs
         else:
-            name = SB3_TRAIN_KEYS.get(tag) or SB3_ROLLOUT_KEYS.get(tag) or ""
+            offline = "" if ours else SB3_OFFLINE_KEYS.get(tag)  # the callback measured these itself
+            name = SB3_TRAIN_KEYS.get(tag) or SB3_ROLLOUT_KEYS.get(tag) or offline or ""
             if not name:
                 if tag.startswith(("train/", "rollout/")):  # other losses: only their NaNs matter
                     for step_value in _nonfinite_points(points):

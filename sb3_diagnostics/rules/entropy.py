@@ -137,7 +137,10 @@ class ActionStdRule(Rule):
 
     def _judge(self, metrics: Metrics) -> list[Alert]:
         th = self.th
-        std = self._pool.take(get(metrics, "action_std_min"), get(metrics, "_policy_samples"))
+        measured = get(metrics, "action_std_min")
+        if measured is None and self.initial is None:
+            return self._without_entropy_bonus(get(metrics, "_ent_coef"))
+        std = self._pool.take(measured, get(metrics, "_policy_samples"))
         if std is None:
             return []
         if self.initial is None:
@@ -151,4 +154,23 @@ class ActionStdRule(Rule):
             f"{self.initial / max(std, 1e-12):.0f}x below its initial {self.initial:.2g}: the policy became "
             "deterministic in that action dimension and stopped exploring it.",
             std, th.std_collapse,
+        )]
+
+    def _without_entropy_bonus(self, ent_coef: float | None) -> list[Alert]:
+        """
+        Post hoc, SB3 logs no std for SAC, TQC or CrossQ, only ``train/ent_coef``: an entropy coefficient of 0
+        leaves nothing that keeps the std up (the actor maximises Q, which a narrower policy does best), so the
+        std collapses. Inferred, and said to be.
+        """
+        th = self.th
+        if ent_coef is None or self._low.update(ent_coef == 0.0) < th.consecutive:
+            return []
+        return [Alert(
+            "action_std_collapse",
+            f"train/ent_coef was 0 for {self._low.count} log dumps in a row: without an entropy bonus nothing keeps "
+            "the policy's std up (the actor maximises Q, which a narrower policy does best), so it collapses and the "
+            "policy stops exploring. Inferred from the logs (SB3 does not log this algorithm's std); the live "
+            "callback measures the std itself.",
+            0.0, th.std_collapse,
+            hint="Use ent_coef='auto' (SB3's default for SAC, TQC and CrossQ) or a positive ent_coef.",
         )]

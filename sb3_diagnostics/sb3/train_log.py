@@ -32,6 +32,11 @@ SB3_ROLLOUT_KEYS: dict[str, str] = {
     "rollout/exploration_rate": "_exploration_rate",  # DQN, QR-DQN
 }
 
+#: SB3 logger keys read only after the fact (live, the checks measure these things on the model itself)
+SB3_OFFLINE_KEYS: dict[str, str] = {
+    "train/ent_coef": "_ent_coef",  # SAC, TQC, CrossQ: the entropy coefficient (fixed, or learned)
+}
+
 #: metric names whose values come straight from SB3's own ``train/*`` keys: the engine does not log
 #: them a second time under ``diagnostics/``
 LOGGED_BY_SB3: frozenset[str] = frozenset(n for n in SB3_TRAIN_KEYS.values() if not n.startswith("_"))

@@ -171,3 +171,19 @@ def test_off_policy_live_and_post_hoc_agree_on_codes_roots_and_counts(learn, tmp
     live_root = first_problem(live, spans=callback.engine.spans)
     post_root = first_problem(post, spans=report.spans)
     assert live_root is not None and post_root is not None and live_root.code == post_root.code == "reward_scale_huge"
+
+
+@pytest.mark.parametrize("ent_coef, collapses", [(0.0, True), ("auto", False)])
+def test_sac_without_entropy_bonus_is_read_from_its_logged_ent_coef(learn, tmp_path, ent_coef, collapses):
+    # SAC with ent_coef=0 (the zoo's sac_no_entropy_bonus): SB3 logs no std for SAC, only train/ent_coef = 0.
+    # The report said "All trainer diagnostics look healthy"; it now infers the collapse, and says so.
+    from stable_baselines3 import SAC
+
+    model = SAC("MlpPolicy", "Pendulum-v1", ent_coef=ent_coef, learning_starts=100, batch_size=64, seed=0,
+                tensorboard_log=str(tmp_path), policy_kwargs=dict(net_arch=[32, 32]))
+    learn(model, 1500)
+    [run] = find_runs(tmp_path)
+    found = [f for f in judge_run(run).findings if f.code == "action_std_collapse"]
+    assert bool(found) == collapses
+    if collapses:
+        assert found[0].severity == Severity.WARNING and "Inferred" in found[0].message
