@@ -134,6 +134,15 @@ CATALOG: dict[str, CatalogEntry] = _rows(
      "gymnasium.wrappers.RescaleAction(env, -1.0, 1.0)): Gaussian policies start at mean 0, std 1.",
      RL_TIPS + "#tips-and-tricks-when-creating-a-custom-environment",
      ("policy_stays_random", "action_std_collapse", "entropy_collapse")),
+    ("obs_not_in_space", "environment", E, "environment", "environment",
+     "observations outside the declared space (dtype or bounds)",
+     "Return observations of observation_space's dtype (np.float32 for a float32 Box: obs.astype(np.float32)) "
+     "within its bounds, or widen the bounds to what the env really emits.", ENV_CHECKER, ()),
+    ("image_obs_not_scaled", "environment", W, "environment", "environment",
+     "float image observations in [0, 255]",
+     "Declare the images as Box(0, 255, shape, np.uint8) so SB3 divides them by 255, or divide by 255 in the env "
+     "and declare Box(0, 1).", ISSUES + "268", ("policy_stays_random", "explained_variance_negative",
+                                                "critic_not_learning", "grad_norm_exploding")),
     ("reset_not_randomized", "environment", I, "environment", "environment", "reset() always returns the same observation",
      "Randomise initial states with self.np_random in reset() if the task should generalise.", CUSTOM_ENV, ()),
     # --- episodes ------------------------------------------------------------------------

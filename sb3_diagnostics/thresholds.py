@@ -338,6 +338,8 @@ class PreflightThresholds(Thresholds):
     :param action_horizon: steps after the tried action over which its effect is looked for (a
         delayed effect still counts)
     :param action_half_width: a Box action dimension whose half-width exceeds this is far from [-1, 1]
+    :param image_scaled_max: float image observations above this were not scaled to [0, 1] (a little above 1:
+        normalised images may overshoot; unscaled ones reach 255)
         (Pendulum's [-2, 2] is fine); so is one whose range does not contain 0 strictly inside
     """
 
@@ -351,9 +353,10 @@ class PreflightThresholds(Thresholds):
     action_states: int = 3
     action_horizon: int = 3
     action_half_width: float = 10.0
+    image_scaled_max: float = 10.0
     _fractions = ("reward_corr",)
     _counts = ("max_mlp_dims", "short_episode", "reset_seeds", "determinism_steps", "action_states", "action_horizon")
-    _non_negative = ("dead_dim_std", "scale_ratio", "action_half_width")
+    _non_negative = ("dead_dim_std", "scale_ratio", "action_half_width", "image_scaled_max")
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,11 @@ class _Measure:
             # 2: some observations could not be read at all; 1: another shape holding the right values
             self.metrics["obs_shape_problem"] = 2.0 if roll.shape_skipped else 1.0
             self.metrics[E.SHAPE_PROBLEM + roll.shape_problem] = 1.0
+        if roll.space_problem:
+            self.metrics["obs_outside_space"] = 1.0
+            self.metrics[E.OUTSIDE_SPACE + roll.space_problem] = 1.0
+        if roll.image_max is not None:
+            self.metrics["float_image_max"] = roll.image_max
         self._action_space()
         self._observations(roll, stat_dims)
         self._rewards(roll)

@@ -15,7 +15,15 @@ import numpy as np
 from gymnasium import spaces
 
 from sb3_diagnostics.preflight.driver import Driver, as_float
-from sb3_diagnostics.sb3.spaces import Layout, SeededSampler, fits_buffer, flatten, shape_mismatch
+from sb3_diagnostics.sb3.spaces import (
+    Layout,
+    SeededSampler,
+    fits_buffer,
+    flatten,
+    float_image_max,
+    outside_space,
+    shape_mismatch,
+)
 
 #: longest action prefix before the action-effect comparison
 MAX_PREFIX = 20
@@ -40,6 +48,8 @@ class Rollout:
     obs_changed: bool
     shape_problem: str | None
     shape_skipped: bool = False  # an observation SB3's buffers cannot take (not just of another shape)
+    space_problem: str | None = None  # the first observation of the right shape that is not in the space
+    image_max: float | None = None  # the largest value of float image observations
 
 
 def collect(
@@ -63,9 +73,18 @@ def collect(
     first_bad_obs: tuple[int, str] | None = None
     first_bad_reward: int | None = None
     changed = False
+    space_problem: str | None = None
+    image_max: float | None = None
+    raw = not any(getattr(w, "norm_obs", False) for w, _ in driver.normalizers)
 
     def flat(x: Any, where: str) -> np.ndarray | None:
-        nonlocal shape_problem, shape_skipped
+        nonlocal shape_problem, shape_skipped, space_problem, image_max
+        # behind VecNormalize(norm_obs=True) observations are normalised: neither their bounds nor their scale
+        # are the env's
+        if raw and space_problem is None and (why := outside_space(space, x, check_dtype=not vectorized)):
+            space_problem = f"the observation from {where} {why}"
+        if raw and (top := float_image_max(space, x)) is not None:
+            image_max = top if image_max is None else max(image_max, top)
         if not vectorized and shape_problem is None:
             # a VecEnv already copied each observation into a buffer of the space's shape (a (1, n) array
             # broadcasts into an (n,) slot); a plain env hands over what step() returned
@@ -133,6 +152,7 @@ def collect(
         components={k: np.asarray(v) for k, v in components.items()}, episode_lengths=lengths,
         episode_truncated=truncs, first_nonfinite_obs=first_bad_obs, first_nonfinite_reward=first_bad_reward,
         obs_changed=changed, shape_problem=shape_problem, shape_skipped=shape_skipped,
+        space_problem=space_problem, image_max=image_max,
     )
 
 

@@ -23,6 +23,7 @@ DIFFERENCE = "_difference:"
 PREFIXES = "_prefixes:"
 DEGENERATE_ACTION = "_degenerate_action:"
 FAR_ACTION = "_far_action:"
+OUTSIDE_SPACE = "_outside_space:"
 
 
 class EnvironmentRule(Rule):
@@ -45,14 +46,16 @@ class EnvironmentRule(Rule):
     - ``action_effect`` (0 when no tried action changed anything), ``_action_candidates``,
       ``_action_horizon``, ``_prefixes:<steps>``;
     - ``action_degenerate_dims`` of ``action_dims`` (``_degenerate_action:<what>``), ``action_far_dims``
-      (``_far_action:<dim in [low, high]>``).
+      (``_far_action:<dim in [low, high]>``);
+    - ``obs_outside_space`` (1: an observation of the right shape outside the space: dtype or bounds;
+      ``_outside_space:<what>``) and ``float_image_max`` (the largest value of float image observations).
     """
 
     codes = (
         "buffer_shape_mismatch", "obs_nan_inf", "nan_detected", "obs_constant", "obs_too_large", "obs_dead_dims",
         "obs_scale_mismatch", "episode_length_degenerate", "episodes_never_end", "reward_not_learnable",
         "env_nondeterministic", "reset_not_randomized", "action_no_effect", "action_space_degenerate",
-        "action_space_not_normalized",
+        "action_space_not_normalized", "obs_not_in_space", "image_obs_not_scaled",
     )
 
     def __init__(self, thresholds: PreflightThresholds | None = None, *, seed: int = 0, space: str = "") -> None:
@@ -63,8 +66,8 @@ class EnvironmentRule(Rule):
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
         return [
-            *self._shapes(metrics), *self._actions(metrics), *self._observations(metrics), *self._episodes(metrics),
-            *self._learnable(metrics), *self._replays(metrics),
+            *self._shapes(metrics), *self._space(metrics), *self._actions(metrics), *self._observations(metrics),
+            *self._episodes(metrics), *self._learnable(metrics), *self._replays(metrics),
         ]
 
     def _shapes(self, m: Metrics) -> list[Alert]:
@@ -88,6 +91,29 @@ class EnvironmentRule(Rule):
             "shape, so it crashes or stores wrong values; the observation checks skipped those steps.",
             1.0, 0.0, hint=hint,
         )]
+
+    def _space(self, m: Metrics) -> list[Alert]:
+        alerts = []
+        if get(m, "obs_outside_space"):
+            what = listing(labels(m, OUTSIDE_SPACE), 1)
+            alerts.append(Alert(
+                "obs_not_in_space",
+                f"{what} (observation_space {self.space}). SB3's VecEnv casts it into a buffer of the space's dtype "
+                "and never clips it, so training runs; but SB3's and Gymnasium's check_env reject it, and whatever "
+                "trusts the declared space (VecNormalize's clipping, normalize_images, bounds used for scaling) "
+                "works from wrong assumptions.",
+                1.0, 0.0, severity=Severity.WARNING,
+            ))
+        top = get(m, "float_image_max")
+        if top is not None and top > self.th.image_scaled_max:
+            alerts.append(Alert(
+                "image_obs_not_scaled",
+                f"image-shaped float observations reach {top:.4g} (threshold {self.th.image_scaled_max:g}): SB3 divides "
+                "only uint8 image observations by 255, so these reach the CNN in [0, 255], its activations saturate and "
+                "it learns poorly (SB3 #268).",
+                top, self.th.image_scaled_max,
+            ))
+        return alerts
 
     def _actions(self, m: Metrics) -> list[Alert]:
         alerts = []

@@ -74,6 +74,59 @@ def shape_mismatch(space: spaces.Space, x: Any) -> str | None:
     return None
 
 
+def outside_space(space: spaces.Space, x: Any, check_dtype: bool = True) -> str | None:
+    """
+    Why ``x``, of the right shape, is not in the Box ``space`` (also inside Dict): a dtype of another kind or
+    size (float64 for a float32 space), or values outside the bounds; None when it is in (or another check's
+    business: shapes are :func:`shape_mismatch`'s).
+
+    :param check_dtype: whether to compare dtypes (a VecEnv already cast the observation into its buffer)
+    """
+    if isinstance(space, spaces.Dict) and isinstance(x, dict):
+        for key, sub in space.spaces.items():
+            if key in x and (why := outside_space(sub, x[key], check_dtype)) is not None:
+                return f"[{key!r}] {why}"
+        return None
+    if not isinstance(space, spaces.Box):
+        return None
+    a = np.asarray(x)
+    if a.shape != tuple(space.shape) or a.dtype.kind not in "fiub":
+        return None
+    if check_dtype and a.dtype != space.dtype:
+        return f"has dtype {a.dtype}, but the space's dtype is {space.dtype}"
+    low, high = np.broadcast_to(space.low, a.shape), np.broadcast_to(space.high, a.shape)
+    with np.errstate(invalid="ignore"):
+        bad = (a < low) | (a > high)
+    if np.any(bad):
+        i = np.unravel_index(int(np.flatnonzero(bad)[0]), a.shape)
+        where = f"[{', '.join(str(int(k)) for k in i)}]" if a.ndim else ""
+        return (f"holds {float(a[i]):.4g} at index {where or '()'}, outside its bounds "
+                f"[{float(low[i]):.4g}, {float(high[i]):.4g}]")
+    return None
+
+
+def float_image_max(space: spaces.Space, x: Any) -> float | None:
+    """
+    The largest value of the float image-shaped parts of an observation (a Box of 3 dims with 1, 3 or 4
+    channels first or last and sides of 8+ pixels, also inside Dict), or None when it has none. SB3 divides
+    only uint8 images by 255 (``is_image_space``); float images reach the CNN as they are.
+    """
+    if isinstance(space, spaces.Dict) and isinstance(x, dict):
+        values = [float_image_max(sub, x[key]) for key, sub in space.spaces.items() if key in x]
+        found = [v for v in values if v is not None]
+        return max(found) if found else None
+    if not isinstance(space, spaces.Box) or len(space.shape) != 3 or not np.issubdtype(space.dtype, np.floating):
+        return None
+    shape = space.shape
+    channels_first = shape[0] in (1, 3, 4) and min(shape[1:]) >= 8
+    channels_last = shape[-1] in (1, 3, 4) and min(shape[:2]) >= 8
+    if not (channels_first or channels_last):
+        return None
+    a = np.asarray(x, dtype=np.float64)
+    finite = a[np.isfinite(a)]
+    return float(finite.max()) if finite.size else None
+
+
 def fits_buffer(space: spaces.Space, x: Any) -> bool:
     """
     Whether SB3's VecEnv buffers take ``x`` as an observation of ``space`` anyway: numpy copies an array

@@ -476,3 +476,39 @@ def test_unknown_env_id_raises_a_clear_error():
     with pytest.raises(NotAnEnvironmentError, match=r"cannot make 'NoSuchEnv-v0'.*registered id") as info:
         check_training_env("NoSuchEnv-v0", n_steps=10)
     assert isinstance(info.value.__cause__, gym.error.Error)
+
+
+class FloatGridImageEnv(GridImageEnv):
+    """GridImageEnv with its images as float32, as SB3 #268's user had them: in [0, 255] (or divided by 255)."""
+
+    def __init__(self, scale: float = 1.0, dtype: Any = np.float32) -> None:
+        self.scale, self.dtype = scale, dtype
+        self.observation_space = spaces.Box(0.0, 255.0 * scale, (12, 12, 3), np.float32)
+
+    def _obs(self):
+        return (super()._obs().astype(np.float64) * self.scale).astype(self.dtype)
+
+
+@pytest.mark.parametrize("wrap", [lambda env: env, lambda env: DummyVecEnv([lambda: env])], ids=["Env", "DummyVecEnv"])
+def test_float_images_in_0_255_are_not_scaled(wrap):
+    # SB3 #268: a CNN learns poorly until the user divides the images by 255 (SB3 rescales only uint8 images)
+    report = run(wrap(FloatGridImageEnv()), n_steps=200)
+    assert severity_of(report, "image_obs_not_scaled") == Severity.WARNING
+    # the twins: images divided by 255, and uint8 images SB3 rescales itself
+    assert "image_obs_not_scaled" not in {f.code for f in run(wrap(FloatGridImageEnv(scale=1 / 255)), n_steps=200)}
+    assert "image_obs_not_scaled" not in {f.code for f in run(wrap(GridImageEnv()), n_steps=200)}
+
+
+def test_observations_outside_the_space_dtype_or_bounds():
+    # float64 observations for a float32 space (what SB3's and Gymnasium's check_env warn about)
+    wide = run(FnEnv(obs_fn=lambda env: env.x.astype(np.float64)))
+    assert severity_of(wide, "obs_not_in_space") == Severity.WARNING
+    assert "dtype float64" in next(f.message for f in wide if f.code == "obs_not_in_space")
+    # values outside declared bounds: the state wanders past +-1 but the space says [-1, 1]
+    bounded = run(FnEnv(observation_space=spaces.Box(-1.0, 1.0, (3,), np.float32)))
+    assert "outside its bounds" in next(f.message for f in bounded if f.code == "obs_not_in_space")
+    # the healthy twin: float32 observations within the space; and VecNormalize's normalised observations are
+    # judged neither for bounds nor scale
+    assert "obs_not_in_space" not in {f.code for f in run(FnEnv())}
+    venv = VecNormalize(DummyVecEnv([lambda: gym.make("Pendulum-v1")]))
+    assert "obs_not_in_space" not in {f.code for f in run(venv)}
