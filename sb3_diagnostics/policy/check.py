@@ -48,6 +48,7 @@ from sb3_diagnostics.sb3.models import (
     policy_optimizers,
     q_values,
     trainable_parameters,
+    unregistered_modules,
     value_kind,
 )
 from sb3_diagnostics.sb3.spaces import action_tensor, as_space_sample, sample_batch
@@ -153,12 +154,23 @@ class _PolicyChecker:
         return obs_t
 
     def run(self) -> None:
+        self._check_registration()
         self._check_parameters_finite()
         with own_sde_noise(self.policy, self.seed):
             self._check_gradients()
             self._check_outputs()
         if is_recurrent(self.policy):
             self._check_recurrent()
+
+    def _check_registration(self) -> None:
+        hidden = unregistered_modules(self.policy)
+        if hidden:
+            self.add("module_not_registered", (
+                f"{len(hidden)} layer(s) or parameter(s) are kept in a plain Python list or dict: {_names(hidden)}. "
+                "PyTorch does not register them, so they are not in policy.parameters(): the optimizer never updates "
+                "them, model.save() does not store them and .to(device) does not move them. The forward pass still "
+                "uses them, so training runs while their weights never change."
+            ), len(hidden), 0.0)
 
     def _check_parameters_finite(self) -> None:
         bad = [n for n, p in self.policy.named_parameters() if not th.all(th.isfinite(p))]

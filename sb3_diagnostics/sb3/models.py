@@ -150,6 +150,33 @@ def trainable_parameters(model_or_policy: Any) -> list[tuple[str, th.nn.Paramete
     return out
 
 
+def unregistered_modules(root: th.nn.Module) -> list[str]:
+    """
+    Layers and parameters kept in a plain Python list, tuple or dict attribute of a module (not an
+    ``nn.ModuleList``/``ModuleDict``/``ParameterList``) and registered nowhere else: ``parameters()``,
+    the optimizer, ``state_dict()``, ``.to(device)`` and ``save()`` never see them.
+
+    :param root: a policy (or any module)
+    :return: their paths, e.g. ``features_extractor.layers[1]``
+    """
+    registered = {id(m) for m in root.modules()} | {id(p) for p in root.parameters()}
+    found: list[str] = []
+    for path, module in root.named_modules():
+        for attr, value in vars(module).items():
+            if attr.startswith("_"):
+                continue  # torch's own registries (_modules, _parameters, ...)
+            if isinstance(value, dict):
+                items = [(f"[{k!r}]", v) for k, v in value.items()]
+            elif isinstance(value, list | tuple):
+                items = [(f"[{i}]", v) for i, v in enumerate(value)]
+            else:
+                continue
+            for where, item in items:
+                if isinstance(item, th.nn.Module | th.nn.Parameter) and id(item) not in registered:
+                    found.append(f"{path + '.' if path else ''}{attr}{where}")
+    return found
+
+
 def expected_steps_per_update(model: Any) -> int | None:
     """
     Optimizer steps one on-policy update takes, from the hyperparameters: ``n_epochs`` (PPO,

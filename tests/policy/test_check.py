@@ -134,3 +134,39 @@ def test_bad_input():
         check_policy("PPO")  # type: ignore[arg-type]
     with pytest.raises(InvalidThresholdError, match="n_samples=1"):
         check_policy(PPO("MlpPolicy", "CartPole-v1", policy_kwargs=small_net()), n_samples=1)
+
+
+class _ListExtractor(torch.nn.Module):
+    """A features extractor whose hidden layers live in a plain list (or, registered, in an nn.ModuleList)."""
+
+    def __init__(self, observation_space: spaces.Box, registered: bool = False) -> None:
+        super().__init__()
+        self.features_dim = 16
+        layers = [torch.nn.Linear(int(observation_space.shape[0]), 16), torch.nn.Tanh()]
+        self.layers = torch.nn.ModuleList(layers) if registered else layers
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            obs = layer(obs)
+        return obs
+
+
+@pytest.mark.parametrize("algo", [PPO, SAC])
+def test_layers_in_a_plain_list_are_module_not_registered(algo):
+    # A user's custom extractor keeps its layers in a Python list: PyTorch does not register them, so they are
+    # in no optimizer, but forward() uses them and training runs while their weights never change.
+    env = "CartPole-v1" if algo is PPO else "Pendulum-v1"
+    model = algo("MlpPolicy", env, seed=0, policy_kwargs=dict(net_arch=[16], features_extractor_class=_ListExtractor))
+    finding = next(f for f in check(model) if f.code == "module_not_registered")
+    assert finding.severity is Severity.ERROR and "layers[0]" in finding.message and "ModuleList" in finding.hint
+    # the fault is real: training leaves the hidden layer untouched
+    hidden = model.policy.features_extractor.layers[0] if algo is PPO else model.actor.features_extractor.layers[0]
+    before = hidden.weight.detach().clone()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.learn(300 if algo is PPO else 150)
+    assert torch.equal(before, hidden.weight)
+    # the twin: the same layers in an nn.ModuleList
+    twin = algo("MlpPolicy", env, seed=0, policy_kwargs=dict(
+        net_arch=[16], features_extractor_class=_ListExtractor, features_extractor_kwargs=dict(registered=True)))
+    assert "module_not_registered" not in {f.code for f in check(twin)}
