@@ -173,19 +173,7 @@ class GradientCallback(DiagnosticCallback):
                 out["_loss" + suffix] = max(losses)
         self._norms.clear()
         out.update(self._parameter_flow(tap))
-        out.update(self._schedule())
         self._rebase()
-        return out
-
-    def _schedule(self) -> dict[str, float]:
-        """An off-policy algorithm's training schedule: when gradient steps begin, and how many per call."""
-        model, out = self.model, {}
-        starts, end = getattr(model, "learning_starts", None), getattr(model, "_total_timesteps", None)
-        if isinstance(starts, int | float) and isinstance(end, int | float):
-            out["_learning_starts"], out["_learn_end"] = float(starts), float(end)
-        steps = getattr(model, "gradient_steps", None)
-        if isinstance(steps, int | float):
-            out["_gradient_steps"] = float(steps)
         return out
 
     def _parameter_flow(self, tap: GradientTap) -> dict[str, float]:

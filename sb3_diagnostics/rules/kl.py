@@ -170,3 +170,42 @@ class PolicyUpdateRule(Rule):
             "is not improving.",
             failed, th.line_search_fail_frac,
         )]
+
+
+class NoUpdateRule(Rule):
+    """
+    Reads ``_learning_starts``, ``_gradient_steps`` (off-policy algorithms) and ``_learn_end`` (the step at which
+    this ``learn()`` call ends): an off-policy run whose schedule leaves no room for a single gradient step gets
+    ``policy_not_updating`` at its first measurement, for every algorithm (the KL-based one is for PPO and TRPO).
+
+    - ``learning_starts`` at or beyond the end of ``learn()``: training never starts (SB3 #526: DQN's example
+      with ``total_timesteps=10_000`` below its then default ``learning_starts=50_000``);
+    - ``gradient_steps=0``: every call to ``train()`` takes no step.
+    """
+
+    codes = ("policy_not_updating",)
+
+    def __init__(self, thresholds: KLThresholds | None = None) -> None:
+        super().__init__()
+        self.th = thresholds or KLThresholds()
+
+    def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
+        starts, end = get(metrics, "_learning_starts"), get(metrics, "_learn_end")
+        if starts is not None and end is not None and starts >= end:
+            return [Alert(
+                "policy_not_updating",
+                f"learning_starts={int(starts)} is at or beyond the end of this learn() call (step {int(end)}): "
+                "off-policy algorithms only collect experience until learning_starts, so not a single gradient step "
+                "will happen and the policy stays as it was initialised (SB3 #526).",
+                starts, end,
+                hint=f"Lower learning_starts well below total_timesteps (e.g. to {max(1, int(end) // 20)}: a "
+                "twentieth of the budget), or train for more steps.",
+            )]
+        if get(metrics, "_gradient_steps") == 0:
+            return [Alert(
+                "policy_not_updating",
+                "gradient_steps=0: each call to train() takes no gradient step, so the policy never changes.",
+                0.0, 1.0,
+                hint="Set gradient_steps to 1 or more (or -1: as many as env steps collected).",
+            )]
+        return []

@@ -18,8 +18,8 @@ from sb3_diagnostics.rules.base import Rule
 from sb3_diagnostics.rules.buffers import BufferShapeRule
 from sb3_diagnostics.rules.entropy import ActionStdRule, EntropyRule
 from sb3_diagnostics.rules.episodes import EpisodeRule
-from sb3_diagnostics.rules.gradients import GradientNormRule, NoUpdateRule, ParamGradRule
-from sb3_diagnostics.rules.kl import PolicyUpdateRule
+from sb3_diagnostics.rules.gradients import GradientNormRule, ParamGradRule
+from sb3_diagnostics.rules.kl import NoUpdateRule, PolicyUpdateRule
 from sb3_diagnostics.rules.lstm import RecurrentStateRule
 from sb3_diagnostics.rules.nan import NonFiniteRule
 from sb3_diagnostics.rules.q_values import QValueRule, TargetUpdateRule
@@ -86,8 +86,8 @@ CHECKS: dict[str, Check] = {
         Check("value", ValueThresholds, (ExplainedVarianceRule, AdvantageRule)),
         Check("q_values", QValueThresholds, (QValueRule, TargetUpdateRule)),
         Check("entropy", EntropyThresholds, (EntropyRule, ActionStdRule)),
-        Check("gradients", GradientThresholds, (GradientNormRule, ParamGradRule, NoUpdateRule)),
-        Check("kl", KLThresholds, (PolicyUpdateRule,)),
+        Check("gradients", GradientThresholds, (GradientNormRule, ParamGradRule)),
+        Check("kl", KLThresholds, (PolicyUpdateRule, NoUpdateRule)),
         Check("reward", RewardThresholds, (RewardRule,)),
         Check("episodes", EpisodeThresholds, (EpisodeRule,)),
     )

@@ -115,27 +115,3 @@ def test_detached_td3_critic_extractor_is_still_caught_with_delayed_actor(train)
     assert run.severity("param_no_grad") == Severity.ERROR
     assert "features_extractor.linear.weight" in next(f for f in run.findings if f.code == "param_no_grad").message
 
-
-@pytest.mark.parametrize("learning_starts", [5000, 100])
-def test_learning_starts_beyond_the_budget_means_no_gradient_step(tiny, train, learning_starts):
-    # SB3 #526: the DQN example trained 10_000 steps with learning_starts=50_000 and "doesn't learn": not a
-    # single gradient step happened. Said at the first measurement, as an error (stop_on="error" ends the run).
-    from stable_baselines3 import DQN
-
-    from sb3_diagnostics import DiagnosticsCallback
-
-    model = DQN("MlpPolicy", "CartPole-v1", learning_starts=learning_starts, **tiny())
-    callback = DiagnosticsCallback(stop_on="error")
-    run = train(model, 3000, callback)
-    if learning_starts >= 3000:
-        finding = next(f for f in run.findings if f.code == "policy_not_updating")
-        assert finding.severity == Severity.ERROR and "learning_starts=5000" in finding.message
-        assert model.num_timesteps <= 1000  # stopped at the first measurement, not after the whole budget
-    else:
-        assert "policy_not_updating" not in {f.code for f in run.findings}
-
-
-def test_gradient_steps_zero_means_no_gradient_step(tiny, train):
-    model = SAC("MlpPolicy", "Pendulum-v1", learning_starts=100, gradient_steps=0, **tiny())
-    run = train(model, 1000, GradientCallback())
-    assert run.severity("policy_not_updating") == Severity.ERROR
