@@ -16,14 +16,13 @@ from gymnasium import spaces
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 
 
-class SparseCorridor(gym.Env):
+class _Corridor(gym.Env):
     """
-    A corridor of ``length`` cells; the agent starts at 0, moves left or right, and gets +1 only on
-    reaching the far end (which ends the episode). Every other step is worth exactly 0: a sparse,
-    terminal-only reward. Truncated after ``max_steps``. Observation: one-hot position.
+    A corridor of ``length`` cells: the agent starts at 0 and moves left or right; reaching the far end ends
+    the episode; truncated after ``max_steps``. Observation: one-hot position. Subclasses pay the reward.
     """
 
-    def __init__(self, length: int = 10, max_steps: int = 60) -> None:
+    def __init__(self, length: int, max_steps: int) -> None:
         self.length = length
         self.max_steps = max_steps
         self.observation_space = spaces.Box(0.0, 1.0, (length + 1,), np.float32)
@@ -40,11 +39,27 @@ class SparseCorridor(gym.Env):
         self.t = 0
         return self._obs(), {}
 
-    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
+    def _move(self, action: int) -> tuple[int, bool, bool]:
+        """:return: the cell before the move, whether the end was reached, whether time ran out"""
         self.t += 1
+        old = self.pos
         self.pos = int(np.clip(self.pos + (1 if action == 1 else -1), 0, self.length))
         terminated = self.pos == self.length
-        return self._obs(), float(terminated), terminated, self.t >= self.max_steps and not terminated, {}
+        return old, terminated, self.t >= self.max_steps and not terminated
+
+
+class SparseCorridor(_Corridor):
+    """
+    The corridor with +1 only on reaching the far end: every other step is worth exactly 0, a sparse,
+    terminal-only reward.
+    """
+
+    def __init__(self, length: int = 10, max_steps: int = 60) -> None:
+        super().__init__(length, max_steps)
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
+        _, terminated, truncated = self._move(action)
+        return self._obs(), float(terminated), terminated, truncated, {}
 
 
 class DeterministicOptimum(gym.Env):
@@ -160,10 +175,10 @@ class ReachAndHold(gym.Env):
         return self._obs(), reward, False, self.t >= self.horizon, {}
 
 
-class WinBonus(gym.Env):
+class WinBonus(_Corridor):
     """
-    A corridor of ``length`` cells with a +100 bonus for reaching the end and two small shaping
-    terms, reported in ``info["reward_components"]`` (they sum to the reward):
+    The corridor with a +100 bonus for reaching the end and two small shaping terms, reported in
+    ``info["reward_components"]`` (they sum to the reward):
 
     - ``win``: +100 on reaching the end (ends the episode), else 0
     - ``progress``: +0.5 per cell of progress toward the end (-0.5 per cell back)
@@ -173,31 +188,12 @@ class WinBonus(gym.Env):
     """
 
     def __init__(self, length: int = 8, max_steps: int = 50) -> None:
-        self.length = length
-        self.max_steps = max_steps
-        self.observation_space = spaces.Box(0.0, 1.0, (length + 1,), np.float32)
-        self.action_space = spaces.Discrete(2)
-
-    def _obs(self) -> np.ndarray:
-        obs = np.zeros(self.length + 1, np.float32)
-        obs[self.pos] = 1.0
-        return obs
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
-        super().reset(seed=seed)
-        self.pos = 0
-        self.t = 0
-        return self._obs(), {}
+        super().__init__(length, max_steps)
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
-        self.t += 1
-        old = self.pos
-        self.pos = int(np.clip(self.pos + (1 if action == 1 else -1), 0, self.length))
-        terminated = self.pos == self.length
+        old, terminated, truncated = self._move(action)
         components = {"win": 100.0 if terminated else 0.0, "progress": 0.5 * (self.pos - old), "time": -0.1}
-        reward = float(sum(components.values()))
-        truncated = self.t >= self.max_steps and not terminated
-        return self._obs(), reward, terminated, truncated, {"reward_components": components}
+        return self._obs(), float(sum(components.values())), terminated, truncated, {"reward_components": components}
 
 
 class TinyImageGrid(_Grid):
