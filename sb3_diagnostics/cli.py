@@ -5,7 +5,8 @@ Exit codes: 0 healthy; 1 a run (or an environment, or a probe) has an error-leve
 missed a fault; 2 bad input or unreadable data (the message says what to do).
 
 Start-up stays light: torch and SB3 are imported only by the subcommands that train or step an
-environment (``demo``, ``check-env``, ``probes``); ``report`` and ``--version`` never load them.
+environment (``demo``, ``check-env``, ``probes``); ``report``, ``explain``, ``codes`` and ``--version``
+never load them.
 """
 
 from __future__ import annotations
@@ -185,6 +186,20 @@ def _cmd_probes(args: argparse.Namespace) -> int:
     return 1 if any(r.passed is False for r in results) else 0
 
 
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from sb3_diagnostics.explain import explain
+
+    print(explain(args.code.strip().lower()))
+    return 0
+
+
+def _cmd_codes(args: argparse.Namespace) -> int:
+    from sb3_diagnostics.explain import codes_table
+
+    print(codes_table())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """:return: the argument parser of ``sb3-diagnostics``"""
     parser = argparse.ArgumentParser(
@@ -223,6 +238,13 @@ def build_parser() -> argparse.ArgumentParser:
     probes.add_argument("--budget", type=int, default=None, help="timesteps per probe (default: per-probe budgets)")
     probes.add_argument("--seed", type=int, default=0)
     probes.set_defaults(func=_cmd_probes)
+
+    explain = sub.add_parser("explain", help="what a finding code means, how it is judged and what to try",
+                             epilog=EXIT_CODES)
+    explain.add_argument("code", help="a finding code, e.g. kl_too_high (sb3-diagnostics codes lists them)")
+    explain.set_defaults(func=_cmd_explain)
+    codes = sub.add_parser("codes", help="list every finding code", epilog=EXIT_CODES)
+    codes.set_defaults(func=_cmd_codes)
     return parser
 
 
@@ -243,6 +265,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into head or less, which closed early: not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # never a traceback; SB3_DIAGNOSTICS_DEBUG=1 shows it
         import os
 

@@ -155,3 +155,31 @@ def test_help_documents_the_exit_codes(capsys):
     assert exit_info.value.code == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "0 healthy" in out and "1 an error-level finding" in out and "2 bad input or unreadable data" in out
+
+
+def test_explain_says_for_every_code_what_it_means_and_what_to_try(capsys):
+    from sb3_diagnostics.catalog import CATALOG
+
+    for code, row in CATALOG.items():
+        assert cli(["explain", code]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith(code) and row.hint in out and row.reference in out, code
+    # a live check's thresholds, with their defaults and how to change them
+    cli(["explain", "KL_too_high"])
+    out = capsys.readouterr().out
+    assert "kl_high = 0.2" in out and "--threshold kl.kl_high" in out and "entropy_collapse" in out
+
+
+def test_explain_an_unknown_code_lists_the_codes_and_exits_2(capsys):
+    assert cli(["explain", "kl_to_high"]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown finding code 'kl_to_high'" in err and "kl_too_high" in err
+
+
+def test_codes_lists_every_code_in_triage_order(capsys):
+    from sb3_diagnostics.catalog import CATALOG
+
+    assert cli(["codes"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"\n{code} " in out for code in CATALOG)
+    assert out.index("nan_detected") < out.index("kl_too_high") < out.index("reward_decreasing")
