@@ -263,3 +263,35 @@ class Report(list[Finding]):
     def __repr__(self) -> str:
         codes = ", ".join(f"{f.code}({f.severity})" for f in self)
         return f"{type(self).__name__}([{codes}])"
+
+
+def summary(findings: Iterable[Finding], spans: Spans | None = None, min_severity: Severity = Severity.WARNING) -> str:
+    """
+    The end-of-``learn()`` summary (``DiagnosticsCallback(verbose=1)``): each root cause at ``min_severity``
+    or above (or explaining one that is) on one line with what to try, its consequences folded under it.
+
+    :param findings: the findings of the run
+    :param spans: per code, the steps each problem held (``Engine.spans``)
+    :param min_severity: leave out findings below this severity (unless they explain one above it)
+    :return: a few lines of text
+    """
+    ordered = triage(findings, spans)
+    lines: list[str] = []
+    for i, f in enumerate(ordered):
+        if f.caused_by is not None:
+            continue
+        tree = [f]
+        for g in ordered[i + 1:]:
+            if g.caused_by is None:
+                break
+            tree.append(g)
+        if max(g.severity for g in tree) < min_severity:
+            continue
+        lines.append(f"  {len([x for x in lines if not x.startswith('     ')]) + 1}. {str(f.severity).upper()} "
+                     f"[{f.code}] from step {f.step}: {entry(f.code).title}. Try: {f.hint}")
+        lines += [f"     -> [{g.code}] from step {g.step}, likely a consequence" for g in tree[1:]
+                  if g.severity >= min_severity]
+    if not lines:
+        return f"sb3-diagnostics: nothing at {min_severity} or above in this run."
+    roots = sum(1 for x in lines if not x.startswith("     "))
+    return "\n".join([f"sb3-diagnostics: {roots} root cause(s), most upstream first:", *lines])

@@ -79,8 +79,9 @@ class DiagnosticsCallback(CallbackList):
     :param cooldown: updates a code must stay quiet before it is reported again
     :param seed: seed of the checks' own random generators (never the global RNG)
     :param off_policy_interval: for off-policy algorithms, measure at most once per this many timesteps
-    :param verbose: 0 only Python warnings and ``logging``; 1 also prints info findings and which
-        checks run; 2 also prints every update's metrics
+    :param verbose: 0 only Python warnings and ``logging``; 1 also prints info findings, which checks
+        run, and at the end of each ``learn()`` a summary (root causes first, consequences folded under
+        them); 2 also prints every update's metrics
     """
 
     def __init__(
@@ -259,6 +260,10 @@ class DiagnosticsCallback(CallbackList):
             # SB3 never dumps the last update of learn(): write it once, after every check judged it
             # (a dump clears the logger's train/* values that later checks read).
             self.model.logger.dump(self.model.num_timesteps)
+        if self.verbose >= 1:
+            from sb3_diagnostics.triage import summary
+
+            print(summary(self.engine.findings, self.engine.spans))
 
     def update_child_locals(self, locals_: dict[str, Any]) -> None:
         # The children hold this callback's own locals dict (CallbackList passes it on at training

@@ -234,3 +234,23 @@ def test_subproc_vec_env_and_vecnormalize(ppo_small, train):
         assert not [f for f in run.findings if f.code == "diagnostics_internal_error"]
     finally:
         env.close()
+
+
+def test_verbose_prints_one_summary_at_the_end_of_learn(ppo_small, capsys):
+    # learning_rate=3e-10: the summary names the root with what to try; the healthy twin says nothing is wrong
+    import warnings
+
+    from stable_baselines3 import PPO
+
+    from sb3_diagnostics import DiagnosticsCallback
+
+    for lr, expected in ((3e-10, "[policy_not_updating]"), (3e-4, "nothing at warning or above")):
+        model = PPO("MlpPolicy", "CartPole-v1", **ppo_small(learning_rate=lr))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.learn(2048, callback=DiagnosticsCallback(verbose=1))
+        out = capsys.readouterr().out
+        tail = out[out.index("sb3-diagnostics: ", out.index("running") + 1):]
+        assert expected in tail, tail
+        if lr < 1e-6:
+            assert "root cause(s), most upstream first" in tail and "Try: Set learning_rate" in tail
