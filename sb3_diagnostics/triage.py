@@ -126,6 +126,22 @@ def triage_order(findings: Iterable[Finding]) -> list[Finding]:
     return triage(findings)
 
 
+def _trees(ordered: Sequence[Finding]) -> list[list[Finding]]:
+    """Split a triage (roots first, each followed by its consequences) into [root, *consequences] groups."""
+    trees: list[list[Finding]] = []
+    for f in ordered:
+        if f.caused_by is None or not trees:
+            trees.append([f])
+        else:
+            trees[-1].append(f)
+    return trees
+
+
+def _serious(tree: list[Finding], min_severity: Severity) -> bool:
+    """Whether a root or anything it explains is at ``min_severity`` or above."""
+    return max(g.severity for g in tree) >= min_severity
+
+
 def first_problem(
     findings: Sequence[Finding], min_severity: Severity = Severity.WARNING, spans: Spans | None = None
 ) -> Finding | None:
@@ -134,18 +150,8 @@ def first_problem(
         but explaining a finding that is (an ``info`` "the reward is mostly noise" behind a critic that learns
         nothing: the consequence shows the cause matters); None when there is none
     """
-    ordered = triage(findings, spans)
-    for i, f in enumerate(ordered):
-        if f.caused_by is not None or entry(f.code).stage == _INTERNAL:
-            continue
-        tree = [f]
-        for g in ordered[i + 1:]:
-            if g.caused_by is None:
-                break
-            tree.append(g)
-        if max(g.severity for g in tree) >= min_severity:
-            return f
-    return None
+    return next((tree[0] for tree in _trees(triage(findings, spans))
+                 if entry(tree[0].code).stage != _INTERNAL and _serious(tree, min_severity)), None)
 
 
 def _span_text(f: Finding, spans: Spans | None, last_step: int | None) -> str:
@@ -275,23 +281,13 @@ def summary(findings: Iterable[Finding], spans: Spans | None = None, min_severit
     :param min_severity: leave out findings below this severity (unless they explain one above it)
     :return: a few lines of text
     """
-    ordered = triage(findings, spans)
+    trees = [tree for tree in _trees(triage(findings, spans)) if _serious(tree, min_severity)]
     lines: list[str] = []
-    for i, f in enumerate(ordered):
-        if f.caused_by is not None:
-            continue
-        tree = [f]
-        for g in ordered[i + 1:]:
-            if g.caused_by is None:
-                break
-            tree.append(g)
-        if max(g.severity for g in tree) < min_severity:
-            continue
-        lines.append(f"  {len([x for x in lines if not x.startswith('     ')]) + 1}. {str(f.severity).upper()} "
-                     f"[{f.code}] from step {f.step}: {entry(f.code).title}. Try: {f.hint}")
-        lines += [f"     -> [{g.code}] from step {g.step}, likely a consequence" for g in tree[1:]
+    for number, (root, *consequences) in enumerate(trees, 1):
+        lines.append(f"  {number}. {str(root.severity).upper()} [{root.code}] from step {root.step}: "
+                     f"{entry(root.code).title}. Try: {root.hint}")
+        lines += [f"     -> [{g.code}] from step {g.step}, likely a consequence" for g in consequences
                   if g.severity >= min_severity]
     if not lines:
         return f"sb3-diagnostics: nothing at {min_severity} or above in this run."
-    roots = sum(1 for x in lines if not x.startswith("     "))
-    return "\n".join([f"sb3-diagnostics: {roots} root cause(s), most upstream first:", *lines])
+    return "\n".join([f"sb3-diagnostics: {len(trees)} root cause(s), most upstream first:", *lines])
