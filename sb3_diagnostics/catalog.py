@@ -171,6 +171,11 @@ CATALOG: dict[str, CatalogEntry] = _rows(
     ("buffer_shape_mismatch", "buffers", E, "pipeline", "pipeline", "stored observations do not match the observation space",
      "Return observations of exactly observation_space.shape from reset() and step().", ENV_CHECKER,
      (*_CRITIC, *_LEARNING)),
+    ("obs_buffer_aliased", "buffers", E, "pipeline", "pipeline",
+     "the env returns one observation array, mutated in place",
+     "Return a new array from reset() and step() (return self.state.copy(), or np.array(self.state)); a VecEnv "
+     "must not hand out its internal buffer either.", "https://github.com/Farama-Foundation/SuperSuit/pull/116",
+     ("obs_constant", "action_no_effect", "reward_not_learnable", *_CRITIC, *_LEARNING)),
     ("policy_output_invalid", "policy", E, "pipeline", "pipeline", "the policy's outputs do not match the spaces",
      "Return actions of action_space.shape inside its bounds, values of shape (batch, 1) and log-probabilities "
      "of shape (batch,) summed over action dims.", CUSTOM_POLICY, (*_CRITIC, *_LEARNING)),

@@ -9,8 +9,10 @@ from gymnasium import spaces
 from stable_baselines3.common.preprocessing import get_obs_shape
 
 from sb3_diagnostics.callbacks.base import DiagnosticCallback, StopOn
-from sb3_diagnostics.rules.buffers import SHAPE
+from sb3_diagnostics.rules.buffers import ALIASED, SHAPE
 from sb3_diagnostics.sb3.models import NO_STEP_LOCALS, is_off_policy, is_on_policy, shares_step_locals
+from sb3_diagnostics.sb3.spaces import shared_memory
+from sb3_diagnostics.sb3.steps import last_observation, raw_terminal_observation
 
 
 def _expected_shapes(space: spaces.Space) -> dict[str | None, tuple[int, ...]]:
@@ -52,6 +54,17 @@ class BufferShapeCallback(DiagnosticCallback):
       the others (``warning``).
 
     A mismatch is judged at once, so ``stop_on="error"`` stops before SB3 stores the array.
+
+    ``obs_buffer_aliased``: observations that are one buffer mutated in place, seen two ways (by
+    identity and memory, no copies):
+
+    - every environment step: ``new_obs`` is the same memory as the observation SB3 is about to store
+      (``_last_obs``), so the buffer gets the next observation as the current one (a VecEnv that hands
+      out its internal buffer) (``error``);
+    - at episode ends: ``info["terminal_observation"]`` is the very array of the env's previous
+      episode end and already holds the next episode's first observation (an env that returns one
+      array; DummyVecEnv copies the others, but not this one) (``warning``).
+
     Works for on- and off-policy algorithms.
 
     See :class:`~sb3_diagnostics.callbacks.base.DiagnosticCallback` for the parameters; there are no thresholds.
@@ -72,6 +85,9 @@ class BufferShapeCallback(DiagnosticCallback):
     def _init_state(self) -> None:
         self._reported: set[str] = set()
         self._pending: dict[str, float] = {}
+        #: per env, the last terminal observation seen (held by reference: the identity test needs it alive)
+        self._terminal: dict[int, Any] = {}
+        self._aliasing_seen = False
 
     def _setup(self) -> None:
         space = self.model.observation_space
@@ -86,14 +102,23 @@ class BufferShapeCallback(DiagnosticCallback):
             self._reported.add(description)
             self._pending[description] = 1.0 if stored else 0.0
 
+    def _report_aliasing(self, description: str, stored: bool) -> None:
+        self._aliasing_seen = True
+        self._pending[ALIASED + description] = 1.0 if stored else 0.0
+
     def _flush(self) -> None:
         if not self._pending:
             return
+        aliasing = {d: v for d, v in self._pending.items() if d.startswith(ALIASED)}
+        shapes = {d: v for d, v in self._pending.items() if d not in aliasing}
         metrics = {
-            "buffer_shape_mismatch": float(sum(v == 1.0 for v in self._pending.values())),
-            "env_obs_shape_mismatch": float(sum(v == 0.0 for v in self._pending.values())),
+            "buffer_shape_mismatch": float(sum(v == 1.0 for v in shapes.values())),
+            "env_obs_shape_mismatch": float(sum(v == 0.0 for v in shapes.values())),
+            "obs_aliased": max(aliasing.values(), default=-1.0) + 1.0,  # 2: stored in a buffer, 1: terminal only
         }
-        metrics.update({SHAPE + d: v for d, v in self._pending.items()})
+        self._pending = shapes
+        metrics.update({SHAPE + d: v for d, v in shapes.items()})
+        metrics.update(aliasing)
         self._pending = {}
         self._judge(metrics)
 
@@ -119,9 +144,37 @@ class BufferShapeCallback(DiagnosticCallback):
                     f"model's observation space has shape {stored[key]} (a buffer built or loaded for another "
                     "observation shape)", stored=True)
 
+    def _check_aliasing(self, new_obs: Any, dones: Any) -> None:
+        where = shared_memory(last_observation(self.model), new_obs)
+        if where is not None:
+            self._report_aliasing(
+                f"the observations{where} env.step() returned are the same memory as the ones SB3 is about to store "
+                "for the previous step (the VecEnv returns one buffer, written in place)", stored=True)
+            return
+        if type(dones) is not np.ndarray or not dones.any():
+            return
+        for i in np.flatnonzero(dones).tolist():
+            raw = raw_terminal_observation(self.model, i)
+            if raw is None:
+                return  # not a DummyVecEnv: the raw terminal observation is out of reach
+            terminal, first = raw
+            held, self._terminal[i] = self._terminal.get(i), terminal
+            if held is not terminal:
+                continue
+            after = _by_key(first)
+            if all(k in after and np.array_equal(v, after[k]) for k, v in _by_key(terminal).items()):
+                self._report_aliasing(
+                    f"the terminal observation env {i} returned is the same array at two episode ends and already "
+                    "holds the first observation of the next episode (the env returns one array, written in place)",
+                    stored=False)
+                return
+
     def _on_env_step(self) -> None:
         locals_ = self.locals
         new_obs, dones = locals_.get("new_obs"), locals_.get("dones")
+        if not self._aliasing_seen:
+            self._check_aliasing(new_obs, dones)
+            self._flush()
         if type(new_obs) is np.ndarray and new_obs.shape == self._vec_shape and type(dones) is np.ndarray:
             ended = dones.tolist()
             if True not in ended:

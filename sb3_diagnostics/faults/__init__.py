@@ -13,6 +13,7 @@ from sb3_diagnostics.faults.envs import (
     ConstantObsEnv,
     ExpErrorReward,
     GlobalNoise,
+    InPlaceObservation,
     NaNObservation,
     NoisyRewardEnv,
     ObservationScale,
@@ -31,6 +32,7 @@ from sb3_diagnostics.faults.policies import (
     LateValueHeadPolicy,
     UnsummedLogProbPolicy,
 )
+from sb3_diagnostics.faults.vec_envs import SharedBufferVecEnv
 
 __all__ = [
     "BanditEnv",
@@ -43,6 +45,7 @@ __all__ = [
     "ExpErrorReward",
     "ForgetfulLstmPolicy",
     "GlobalNoise",
+    "InPlaceObservation",
     "LateValueHeadPolicy",
     "NaNObservation",
     "NoisyRewardEnv",
@@ -52,6 +55,7 @@ __all__ = [
     "RewardComponents",
     "RewardCurriculum",
     "RewardScale",
+    "SharedBufferVecEnv",
     "SpikeObsEnv",
     "SwallowEpisodeEnd",
     "TimePenalty",

@@ -401,3 +401,31 @@ class ConstantObsEnv(gym.Env[np.ndarray, np.ndarray]):
     def step(self, action: np.ndarray) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict]:
         self.t += 1
         return np.ones(2, np.float32), float(action[0]), self.t >= 5, False, {}
+
+
+class InPlaceObservation(gym.Wrapper):
+    """
+    Writes every observation into one array and returns that array: the env that keeps ``self.state``
+    and returns it without a copy (dm_control #34, chainerrl #157). DummyVecEnv copies each
+    observation, but ``info["terminal_observation"]`` keeps the array, which the next ``reset()``
+    overwrites.
+    """
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self._buffer: np.ndarray | None = None
+
+    def _into(self, obs: Any) -> np.ndarray:
+        if self._buffer is None:
+            self._buffer = np.array(obs)
+        else:
+            self._buffer[...] = obs
+        return self._buffer
+
+    def reset(self, **kwargs: Any) -> tuple[np.ndarray, dict]:
+        obs, info = self.env.reset(**kwargs)
+        return self._into(obs), info
+
+    def step(self, action: Any) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return self._into(obs), reward, terminated, truncated, info

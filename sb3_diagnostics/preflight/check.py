@@ -105,6 +105,10 @@ class _Measure:
             self.metrics[E.OUTSIDE_SPACE + roll.space_problem] = 1.0
         if roll.image_max is not None:
             self.metrics["float_image_max"] = roll.image_max
+        if roll.aliased:
+            # 2: a VecEnv hands SB3 one buffer (its buffers store the next observation as the current one)
+            self.metrics["obs_aliased"] = 2.0 if d.is_vec else 1.0
+            self.metrics[E.ALIASED + roll.aliased] = 1.0
         self._action_space()
         self._observations(roll, stat_dims)
         self._rewards(roll)

@@ -23,6 +23,7 @@ from sb3_diagnostics.sb3.spaces import (
     float_image_max,
     outside_space,
     shape_mismatch,
+    shared_memory,
 )
 
 #: longest action prefix before the action-effect comparison
@@ -50,6 +51,7 @@ class Rollout:
     shape_skipped: bool = False  # an observation SB3's buffers cannot take (not just of another shape)
     space_problem: str | None = None  # the first observation of the right shape that is not in the space
     image_max: float | None = None  # the largest value of float image observations
+    aliased: str | None = None  # how two observations turned out to be one buffer mutated in place
 
 
 def collect(
@@ -75,6 +77,7 @@ def collect(
     changed = False
     space_problem: str | None = None
     image_max: float | None = None
+    aliased: str | None = None
     raw = not any(getattr(w, "norm_obs", False) for w, _ in driver.normalizers)
 
     def flat(x: Any, where: str) -> np.ndarray | None:
@@ -105,6 +108,12 @@ def collect(
         steps, following = driver.step(actions)
         for i, (step, a) in enumerate(zip(steps, actions, strict=True)):
             index = t * driver.n_envs + i  # transitions recorded before this one
+            if aliased is None:
+                for later in (step.next_obs, following[i]):
+                    if (where := shared_memory(current[i], later)) is not None:
+                        aliased = (f"the observations{where} before and after env step {index + 1} are the same "
+                                   "array: the env writes each observation into one buffer and returns that buffer")
+                        break
             rewards[t, i] = step.reward
             if first_bad_reward is None and not math.isfinite(step.reward):
                 first_bad_reward = index + 1
@@ -152,7 +161,7 @@ def collect(
         components={k: np.asarray(v) for k, v in components.items()}, episode_lengths=lengths,
         episode_truncated=truncs, first_nonfinite_obs=first_bad_obs, first_nonfinite_reward=first_bad_reward,
         obs_changed=changed, shape_problem=shape_problem, shape_skipped=shape_skipped,
-        space_problem=space_problem, image_max=image_max,
+        space_problem=space_problem, image_max=image_max, aliased=aliased,
     )
 
 

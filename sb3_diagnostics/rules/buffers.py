@@ -7,6 +7,8 @@ from sb3_diagnostics.rules.base import Metrics, Rule, get, labels, listing
 
 #: prefix of context keys describing one shape mismatch (value 1: it reaches a buffer, 0: only the env's output)
 SHAPE = "_shape:"
+#: prefix of context keys describing observations that are one buffer written in place (1: stored, 0: terminal only)
+ALIASED = "_aliased:"
 
 
 class BufferShapeRule(Rule):
@@ -15,14 +17,41 @@ class BufferShapeRule(Rule):
     buffer whose shape is not the observation space's) and ``env_obs_shape_mismatch`` (observations
     the environment returned in another shape, which the VecEnv reshaped before they reached a
     buffer), each described by a context key ``_shape:<description>``. One mismatch is enough.
+
+    Reads ``obs_aliased`` (2: the observations SB3 is about to store are the same memory as the next
+    ones; 1: only ``info["terminal_observation"]`` is overwritten by the next reset), described by
+    ``_aliased:<description>``.
     """
 
-    codes = ("buffer_shape_mismatch",)
+    codes = ("buffer_shape_mismatch", "obs_buffer_aliased")
 
     def __init__(self, thresholds: None = None) -> None:
         super().__init__()
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
+        return [*self._aliased(metrics), *self._shapes(metrics)]
+
+    def _aliased(self, metrics: Metrics) -> list[Alert]:
+        kind = get(metrics, "obs_aliased")
+        if not kind:
+            return []
+        what = listing(labels(metrics, ALIASED), 1)
+        if kind >= 2:
+            return [Alert(
+                "obs_buffer_aliased",
+                f"{what}: when the VecEnv writes the next step into it, the observation SB3 stored for this one changes "
+                "too, so every transition in the buffer pairs an action with the observation that followed it "
+                "(SuperSuit PR #116).", kind, 0.0,
+            )]
+        return [Alert(
+            "obs_buffer_aliased",
+            f"{what}. DummyVecEnv copies the other observations, so most training data survives, but SB3 bootstraps "
+            "truncated episodes from the terminal observation, which now is the next episode's start; frame stacks "
+            "and your own code that keep observations see the same overwriting.",
+            kind, 0.0, severity=Severity.WARNING,
+        )]
+
+    def _shapes(self, metrics: Metrics) -> list[Alert]:
         stored, raw = get(metrics, "buffer_shape_mismatch"), get(metrics, "env_obs_shape_mismatch")
         described = labels(metrics, SHAPE)
         if stored:

@@ -24,6 +24,7 @@ PREFIXES = "_prefixes:"
 DEGENERATE_ACTION = "_degenerate_action:"
 FAR_ACTION = "_far_action:"
 OUTSIDE_SPACE = "_outside_space:"
+ALIASED = "_aliased:"
 
 
 class EnvironmentRule(Rule):
@@ -48,14 +49,15 @@ class EnvironmentRule(Rule):
     - ``action_degenerate_dims`` of ``action_dims`` (``_degenerate_action:<what>``), ``action_far_dims``
       (``_far_action:<dim in [low, high]>``);
     - ``obs_outside_space`` (1: an observation of the right shape outside the space: dtype or bounds;
-      ``_outside_space:<what>``) and ``float_image_max`` (the largest value of float image observations).
+      ``_outside_space:<what>``) and ``float_image_max`` (the largest value of float image observations);
+    - ``obs_aliased`` (1: the env returns one array mutated in place; 2: a VecEnv does; ``_aliased:<what>``).
     """
 
     codes = (
         "buffer_shape_mismatch", "obs_nan_inf", "nan_detected", "obs_constant", "obs_too_large", "obs_dead_dims",
         "obs_scale_mismatch", "episode_length_degenerate", "episodes_never_end", "reward_not_learnable",
         "env_nondeterministic", "reset_not_randomized", "action_no_effect", "action_space_degenerate",
-        "action_space_not_normalized", "obs_not_in_space", "image_obs_not_scaled",
+        "action_space_not_normalized", "obs_not_in_space", "image_obs_not_scaled", "obs_buffer_aliased",
     )
 
     def __init__(self, thresholds: PreflightThresholds | None = None, *, seed: int = 0, space: str = "") -> None:
@@ -66,7 +68,8 @@ class EnvironmentRule(Rule):
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
         return [
-            *self._shapes(metrics), *self._space(metrics), *self._actions(metrics), *self._observations(metrics),
+            *self._shapes(metrics), *self._aliased(metrics), *self._space(metrics), *self._actions(metrics),
+            *self._observations(metrics),
             *self._episodes(metrics), *self._learnable(metrics), *self._replays(metrics),
         ]
 
@@ -90,6 +93,28 @@ class EnvironmentRule(Rule):
             f"{what}: it does not fit observation_space {self.space}. SB3 stores observations with the space's "
             "shape, so it crashes or stores wrong values; the observation checks skipped those steps.",
             1.0, 0.0, hint=hint,
+        )]
+
+    def _aliased(self, m: Metrics) -> list[Alert]:
+        kind = get(m, "obs_aliased")
+        if not kind:
+            return []
+        what = listing(labels(m, ALIASED), 1)
+        if kind >= 2:
+            return [Alert(
+                "obs_buffer_aliased",
+                f"{what}. SB3 keeps the last observation by reference (model._last_obs) and stores it in its rollout or "
+                "replay buffer after the next step, so every stored observation is the next one and every transition is "
+                "wrong (SuperSuit PR #116).",
+                1.0, 0.0,
+            )]
+        return [Alert(
+            "obs_buffer_aliased",
+            f"{what}. DummyVecEnv copies each observation into its own buffer, so most training data survives, but "
+            "what keeps the env's array by reference is overwritten: info['terminal_observation'] becomes the first "
+            "observation of the next episode (SB3 bootstraps truncated episodes from it), frame stacks hold one frame "
+            "n times, and your own evaluation or logging code keeps a moving target.",
+            1.0, 0.0, severity=Severity.WARNING,
         )]
 
     def _space(self, m: Metrics) -> list[Alert]:

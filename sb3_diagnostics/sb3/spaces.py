@@ -105,6 +105,35 @@ def outside_space(space: spaces.Space, x: Any, check_dtype: bool = True) -> str 
     return None
 
 
+#: numpy >= 1.25 moved it to np.exceptions
+_TOO_HARD: type[Exception] = getattr(getattr(np, "exceptions", np), "TooHardError", ArithmeticError)
+
+
+def shared_memory(a: Any, b: Any) -> str | None:
+    """
+    Where two observations (arrays, or dicts / tuples of arrays) are the same memory, or None: an env
+    or VecEnv that returns one buffer mutated in place, so an observation kept by reference (SB3's
+    ``_last_obs``, ``info["terminal_observation"]``, a frame stack) is overwritten by the next step.
+    Exact (``np.shares_memory``), so distinct slices of one preallocated array do not count.
+    """
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in a:
+            if key in b and (where := shared_memory(a[key], b[key])) is not None:
+                return f"[{key!r}]{where}"
+        return None
+    if isinstance(a, tuple | list) and isinstance(b, tuple | list):
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):
+            if (where := shared_memory(x, y)) is not None:
+                return f"[{i}]{where}"
+        return None
+    if type(a) is not np.ndarray or type(b) is not np.ndarray or a.size == 0 or not np.may_share_memory(a, b):
+        return None
+    try:
+        return "" if np.shares_memory(a, b, max_work=10_000) else None  # type: ignore[arg-type]  # stubs: -1 or 0 only
+    except _TOO_HARD:
+        return None  # overlapping bounds with strides too intricate to tell: not reported
+
+
 def float_image_max(space: spaces.Space, x: Any) -> float | None:
     """
     The largest value of the float image-shaped parts of an observation (a Box of 3 dims with 1, 3 or 4

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import gymnasium as gym
 import numpy as np
-from stable_baselines3 import PPO
+import pytest
+from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.save_util import save_to_pkl
 from stable_baselines3.common.vec_env import SubprocVecEnv
 
 from sb3_diagnostics import BufferShapeCallback, Severity
-from sb3_diagnostics.faults import PovObservation
+from sb3_diagnostics.faults import InPlaceObservation, PovObservation, SharedBufferVecEnv
 
 
 # -- buffer shapes ---------------------------------------------------------------------------------
@@ -63,3 +66,35 @@ def test_rollout_buffer_between_learn_calls_is_not_a_mismatch(ppo_small, train):
     model = PPO("MlpPolicy", "CartPole-v1", **ppo_small())
     train(model, 256, cb)
     assert train(model, 256, cb).findings == []
+
+
+# -- observations aliased: one buffer written in place -------------------------------------------------
+@pytest.mark.parametrize("algo", [A2C, DQN])
+def test_vec_env_handing_out_one_buffer_stops_at_the_first_step(algo, tiny, train):
+    # SuperSuit PR #116: concat_vec_envs returned its internal buffer; SB3's _last_obs moved with the next step.
+    def run(wrap: bool) -> tuple[Any, Any]:
+        env = make_vec_env("CartPole-v1", n_envs=2, seed=0)
+        model = algo("MlpPolicy", SharedBufferVecEnv(env) if wrap else env, **tiny())
+        return model, train(model, 300, BufferShapeCallback(stop_on="error"))
+
+    model, faulty = run(True)
+    (finding,) = faulty.findings
+    assert finding.code == "obs_buffer_aliased" and finding.severity == Severity.ERROR
+    assert "same memory" in finding.message and model.num_timesteps == 2  # stopped before the first store
+    model, healthy = run(False)
+    assert healthy.findings == [] and model.num_timesteps >= 300
+
+
+@pytest.mark.parametrize(("algo", "env_id", "steps"), [(DQN, "CartPole-v1", 600), (PPO, "Pendulum-v1", 512)])
+def test_env_returning_its_state_array_is_caught_at_an_episode_end(algo, env_id, steps, tiny, train):
+    # dm_control #34: the env returns self.state and writes the next state into it; DummyVecEnv copies the
+    # observations, but info["terminal_observation"] keeps the array and reset() overwrites it.
+    def run(wrap: bool) -> Any:
+        env = make_vec_env(env_id, n_envs=1, seed=0, wrapper_class=InPlaceObservation if wrap else None)
+        kwargs = {"n_steps": 128, "batch_size": 64} if algo is PPO else {"learning_starts": 100}
+        return train(algo("MlpPolicy", env, **tiny(**kwargs)), steps, BufferShapeCallback())
+
+    (finding,) = run(True).findings
+    assert finding.code == "obs_buffer_aliased" and finding.severity == Severity.WARNING
+    assert "terminal observation" in finding.message and "bootstraps" in finding.message
+    assert run(False).findings == []

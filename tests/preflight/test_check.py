@@ -512,3 +512,21 @@ def test_observations_outside_the_space_dtype_or_bounds():
     assert "obs_not_in_space" not in {f.code for f in run(FnEnv())}
     venv = VecNormalize(DummyVecEnv([lambda: gym.make("Pendulum-v1")]))
     assert "obs_not_in_space" not in {f.code for f in run(venv)}
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
+def test_observations_written_into_one_array(env_id):
+    # dm_control #34: the env returns its state array and overwrites it at the next step (a warning: DummyVecEnv
+    # copies observations, info['terminal_observation'] and frame stacks do not); SuperSuit PR #116: a VecEnv that
+    # hands out its buffer makes SB3 store every observation one step late (an error)
+    from sb3_diagnostics.faults import InPlaceObservation, SharedBufferVecEnv
+
+    env = InPlaceObservation(gym.make(env_id))
+    assert severity_of(run(env), "obs_buffer_aliased") == Severity.WARNING
+    venv = SharedBufferVecEnv(make_vec_env(env_id, n_envs=2, seed=0))
+    report = run(venv)
+    assert severity_of(report, "obs_buffer_aliased") == Severity.ERROR
+    assert "same array" in next(f.message for f in report if f.code == "obs_buffer_aliased")
+    # the healthy twins: the same envs, returning new arrays
+    assert "obs_buffer_aliased" not in {f.code for f in run(gym.make(env_id))}
+    assert "obs_buffer_aliased" not in {f.code for f in run(make_vec_env(env_id, n_envs=2, seed=0))}
