@@ -164,6 +164,11 @@ CATALOG: dict[str, CatalogEntry] = _rows(
      "VecNormalize running statistics are unstable",
      "Warm up the statistics before training, set norm_reward=False, or remove constant observation dims.",
      VEC_NORMALIZE, ("grad_norm_exploding", *_CRITIC, *_LEARNING)),
+    ("vecnormalize_stats_not_restored", "vecnormalize", W, "vecnormalize", "pipeline",
+     "a trained model starts behind fresh VecNormalize statistics",
+     "Load the statistics saved with the model (VecNormalize.load(path, venv)) instead of wrapping a new VecNormalize.",
+     ISSUES + "1256", ("vecnormalize_stats_unstable", "explained_variance_negative", "critic_not_learning",
+                       *_LEARNING)),
     ("lstm_state_not_reset", "lstm", E, "recurrent", "pipeline", "recurrent state leaks across episodes",
      "Reset the hidden state where episode_starts is 1 (custom policies: multiply the state by "
      "1 - episode_start) and make sure wrappers pass terminated/truncated through to the VecEnv.",

@@ -11,6 +11,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 from sb3_diagnostics import metrics as M
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
 from sb3_diagnostics.sb3.models import NO_STEP_LOCALS, is_on_policy, shares_step_locals
+from sb3_diagnostics.sb3.train_log import updates_done
 from sb3_diagnostics.thresholds import VecNormalizeThresholds
 
 
@@ -29,7 +30,10 @@ class VecNormalizeAuditCallback(DiagnosticCallback):
       (nearly) the same value (a win bonus cut to the size of ordinary rewards);
     - ``vecnormalize_obs_clipped``: more than 1% of normalised observation entries at ``clip_obs``;
     - ``vecnormalize_stats_unstable``: observation dims with ~0 running variance that still move
-      (their changes are blown up), or a reward normalisation scale that drifts > 10x.
+      (their changes are blown up), or a reward normalisation scale that drifts > 10x;
+    - ``vecnormalize_stats_not_restored``: at the start of ``learn()``, a model that has already done
+      gradient updates (trained, or loaded from a file) behind a VecNormalize whose statistics have seen
+      no more than the first reset (a fresh wrapper where ``VecNormalize.load`` was meant).
 
     Logs ``diagnostics/vecnorm_reward_clip_frac``, ``diagnostics/vecnorm_obs_clip_frac``,
     ``diagnostics/vecnorm_ret_std``. Per step it copies the raw and normalised rewards; on-policy
@@ -64,6 +68,20 @@ class VecNormalizeAuditCallback(DiagnosticCallback):
         # On-policy with VecNormalize outermost: the rollout buffer holds exactly what the policy saw.
         self._obs_from_buffer = self._outermost and is_on_policy(self.model)
         self._reset_accumulators()
+        self._judge(self._restored(self._vec_normalize))
+
+    def _restored(self, vn: VecNormalize) -> dict[str, float]:
+        """How much data the statistics hold, against the updates the model already did (judged once per learn())."""
+        stats: Any = vn.obs_rms if vn.norm_obs else vn.ret_rms if vn.norm_reward else None
+        if stats is None:
+            return {}
+        counts = [float(r.count) for r in (stats.values() if isinstance(stats, dict) else [stats])]
+        return {
+            "vecnorm_stats_samples": float(math.floor(min(counts))),  # RunningMeanStd starts at count=1e-4
+            "_updates_before": float(updates_done(self.model)),
+            "_n_envs": float(vn.num_envs),
+            "_stats_of": 1.0 if vn.norm_obs else 0.0,
+        }
 
     def _reset_accumulators(self) -> None:
         self._raw_rewards.clear()

@@ -22,9 +22,15 @@ class VecNormalizeRule(Rule):
     Clipping is a problem when it makes different rewards equal: a win bonus cut to the size of
     ordinary rewards. A rare large reward clipped while it still reaches the agent far above every
     ordinary one (MountainCarContinuous's goal) loses nothing that matters.
+
+    At the start of ``learn()``: ``vecnorm_stats_samples`` (samples the observation statistics, or the
+    return statistics without ``norm_obs``, have seen; ``_stats_of`` says which), ``_updates_before``
+    (gradient updates the model did before), ``_n_envs``. A model that already trained behind
+    statistics that have seen at most one reset was given a fresh VecNormalize.
     """
 
-    codes = ("vecnormalize_reward_clipped", "vecnormalize_obs_clipped", "vecnormalize_stats_unstable")
+    codes = ("vecnormalize_reward_clipped", "vecnormalize_obs_clipped", "vecnormalize_stats_unstable",
+             "vecnormalize_stats_not_restored")
 
     def __init__(self, thresholds: VecNormalizeThresholds | None = None) -> None:
         super().__init__()
@@ -34,9 +40,29 @@ class VecNormalizeRule(Rule):
         self.reference_ret_std: float | None = None
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
+        if (samples := get(metrics, "vecnorm_stats_samples")) is not None:
+            self.updates -= 1  # judged at the start of learn(), before any update
+            return self._not_restored(samples, metrics)
         if self.updates <= self.th.warmup_updates:
             return []
         return self._rewards(metrics) + self._observations(metrics) + self._statistics(step, metrics)
+
+    def _not_restored(self, samples: float, m: Metrics) -> list[Alert]:
+        before, n_envs = get(m, "_updates_before") or 0.0, get(m, "_n_envs") or 1.0
+        if before < 1 or samples > n_envs:
+            return []
+        which = "observation" if get(m, "_stats_of") else "return"
+        return [Alert(
+            "vecnormalize_stats_not_restored",
+            f"learn() starts with a model that already did {int(before)} gradient updates, behind a VecNormalize whose "
+            f"{which} statistics have seen {samples:.0f} sample(s): they start from scratch, so the policy gets inputs "
+            "normalised differently from those it was trained on and performs as if untrained until they settle "
+            "(SB3 #1256). The statistics are saved apart from the model.",
+            samples, n_envs,
+            hint="Load the statistics saved with the model: env = VecNormalize.load('vec_normalize.pkl', venv), then "
+                 "PPO.load(path, env=env); save them with env.save(...) or CheckpointCallback(save_vecnormalize=True). "
+                 "For evaluation also set env.training = False and env.norm_reward = False.",
+        )]
 
     def _rewards(self, m: Metrics) -> list[Alert]:
         th = self.th

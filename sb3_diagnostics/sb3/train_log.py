@@ -76,6 +76,11 @@ def read_train_metrics(model: Any) -> dict[str, float]:
     return out
 
 
+def updates_done(model: Any) -> int:
+    """:return: gradient updates the model has done over its whole life (SB3's ``_n_updates``, saved with it)"""
+    return int(getattr(model, "_n_updates", 0) or 0)
+
+
 def progress(model: Any) -> float:
     """:return: fraction of the current ``learn()`` call done, from SB3's own progress counter."""
     return float(1.0 - model._current_progress_remaining)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from stable_baselines3 import PPO
+from stable_baselines3 import PPO, SAC
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor, VecNormalize
 
@@ -52,3 +52,30 @@ def test_no_vecnormalize_is_one_info_and_silence(ppo_small, train):
     run = train(PPO("MlpPolicy", "CartPole-v1", **ppo_small()), 600, cb)
     assert [(f.code, f.severity) for f in run.findings] == [("check_not_applicable", Severity.INFO)]
     assert run.warnings == []
+
+
+@pytest.mark.parametrize(("algo", "kwargs"), [(PPO, {"n_steps": 128, "batch_size": 64}), (SAC, {"learning_starts": 100})])
+@pytest.mark.parametrize("reset_num_timesteps", [True, False])
+def test_a_loaded_model_behind_fresh_vecnormalize_statistics(algo, kwargs, reset_num_timesteps, tiny, train, tmp_path):
+    # SB3 #1256 (and mesozoic-labs PR #131): the model is loaded to resume training, but the env gets a new
+    # VecNormalize instead of VecNormalize.load(...); the policy sees inputs normalised from scratch.
+    env = VecNormalize(make_vec_env("Pendulum-v1", n_envs=2, seed=0))
+    algo("MlpPolicy", env, **tiny(**kwargs)).save(tmp_path / "untrained")
+    model_path = tmp_path / "model"
+    trained = algo("MlpPolicy", env, **tiny(**kwargs))
+    trained.learn(300)
+    trained.save(model_path)
+    env.save(tmp_path / "vec_normalize.pkl")
+
+    def resume(restore: bool, path=model_path) -> tuple[list, int]:  # type: ignore[no-untyped-def]
+        venv = make_vec_env("Pendulum-v1", n_envs=2, seed=1)
+        env = VecNormalize.load(str(tmp_path / "vec_normalize.pkl"), venv) if restore else VecNormalize(venv)
+        model = algo.load(path, env=env)
+        run = train(model, 128, VecNormalizeAuditCallback(), reset_num_timesteps=reset_num_timesteps)
+        return run.findings, model.num_timesteps
+
+    (finding,), _ = resume(restore=False)
+    assert finding.code == "vecnormalize_stats_not_restored" and finding.severity == Severity.WARNING
+    assert "gradient updates" in finding.message and "VecNormalize.load" in finding.hint
+    assert resume(restore=True)[0] == []  # the healthy twin: statistics loaded
+    assert resume(restore=False, path=tmp_path / "untrained")[0] == []  # a model saved before any update
