@@ -68,7 +68,8 @@ class VecNormalizeAuditCallback(DiagnosticCallback):
         # On-policy with VecNormalize outermost: the rollout buffer holds exactly what the policy saw.
         self._obs_from_buffer = self._outermost and is_on_policy(self.model)
         self._reset_accumulators()
-        self._judge(self._restored(self._vec_normalize))
+        if self._vec_normalize is not None:
+            self._judge(self._restored(self._vec_normalize))
 
     def _restored(self, vn: VecNormalize) -> dict[str, float]:
         """How much data the statistics hold, against the updates the model already did (judged once per learn())."""
