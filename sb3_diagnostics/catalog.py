@@ -274,6 +274,11 @@ CATALOG: dict[str, CatalogEntry] = _rows(
      "Remove noisy bonus terms or average them out.", JONES, ("explained_variance_negative", "critic_not_learning")),
     ("reward_component_imbalance", "reward", W, "reward", "reward", "one reward component dominates",
      "Reweight the components so that none carries more than ~80% of the variance.", SHAPING, _LEARNING),
+    ("gamma_horizon_mismatch", "reward", W, "reward", "value function",
+     "rewards come far beyond the discount horizon 1/(1-gamma)",
+     "Raise gamma so that 1/(1-gamma) covers the steps to the reward (0.99 -> 0.999), or shape the reward so that "
+     "progress pays sooner.", WHAT_MATTERS,
+     ("policy_stays_random", "critic_not_learning", "explained_variance_negative", "reward_decreasing")),
     # --- lagging -------------------------------------------------------------------------
     ("reward_decreasing", "episodes", W, "reward", "lagging indicators", "the episode reward falls steadily",
      "Look upstream first (entropy, value function, KL); then check for reward hacking, and for env state "

@@ -293,6 +293,10 @@ class RewardThresholds(Thresholds):
         is feedback enough (a goal the agent reaches)
     :param explore_frac: fraction of training during which a constant or sparse reward (the goal not reached
         yet) is only ``info``
+    :param horizon_multiple: how many discount horizons ``1 / (1 - gamma)`` the first reward of an episode may
+        come after its start (median over the window's rewarded episodes); 5 horizons discount it to
+        ``exp(-5)`` < 1% of its value
+    :param horizon_episodes: rewarded episodes a window needs before the horizon is judged
     :param min_samples: rewards a window needs before it is judged
     :param consecutive: windows in a row a problem must hold before it is reported (live checks;
         ``check_training_env`` judges its one rollout as a single window)
@@ -309,11 +313,13 @@ class RewardThresholds(Thresholds):
     component_dense_frac: float = 0.2
     rewarded_episodes: float = 0.5
     explore_frac: float = 0.5
+    horizon_multiple: float = 5.0
+    horizon_episodes: int = 5
     min_samples: int = 100
     consecutive: int = 2
     _fractions = ("sparse_frac", "component_share", "component_dense_frac", "rewarded_episodes", "explore_frac")
-    _counts = ("min_samples", "consecutive")
-    _non_negative = ("nonzero_eps", "tiny", "huge", "huge_return", "constant_std", "low_snr")
+    _counts = ("horizon_episodes", "min_samples", "consecutive")
+    _non_negative = ("nonzero_eps", "tiny", "huge", "huge_return", "constant_std", "low_snr", "horizon_multiple")
 
     def __post_init__(self) -> None:
         super().__post_init__()

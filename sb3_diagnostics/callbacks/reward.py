@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import warnings
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from sb3_diagnostics import metrics as M
 from sb3_diagnostics.callbacks.base import DiagnosticCallback, StopOn
 from sb3_diagnostics.rules.reward import reward_metrics
 from sb3_diagnostics.sb3.models import NO_STEP_LOCALS, shares_step_locals
 from sb3_diagnostics.sb3.train_log import progress
 from sb3_diagnostics.thresholds import RewardThresholds, require_whole_number
+
+#: rewarded episodes whose distance to the first reward is judged (the most recent ones)
+RECENT_EPISODES = 20
 
 
 class _Rows:
@@ -109,6 +113,11 @@ class RewardSignalCallback(DiagnosticCallback):
         self._dones = _Rows(bool)
         self._terminated: list[bool] = []
         self._components: dict[str, list[float]] = defaultdict(list)
+        #: per env: steps of the running episode before the current window, and whether it was rewarded
+        self._since: np.ndarray | None = None
+        self._got: np.ndarray | None = None
+        #: steps to the first reward of the last rewarded episodes (long episodes end a few per window)
+        self._first_steps: deque[int] = deque(maxlen=RECENT_EPISODES)
 
     def _setup(self) -> None:
         self._vec_normalize = self.model.get_vec_normalize_env()
@@ -153,6 +162,7 @@ class RewardSignalCallback(DiagnosticCallback):
             terminated=np.asarray(self._terminated) if self._terminated else None,
             components=components, thresholds=self.thresholds,  # type: ignore[arg-type]
         )
+        out.update(self._horizon(rewards, dones))
         out["_progress"] = progress(self.model)
         if self._vec_normalize is not None and self._vec_normalize.norm_reward:
             out["_reward_normalized"] = 1.0
@@ -161,6 +171,24 @@ class RewardSignalCallback(DiagnosticCallback):
         self._terminated.clear()
         self._components.clear()
         return out
+
+
+    def _horizon(self, rewards: np.ndarray, dones: np.ndarray) -> dict[str, float]:
+        """How far into their episodes rewards come, against the discount horizon 1 / (1 - gamma)."""
+        n_envs = rewards.shape[1] if rewards.ndim == 2 else 1
+        if self._since is None or self._got is None or self._since.shape != (n_envs,):
+            self._since, self._got = np.zeros(n_envs, dtype=np.int64), np.zeros(n_envs, dtype=bool)
+        eps = getattr(self.thresholds, "nonzero_eps", 1e-3)
+        distances, self._since, self._got = M.steps_to_first_reward(rewards, dones, self._since, self._got, eps)
+        gamma = getattr(self.model, "gamma", None)
+        if not distances.size or not isinstance(gamma, float | int):
+            return {}  # no rewarded episode ended in this window: nothing new to judge
+        self._first_steps.extend(distances.tolist())
+        return {
+            "reward_first_step": float(np.median(self._first_steps)),
+            "_rewarded_episode_starts": float(len(self._first_steps)),
+            "_gamma": float(gamma),
+        }
 
 
 def _number(value: Any) -> float:

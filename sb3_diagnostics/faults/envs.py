@@ -100,6 +100,35 @@ class ChainEnv(gym.Env[np.ndarray, np.int64]):
         return self._observe(), reward, reached, self._t >= self.max_steps and not reached, {}
 
 
+class EpisodeEndRewardEnv(gym.Env[np.ndarray, np.int64]):
+    """
+    Pays the episode's score only when it ends, after ``length`` steps: the share of steps on which the
+    agent chose action 1 (a trading day's profit, a game's result). The score is learnable, but only with
+    a discount horizon ``1 / (1 - gamma)`` that reaches the end of the episode.
+
+    :param length: steps per episode (the episode terminates after them)
+    """
+
+    def __init__(self, length: int = 100) -> None:
+        self.length = length
+        self.observation_space = spaces.Box(0.0, 1.0, (2,), np.float32)
+        self.action_space = spaces.Discrete(2)
+
+    def _observe(self) -> np.ndarray:
+        return np.array([self._t / self.length, self._ones / self.length], np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self._t = self._ones = 0
+        return self._observe(), {}
+
+    def step(self, action: np.int64) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict]:
+        self._t += 1
+        self._ones += int(action) == 1
+        done = self._t >= self.length
+        return self._observe(), (self._ones / self.length if done else 0.0), done, False, {}
+
+
 class WinBonusEnv(gym.Env[np.ndarray, np.int64]):
     """
     A duel: every step, hitting (action matching the sign of ``obs[0]``)

@@ -94,7 +94,9 @@ class RewardRule(Rule):
     ``reward_component/<name>`` (variance shares); context ``_reward_samples``, ``_episodes``,
     ``_episodes_terminated``, ``_episodes_rewarded_frac`` (share of finished episodes that got any reward),
     ``_sparse_component:<name>``, ``_progress`` (fraction of training done) and ``_reward_normalized``
-    (1 when ``VecNormalize(norm_reward=True)`` rescales what the agent sees).
+    (1 when ``VecNormalize(norm_reward=True)`` rescales what the agent sees). Live only:
+    ``reward_first_step`` (median steps from an episode's start to its first reward, over
+    ``_rewarded_episode_starts`` episodes) and ``_gamma``.
 
     Judged with outcomes and the training phase: a reward that is constant or sparse while exploration has
     not reached the goal yet is ``info`` for the first ``explore_frac`` of training, a warning only when it
@@ -113,7 +115,7 @@ class RewardRule(Rule):
 
     codes = (
         "reward_all_zero", "reward_sparse", "reward_scale_tiny", "reward_scale_huge", "reward_constant",
-        "reward_low_snr", "reward_component_imbalance",
+        "reward_low_snr", "reward_component_imbalance", "gamma_horizon_mismatch",
     )
 
     def __init__(
@@ -271,7 +273,35 @@ class RewardRule(Rule):
             ))
 
         alerts += self._components(metrics)
+        alerts += self._horizon(metrics)
         return alerts
+
+    def _horizon(self, metrics: Metrics) -> list[Alert]:
+        """``gamma_horizon_mismatch``: the first reward of an episode comes many discount horizons after its start."""
+        th = self.th
+        first, episodes, gamma = (get(metrics, k) for k in ("reward_first_step", "_rewarded_episode_starts", "_gamma"))
+        known = first is not None and episodes is not None and gamma is not None and 0.0 <= gamma < 1.0
+        if not known:
+            # no rewarded episode in this window: no evidence either way, the streak stays as it is
+            return []
+        assert first is not None and episodes is not None and gamma is not None
+        horizon = 1.0 / (1.0 - gamma)
+        far = episodes >= th.horizon_episodes and first > th.horizon_multiple * horizon
+        if not self._held("gamma_horizon_mismatch", far):
+            return []
+        weight = gamma ** first
+        suggested = min(0.9999, 1.0 - 1.0 / (2.0 * first))
+        return [Alert(
+            "gamma_horizon_mismatch",
+            f"the first reward of an episode comes {first:.0f} steps after its start (median of {int(episodes)} "
+            f"rewarded episodes), {first / horizon:.1f}x the discount horizon 1/(1-gamma) = {horizon:.3g} steps of "
+            f"gamma={gamma:g} (threshold {th.horizon_multiple:g}x): discounted to the start of the episode the reward "
+            f"is worth {weight:.2g} of itself, so the early steps of an episode get almost no credit for reaching it "
+            "and their value estimates are noise.",
+            first / horizon, th.horizon_multiple,
+            hint=f"Raise gamma so that 1/(1-gamma) covers the distance to the reward (gamma={suggested:.4g} gives a "
+                 f"horizon of {1 / (1 - suggested):.0f} steps), or shape the reward so that progress pays sooner.",
+        )]
 
     def _constant(self, metrics: Metrics, n: str) -> list[Alert]:
         th = self.th

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import gymnasium as gym
 import pytest
-from stable_baselines3 import PPO
+from stable_baselines3 import DQN, PPO
 from stable_baselines3.common.env_util import make_vec_env
 
 from sb3_diagnostics import RewardSignalCallback, Severity
-from sb3_diagnostics.faults import BanditEnv, ChainEnv, ExpErrorReward, RewardComponents, RewardScale, WinBonusEnv
+from sb3_diagnostics.faults import (
+    BanditEnv,
+    ChainEnv,
+    EpisodeEndRewardEnv,
+    ExpErrorReward,
+    RewardComponents,
+    RewardScale,
+    WinBonusEnv,
+)
 
 
 @pytest.fixture
@@ -132,3 +140,20 @@ def test_window_survives_learn_calls_and_a_new_env(ppo_small, tmp_path):
     model = PPO.load(tmp_path / "model", make_vec_env(lambda: BanditEnv((0.0, 1.0)), n_envs=4, seed=0))
     model.learn(1024, callback=cb, reset_num_timesteps=False)  # 4 x 256: a window of the 4 envs only
     assert cb._active and cb.windows == [1024.0, 1024.0]
+
+
+@pytest.mark.parametrize("algo", ["ppo", "dqn"])
+def test_a_reward_paid_far_beyond_the_discount_horizon(algo, tiny, train):
+    # gym-electric-motor #24 (gamma 0.9 on 10 000-step episodes), reinforcement-learning-kr/Unity_ML_Agents #9
+    # (a reward 1000 steps away under gamma 0.99): the score comes at the end of a 100-step episode while
+    # gamma=0.9 looks 10 steps ahead. The twin with gamma=0.999 (a 1000-step horizon) is silent.
+    def run(gamma: float) -> list:
+        env = make_vec_env(EpisodeEndRewardEnv, n_envs=2, seed=0)
+        model = (PPO("MlpPolicy", env, gamma=gamma, **tiny(n_steps=256, batch_size=64)) if algo == "ppo" else
+                 DQN("MlpPolicy", env, gamma=gamma, learning_starts=200, **tiny()))
+        return train(model, 2100, RewardSignalCallback()).findings
+
+    (finding,) = [f for f in run(0.9) if f.code == "gamma_horizon_mismatch"]
+    assert finding.severity == Severity.WARNING and "100 steps after its start" in finding.message
+    assert "gamma=0.9" in finding.message and "gamma=0.995" in finding.hint
+    assert "gamma_horizon_mismatch" not in {f.code for f in run(0.999)}
