@@ -227,6 +227,11 @@ CATALOG: dict[str, CatalogEntry] = _rows(
     ("grad_norm_vanishing", "gradients", W, "gradient", "gradients", "gradient norm vanishes",
      "Raise learning_rate, use ReLU activations (activation_fn=nn.ReLU), check ortho_init.", WHAT_MATTERS,
      _LEARNING),
+    ("network_too_small", "gradients", W, "gradient", "gradients",
+     "a hidden layer is a 1-2 unit bottleneck, or most of its units are dead or saturated",
+     "Widen net_arch (e.g. [64, 64]); scale observations into ~[-1, 1] so tanh units do not saturate; lower "
+     "learning_rate if ReLU units die.", CUSTOM_POLICY,
+     ("grad_norm_vanishing", "policy_stays_random", *_CRITIC)),
     ("param_no_grad", "gradients", E, "gradient", "gradients", "a trainable parameter never receives a gradient",
      "Do not .detach() features in a custom extractor and put every layer in the optimizer.", CUSTOM_POLICY,
      ("grad_norm_vanishing", *_CRITIC, *_LEARNING)),

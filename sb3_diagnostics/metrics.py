@@ -324,7 +324,7 @@ def signal_to_noise(values: ArrayLike) -> float:
     return float(abs(np.mean(x)) / s) if s > 0 else NAN
 
 
-def _as_columns(a: ArrayLike) -> np.ndarray:
+def as_columns(a: ArrayLike) -> np.ndarray:
     x = np.asarray(a, dtype=np.float64)
     return x.reshape(x.shape[0], -1) if x.ndim else x.reshape(1, 1)
 
@@ -347,8 +347,8 @@ def discounted_returns(rewards: ArrayLike, dones: ArrayLike, gamma: float) -> np
         raise ValueError(f"discounted_returns: rewards have shape {r.shape} but dones {d.shape}.")
     # A linear recurrence, solved as a parallel scan in log2(T) vectorised steps instead of T:
     # invariant G_t = B_t + A_t * G_{t+k} (G beyond the window is 0), and k doubles each step.
-    out = _as_columns(r).copy()
-    factor = gamma * (1.0 - _as_columns(d))
+    out = as_columns(r).copy()
+    factor = gamma * (1.0 - as_columns(d))
     k = 1
     while k < out.shape[0]:
         out[:-k] += factor[:-k] * out[k:]
@@ -368,7 +368,7 @@ def episode_returns(rewards: ArrayLike, dones: ArrayLike) -> np.ndarray:
     :param dones: same shape
     :return: shape ``(n_episodes,)``, in order of (column, end time)
     """
-    r, d = _as_columns(rewards), _as_columns(np.asarray(dones, dtype=bool))
+    r, d = as_columns(rewards), as_columns(np.asarray(dones, dtype=bool))
     out = [np.zeros(0)]
     for col in range(r.shape[1]):
         ends = np.flatnonzero(d[:, col])
@@ -378,57 +378,6 @@ def episode_returns(rewards: ArrayLike, dones: ArrayLike) -> np.ndarray:
     return np.concatenate(out)
 
 
-def steps_to_first_reward(
-    rewards: ArrayLike, dones: ArrayLike, since: ArrayLike, got: ArrayLike, eps: float = 1e-3
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """
-    For every episode whose first rewarded step (``|reward| > eps``) falls in this window: how many steps
-    after the episode's start it came (1 for a reward at the first step). Episodes may start in an
-    earlier window: ``since`` and ``got`` carry, per env, the steps already taken in the running episode
-    and whether it was already rewarded.
-
-    Hand check: rewards ``[0, 0, 1, 0, 1]``, dones ``[0, 0, 1, 0, 0]``, since ``[2]``, got ``[False]``
-    -> distances ``[5, 2]``, since ``[2]``, got ``[True]``.
-
-    :param rewards: shape ``(T,)`` or ``(T, n_envs)``
-    :param dones: same shape, True where an episode ended with that step
-    :param since: shape ``(n_envs,)``, steps of the running episodes before the window
-    :param got: shape ``(n_envs,)``, whether the running episodes were rewarded before the window
-    :return: the distances (in order of column, time), and ``since`` and ``got`` after the window
-    """
-    r, d = _as_columns(rewards), _as_columns(np.asarray(dones, dtype=bool))
-    since_out = np.asarray(since, dtype=np.int64).reshape(-1).copy()
-    got_out = np.asarray(got, dtype=bool).reshape(-1).copy()
-    t_len = r.shape[0]
-    out = [np.zeros(0, dtype=np.int64)]
-    if t_len == 0:
-        return out[0], since_out, got_out
-    for col in range(r.shape[1]):
-        hits = np.flatnonzero(np.isfinite(r[:, col]) & (np.abs(r[:, col]) > eps))
-        ends = np.flatnonzero(d[:, col])
-        starts = np.concatenate(([0], ends + 1))
-        last_ends = np.concatenate((ends, [t_len - 1]))
-        keep = starts < t_len  # an episode ending at the last step starts in the next window
-        starts, last_ends = starts[keep], last_ends[keep]
-        carried = np.zeros(starts.size, dtype=np.int64)
-        if starts.size:
-            carried[0] = since_out[col]
-        pos = np.minimum(np.searchsorted(hits, starts), max(hits.size - 1, 0))
-        first = hits[pos] if hits.size else np.full(starts.size, t_len)
-        rewarded = (first >= starts) & (first <= last_ends) if hits.size else np.zeros(starts.size, dtype=bool)
-        counted = rewarded.copy()
-        if starts.size and starts[0] == 0 and got_out[col]:
-            counted[0] = False  # that episode's first reward came in an earlier window
-        out.append((first - starts + 1 + carried)[counted])
-        if starts.size and starts[-1] < t_len and not (ends.size and ends[-1] == t_len - 1):
-            running_from_start = starts.size == 1 and ends.size == 0
-            since_out[col] = t_len - starts[-1] + (since_out[col] if running_from_start else 0)
-            got_out[col] = bool(rewarded[-1]) or (running_from_start and bool(got_out[col]))
-        else:
-            since_out[col], got_out[col] = 0, False
-    return np.concatenate(out), since_out, got_out
-
-
 def per_dim_std(x: ArrayLike) -> np.ndarray:
     """
     Standard deviation of each column over its finite entries.
@@ -436,7 +385,7 @@ def per_dim_std(x: ArrayLike) -> np.ndarray:
     :param x: shape ``(n_samples, n_dims)``
     :return: shape ``(n_dims,)``; nan for a column with fewer than two finite entries
     """
-    a = _as_columns(x)
+    a = as_columns(x)
     finite = np.isfinite(a)
     counts = finite.sum(axis=0)
     filled = np.where(finite, a, 0.0)
@@ -471,7 +420,7 @@ def correlations(x: ArrayLike, y: ArrayLike) -> np.ndarray:
     :return: shape ``(n_features,)``; nan for constant columns, or all nan when ``y`` is constant,
         or when a non-finite value is present in that column or in ``y``
     """
-    a = _as_columns(x)
+    a = as_columns(x)
     b = _flat(y)
     if a.shape[0] != b.size:
         raise ValueError(f"correlations: x has {a.shape[0]} rows but y has {b.size} entries.")

@@ -378,6 +378,11 @@ class GradientThresholds(Thresholds):
     :param consecutive: updates in a row an exploding or vanishing norm must last
     :param no_grad_updates: updates in a row a trainable parameter must go without any gradient while
         its optimizer steps before ``param_no_grad`` is reported
+    :param narrow_width: a hidden layer of at most this many units, narrower than the observation, is a
+        bottleneck (``net_arch``, ``features_dim``)
+    :param stuck_units: fraction of a layer's units dead (ReLU at 0) or saturated (tanh / sigmoid at a bound)
+        on every observation of a sample above which the layer has lost its capacity
+    :param stuck_min_units: layers with fewer units are not judged for stuck units (``check_policy`` only)
     """
 
     exploding: float = 1e4
@@ -386,7 +391,11 @@ class GradientThresholds(Thresholds):
     loss_floor: float = 1e-6
     consecutive: int = 2
     no_grad_updates: int = 3
-    _counts = ("consecutive", "no_grad_updates")
+    narrow_width: int = 2
+    stuck_units: float = 0.75
+    stuck_min_units: int = 8
+    _fractions = ("stuck_units",)
+    _counts = ("consecutive", "no_grad_updates", "narrow_width", "stuck_min_units")
     _non_negative = ("exploding", "exploding_step", "vanishing", "loss_floor")
 
     def __post_init__(self) -> None:

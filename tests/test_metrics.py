@@ -67,20 +67,3 @@ def test_fraction_at_bound_max_abs_std_relative_difference():
     assert M.std([2.0, 2.0, 2.0]) == 0.0
     assert M.relative_difference([1.0, 2.0], [1.0, 2.0]) == 0.0
     assert M.relative_difference([0.0, 2.0], [0.0, 1.0]) == pytest.approx(0.5)
-
-
-def test_steps_to_first_reward_carries_episodes_across_windows():
-    from sb3_diagnostics.metrics import steps_to_first_reward
-
-    # an episode running 2 steps before the window, rewarded at its 5th step; the next one at its 2nd
-    d, since, got = steps_to_first_reward([0, 0, 1, 0, 1], [0, 0, 1, 0, 0], [2], [False])
-    assert d.tolist() == [5, 2] and since.tolist() == [2] and got.tolist() == [True]
-    # the running episode was rewarded in an earlier window: only its first reward counts
-    assert steps_to_first_reward([0, 0, 1, 0, 1], [0, 0, 1, 0, 0], [2], [True])[0].tolist() == [2]
-    # no reward yet: the episode's steps keep adding up; an episode ending at the last step carries nothing
-    assert steps_to_first_reward([0, 0, 0], [0, 0, 0], [2], [False])[1].tolist() == [5]
-    d, since, got = steps_to_first_reward(np.array([[0, 1], [1, 0], [0, 0]]), np.array([[0, 1], [0, 0], [1, 0]]),
-                                          [0, 5], [False, False])
-    assert d.tolist() == [2, 6] and since.tolist() == [0, 2] and got.tolist() == [False, False]
-    # a reward below eps is no reward
-    assert steps_to_first_reward([1e-4, 1.0], [0, 1], [0], [False], eps=1e-3)[0].tolist() == [2]

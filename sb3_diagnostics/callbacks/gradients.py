@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 
 from sb3_diagnostics.callbacks.base import DiagnosticCallback, StopOn
-from sb3_diagnostics.rules.gradients import NO_GRAD, NOT_IN_OPTIMIZER
+from sb3_diagnostics.rules.gradients import NO_GRAD, NOT_IN_OPTIMIZER, network_metrics
 from sb3_diagnostics.sb3.gradient_tap import NORM_EVERY, GradientTap
 from sb3_diagnostics.sb3.models import expected_steps_per_update, policy_optimizers
+from sb3_diagnostics.sb3.network import narrow_layers
 from sb3_diagnostics.thresholds import GradientThresholds, require_whole_number
 
 #: default: in updates of many optimizer steps, measure about this many (a median needs no more)
@@ -118,6 +119,12 @@ class GradientCallback(DiagnosticCallback):
         self._norms.clear()
         self._peaks.clear()
         self._rebase()
+        self._judge(network_metrics(narrow_layers(self.model, self._th.narrow_width), None, self._th))
+
+    @property
+    def _th(self) -> GradientThresholds:
+        assert isinstance(self.thresholds, GradientThresholds)
+        return self.thresholds
 
     def _interval(self, tap: GradientTap, steps_last_update: int) -> int:
         """Measure one optimizer step in this many during the coming update."""

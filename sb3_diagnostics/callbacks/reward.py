@@ -9,9 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from sb3_diagnostics import metrics as M
 from sb3_diagnostics.callbacks.base import DiagnosticCallback, StopOn
-from sb3_diagnostics.rules.reward import reward_metrics
+from sb3_diagnostics.rules.reward import reward_metrics, steps_to_first_reward
 from sb3_diagnostics.sb3.models import NO_STEP_LOCALS, shares_step_locals
 from sb3_diagnostics.sb3.train_log import progress
 from sb3_diagnostics.thresholds import RewardThresholds, require_whole_number
@@ -179,7 +178,7 @@ class RewardSignalCallback(DiagnosticCallback):
         if self._since is None or self._got is None or self._since.shape != (n_envs,):
             self._since, self._got = np.zeros(n_envs, dtype=np.int64), np.zeros(n_envs, dtype=bool)
         eps = getattr(self.thresholds, "nonzero_eps", 1e-3)
-        distances, self._since, self._got = M.steps_to_first_reward(rewards, dones, self._since, self._got, eps)
+        distances, self._since, self._got = steps_to_first_reward(rewards, dones, self._since, self._got, eps)
         gamma = getattr(self.model, "gamma", None)
         if not distances.size or not isinstance(gamma, float | int):
             return {}  # no rewarded episode ended in this window: nothing new to judge

@@ -10,7 +10,9 @@ Check a policy before training it: one gradient step's worth of checks, without 
 - outputs have the shapes SB3 expects and actions stay inside the action space
   (``policy_output_invalid``), and nothing is NaN (``nan_detected``);
 - recurrent policies (RecurrentPPO, custom ``RecurrentActorCriticPolicy``) reset their state
-  where ``episode_starts`` is 1 (``lstm_state_not_reset``).
+  where ``episode_starts`` is 1 (``lstm_state_not_reset``);
+- no hidden layer is a 1-2 unit bottleneck, and most units of a layer are not dead or saturated on
+  the sampled observations (``network_too_small``).
 
 The model is left exactly as it was: no optimizer step, gradients through ``torch.autograd.grad``
 (no ``.grad`` is written), parameters and buffers (e.g. batch-norm statistics) restored, module
@@ -39,6 +41,7 @@ from sb3_diagnostics.engine import warn_findings
 from sb3_diagnostics.errors import InvalidThresholdError
 from sb3_diagnostics.findings import Finding, Severity
 from sb3_diagnostics.policy.recurrent import PREDICT_EPISODE_START_NOTE
+from sb3_diagnostics.rules.gradients import NetworkRule, network_metrics
 from sb3_diagnostics.rules.lstm import RecurrentStateRule
 from sb3_diagnostics.sb3.models import (
     is_recurrent,
@@ -51,8 +54,9 @@ from sb3_diagnostics.sb3.models import (
     unregistered_modules,
     value_kind,
 )
+from sb3_diagnostics.sb3.network import narrow_layers, unit_activity
 from sb3_diagnostics.sb3.spaces import action_tensor, as_space_sample, sample_batch
-from sb3_diagnostics.thresholds import LSTMThresholds
+from sb3_diagnostics.thresholds import GradientThresholds, LSTMThresholds
 from sb3_diagnostics.triage import Report
 
 
@@ -155,6 +159,7 @@ class _PolicyChecker:
 
     def run(self) -> None:
         self._check_registration()
+        self._check_capacity()
         self._check_parameters_finite()
         with own_sde_noise(self.policy, self.seed):
             self._check_gradients()
@@ -171,6 +176,20 @@ class _PolicyChecker:
                 "them, model.save() does not store them and .to(device) does not move them. The forward pass still "
                 "uses them, so training runs while their weights never change."
             ), len(hidden), 0.0)
+
+    def _check_capacity(self) -> None:
+        """Bottleneck layers, and units dead or saturated on every sampled observation (before any update)."""
+        th_ = GradientThresholds()
+        try:
+            activity = unit_activity(self.model, self.obs_np)
+        except Exception as exc:  # a custom policy whose value or action path needs more than observations
+            activity = None
+            self.note(f"unit activity not measured ({type(exc).__name__}: {exc})")
+        metrics = network_metrics(narrow_layers(self.model, th_.narrow_width), activity, th_)
+        for alert in NetworkRule(th_).observe(0, metrics):
+            self.findings.append(Finding(alert.code, entry(alert.code).severity, int(self.model.num_timesteps),
+                                         alert.message, alert.hint or entry(alert.code).hint, float(alert.value),
+                                         float(alert.threshold), check="policy"))
 
     def _check_parameters_finite(self) -> None:
         bad = [n for n, p in self.policy.named_parameters() if not th.all(th.isfinite(p))]
@@ -209,13 +228,25 @@ class _PolicyChecker:
             return
         tensors = [p for _, p in params]
         reached = [False] * len(tensors)
+        connected = [False] * len(tensors)
         for _, term in terms:
             if not term.requires_grad:
                 continue
             grads = th.autograd.grad(term, tensors, allow_unused=True, retain_graph=True)
             for i, g in enumerate(grads):
+                connected[i] = connected[i] or g is not None
                 reached[i] = reached[i] or (g is not None and bool(th.any(g != 0)))
-        dead = [n for (n, _), ok in zip(params, reached, strict=True) if not ok]
+        # in the graph but with a gradient of exactly 0 everywhere: saturated (a tanh or squashing at its bound, a
+        # clamped log_std), not disconnected
+        flat = [n for (n, _), ok, linked in zip(params, reached, connected, strict=True) if linked and not ok]
+        dead = [n for (n, _), linked in zip(params, connected, strict=True) if not linked]
+        if flat:
+            self.add("grad_norm_vanishing", (
+                f"{len(flat)} of {len(params)} trainable parameter tensors are in the loss ({how}) but their gradient "
+                f"is exactly 0 on every sampled observation: {_names(flat)}. The units in front of them are saturated "
+                "(a tanh or the action squashing pinned at a bound, a clamped log_std, ReLUs that are all 0), most often "
+                "because observations are far outside [-1, 1] (these samples come from the observation space)."
+            ), len(flat), 0.0)
         if dead:
             self.add("param_no_grad", (
                 f"{len(dead)} of {len(params)} trainable parameter tensors get no gradient from the loss ({how}): "

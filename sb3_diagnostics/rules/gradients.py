@@ -128,3 +128,75 @@ class ParamGradRule(Rule):
                 ))
         return alerts
 
+
+
+#: prefix of context keys naming a narrow layer (``_narrow:net_arch[1] = 2``)
+NARROW = "_narrow:"
+#: prefix of context keys naming a layer with stuck units (value: the stuck fraction)
+STUCK = "_stuck:"
+
+
+class NetworkRule(Rule):
+    """
+    ``network_too_small``. Reads ``narrow_layers`` (hidden layers of at most ``narrow_width`` units that
+    are narrower than the observation, named by ``_narrow:<where> = <width>``; judged once, when
+    training starts) and ``stuck_units_frac`` (the largest fraction of one layer's units that are dead or
+    saturated on every observation of a sample, layers of ``stuck_min_units`` or more; the layers above
+    ``stuck_units`` in ``_stuck:<layer> (<k> of <n> units)``).
+
+    Stuck units are judged by ``check_policy`` only, on observations sampled from the space before training:
+    measured live on the buffers, a healthy PPO critic on CartPole has whole layers of tanh units at a bound
+    once its values reach the hundreds, so a trained network's saturation says nothing about a fault.
+    """
+
+    codes = ("network_too_small",)
+
+    def __init__(self, thresholds: GradientThresholds | None = None) -> None:
+        super().__init__()
+        self.th = thresholds or GradientThresholds()
+
+    def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
+        th, alerts = self.th, []
+        narrow = get(metrics, "narrow_layers")
+        if narrow:
+            alerts.append(Alert(
+                "network_too_small",
+                f"{int(narrow)} hidden layer(s) have at most {th.narrow_width} unit(s) while the observation has more "
+                f"dimensions: {listing(labels(metrics, NARROW), 4)}. Everything the policy or value function computes "
+                "must pass through that bottleneck, so it cannot represent more than 1-2 numbers about the state "
+                "(often a typo in net_arch, or features_dim=1 in a custom features extractor).",
+                narrow, float(th.narrow_width),
+                hint="Widen the layer: net_arch=[64, 64] (SB3's default for PPO/A2C/DQN), dict(pi=[64, 64], vf=[64, "
+                     "64]), or a features_dim of at least the observation size.",
+            ))
+        frac = get(metrics, "stuck_units_frac")
+        if frac is not None and frac > th.stuck_units:
+            alerts.append(Alert(
+                "network_too_small",
+                f"{100 * frac:.0f}% of the units of a layer are dead (ReLU at 0) or saturated (tanh/sigmoid at a bound) "
+                f"on every observation sampled from the observation space (threshold {100 * th.stuck_units:g}%): "
+                f"{listing(labels(metrics, STUCK), 3)}. Those units pass no gradient and say nothing about the state, "
+                "so the network works with a fraction of its width.",
+                frac, th.stuck_units,
+                hint="Scale the observations into ~[-1, 1] (VecNormalize(norm_obs=True), or divide in the env): huge "
+                     "inputs pin every tanh unit at a bound. If the real observations are much smaller than the "
+                     "declared space, declare tighter bounds.",
+            ))
+        return alerts
+
+
+def network_metrics(
+    narrow: list[str], activity: dict[str, tuple[int, int]] | None, th: GradientThresholds
+) -> dict[str, float]:
+    """The metrics :class:`~sb3_diagnostics.rules.gradients.NetworkRule` reads, from what was measured."""
+    out: dict[str, float] = {}
+    if narrow:
+        out["narrow_layers"] = float(len(narrow))
+        out.update({NARROW + d: 1.0 for d in narrow})
+    if activity:
+        judged = {name: (k, n) for name, (k, n) in activity.items() if n >= th.stuck_min_units}
+        if judged:
+            out["stuck_units_frac"] = max(k / n for k, n in judged.values())
+            out.update({f"{STUCK}{name} ({k} of {n} units)": k / n for name, (k, n) in judged.items()
+                        if k / n > th.stuck_units})
+    return out

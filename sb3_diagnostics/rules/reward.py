@@ -381,3 +381,54 @@ class RewardRule(Rule):
             f"effectively optimises '{top}' alone.",
             known[top], th.component_share,
         )]
+
+
+def steps_to_first_reward(
+    rewards: ArrayLike, dones: ArrayLike, since: ArrayLike, got: ArrayLike, eps: float = 1e-3
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """
+    For every episode whose first rewarded step (``|reward| > eps``) falls in this window: how many steps
+    after the episode's start it came (1 for a reward at the first step). Episodes may start in an
+    earlier window: ``since`` and ``got`` carry, per env, the steps already taken in the running episode
+    and whether it was already rewarded.
+
+    Hand check: rewards ``[0, 0, 1, 0, 1]``, dones ``[0, 0, 1, 0, 0]``, since ``[2]``, got ``[False]``
+    -> distances ``[5, 2]``, since ``[2]``, got ``[True]``.
+
+    :param rewards: shape ``(T,)`` or ``(T, n_envs)``
+    :param dones: same shape, True where an episode ended with that step
+    :param since: shape ``(n_envs,)``, steps of the running episodes before the window
+    :param got: shape ``(n_envs,)``, whether the running episodes were rewarded before the window
+    :return: the distances (in order of column, time), and ``since`` and ``got`` after the window
+    """
+    r, d = M.as_columns(rewards), M.as_columns(np.asarray(dones, dtype=bool))
+    since_out = np.asarray(since, dtype=np.int64).reshape(-1).copy()
+    got_out = np.asarray(got, dtype=bool).reshape(-1).copy()
+    t_len = r.shape[0]
+    out = [np.zeros(0, dtype=np.int64)]
+    if t_len == 0:
+        return out[0], since_out, got_out
+    for col in range(r.shape[1]):
+        hits = np.flatnonzero(np.isfinite(r[:, col]) & (np.abs(r[:, col]) > eps))
+        ends = np.flatnonzero(d[:, col])
+        starts = np.concatenate(([0], ends + 1))
+        last_ends = np.concatenate((ends, [t_len - 1]))
+        keep = starts < t_len  # an episode ending at the last step starts in the next window
+        starts, last_ends = starts[keep], last_ends[keep]
+        carried = np.zeros(starts.size, dtype=np.int64)
+        if starts.size:
+            carried[0] = since_out[col]
+        pos = np.minimum(np.searchsorted(hits, starts), max(hits.size - 1, 0))
+        first = hits[pos] if hits.size else np.full(starts.size, t_len)
+        rewarded = (first >= starts) & (first <= last_ends) if hits.size else np.zeros(starts.size, dtype=bool)
+        counted = rewarded.copy()
+        if starts.size and starts[0] == 0 and got_out[col]:
+            counted[0] = False  # that episode's first reward came in an earlier window
+        out.append((first - starts + 1 + carried)[counted])
+        if starts.size and starts[-1] < t_len and not (ends.size and ends[-1] == t_len - 1):
+            running_from_start = starts.size == 1 and ends.size == 0
+            since_out[col] = t_len - starts[-1] + (since_out[col] if running_from_start else 0)
+            got_out[col] = bool(rewarded[-1]) or (running_from_start and bool(got_out[col]))
+        else:
+            since_out[col], got_out[col] = 0, False
+    return np.concatenate(out), since_out, got_out

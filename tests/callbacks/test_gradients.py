@@ -115,3 +115,11 @@ def test_detached_td3_critic_extractor_is_still_caught_with_delayed_actor(train)
     assert run.severity("param_no_grad") == Severity.ERROR
     assert "features_extractor.linear.weight" in next(f for f in run.findings if f.code == "param_no_grad").message
 
+
+
+def test_a_bottleneck_in_net_arch_is_reported_when_training_starts(ppo_small, train):
+    # net_arch=dict(pi=[2], vf=[64]): the actor sees the 4-dim CartPole state through 2 units
+    model = PPO("MlpPolicy", "CartPole-v1", **ppo_small(policy_kwargs=dict(net_arch=dict(pi=[2], vf=[64]))))
+    (finding,) = train(model, 256, GradientCallback()).findings
+    assert finding.code == "network_too_small" and finding.step == 0 and "net_arch['pi'][0] = 2" in finding.message
+    assert train(PPO("MlpPolicy", "CartPole-v1", **ppo_small()), 256, GradientCallback()).findings == []

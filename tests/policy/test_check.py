@@ -170,3 +170,27 @@ def test_layers_in_a_plain_list_are_module_not_registered(algo):
     twin = algo("MlpPolicy", env, seed=0, policy_kwargs=dict(
         net_arch=[16], features_extractor_class=_ListExtractor, features_extractor_kwargs=dict(registered=True)))
     assert "module_not_registered" not in {f.code for f in check(twin)}
+
+
+@pytest.mark.parametrize(("algo", "net_arch"), [(PPO, [64, 1, 64]), (PPO, dict(pi=[2], vf=[64])), (DQN, [2])])
+def test_a_one_or_two_unit_bottleneck_in_net_arch(algo, net_arch):
+    # a typo in net_arch (1 for 128) squeezes everything the policy knows about the state through one unit
+    report = check_policy(algo("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=net_arch), seed=0), warn=False)
+    (finding,) = report
+    assert finding.code == "network_too_small" and finding.severity == Severity.WARNING
+    assert "net_arch" in finding.message
+    healthy = algo("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[64, 64]), seed=0)
+    assert list(check_policy(healthy, warn=False)) == []
+
+
+def test_observations_far_outside_unit_scale_saturate_the_network():
+    # encoder counts fed raw (x1000): every tanh unit of PPO's first layers sits at a bound, and SAC's squashed
+    # actor gets a gradient of exactly 0: a vanishing gradient, not a detached parameter (that was a false error)
+    from sb3_diagnostics.faults import ObservationScale
+
+    ppo = check_policy(PPO("MlpPolicy", ObservationScale(gym.make("Pendulum-v1"), 1000.0), seed=0), warn=False)
+    assert [f.code for f in ppo] == ["network_too_small"] and "saturated" in ppo[0].message
+    sac = check_policy(SAC("MlpPolicy", ObservationScale(gym.make("Pendulum-v1"), 1000.0), seed=0), warn=False)
+    assert [(f.code, f.severity) for f in sac] == [("grad_norm_vanishing", Severity.WARNING)]
+    for algo in (PPO, SAC):
+        assert list(check_policy(algo("MlpPolicy", "Pendulum-v1", seed=0), warn=False)) == []
