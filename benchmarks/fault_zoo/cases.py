@@ -9,6 +9,7 @@ begins. Cases are data: the runner in ``run.py`` trains them and scores the libr
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,15 +29,18 @@ from sb3_diagnostics.faults import (
     ChainEnv,
     DetachedExtractor,
     DoubleUpdateSAC,
+    EpisodeEndRewardEnv,
     ExpErrorReward,
     ForgetfulLstmPolicy,
     GlobalNoise,
+    InPlaceObservation,
     NaNObservation,
     NoisyRewardEnv,
     PovObservation,
     RewardComponents,
     RewardCurriculum,
     RewardScale,
+    SharedBufferVecEnv,
     SpikeObsEnv,
     SwallowEpisodeEnd,
     TimePenalty,
@@ -259,6 +263,48 @@ GRADIENT_AND_OFF_POLICY_FAULTS: list[Case] = [
          frozenset({"buffer_shape_mismatch"})),
 ]
 
+def _resumed_with_fresh_vecnormalize(algo: type[BaseAlgorithm], env_id: str, pretrain: int, **kwargs: Any) -> Any:
+    """A model trained behind VecNormalize, saved, then loaded behind a new VecNormalize (SB3 #1256)."""
+    import tempfile
+
+    env = VecNormalize(make_vec_env(env_id, n_envs=2, seed=0))
+    model = algo("MlpPolicy", env, **_small(**kwargs))
+    model.learn(pretrain)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "model")
+        model.save(path)
+        return algo.load(path, env=VecNormalize(make_vec_env(env_id, n_envs=2, seed=1)))
+
+
+_DELAYED = frozenset({"reward_sparse", "policy_stays_random", "critic_not_learning", "explained_variance_negative"})
+
+PIPELINE_AND_CAPACITY_FAULTS: list[Case] = [
+    Case("ppo_vec_env_hands_out_its_buffer", "SuperSuit PR #116", lambda: _ppo(SharedBufferVecEnv(_cartpole(2))),
+         1024, frozenset({"obs_buffer_aliased"}), quick=True),
+    Case("dqn_env_returns_its_state_array", "dm_control #34; chainerrl #157", lambda: DQN(
+         "MlpPolicy", _cartpole(1, wrapper_class=InPlaceObservation), **_small(learning_starts=100)), 1500,
+         frozenset({"obs_buffer_aliased"}), options=_OFF),
+    Case("env_returns_its_state_array", "dm_control #34", lambda: None, 0, frozenset({"obs_buffer_aliased"}),
+         frozenset({"reset_not_randomized"}), env=lambda: InPlaceObservation(gym.make("Pendulum-v1"))),
+    Case("ppo_resumed_behind_fresh_vecnormalize", "SB3 #1256", lambda: _resumed_with_fresh_vecnormalize(
+         PPO, "Pendulum-v1", 1024, n_steps=256, batch_size=64), 512, frozenset({"vecnormalize_stats_not_restored"}),
+         quick=True),
+    Case("sac_resumed_behind_fresh_vecnormalize", "mesozoic-labs PR #131; SB3 #1256",
+         lambda: _resumed_with_fresh_vecnormalize(SAC, "MountainCarContinuous-v0", 600, learning_starts=100,
+                                                  batch_size=64), 300,
+         frozenset({"vecnormalize_stats_not_restored"}), options=_OFF),
+    Case("ppo_score_at_episode_end_gamma_0_9", "gym-electric-motor #24", lambda: _ppo(make_vec_env(
+         EpisodeEndRewardEnv, n_envs=2, seed=0), gamma=0.9), 4096, frozenset({"gamma_horizon_mismatch"}), _DELAYED),
+    Case("dqn_score_at_episode_end_gamma_0_95", "Unity_ML_Agents (reinforcement-learning-kr) #9", lambda: DQN(
+         "MlpPolicy", make_vec_env(lambda: EpisodeEndRewardEnv(length=200), n_envs=2, seed=0),
+         **_small(learning_starts=200, gamma=0.95)), 4000, frozenset({"gamma_horizon_mismatch"}), _DELAYED,
+         options=_OFF),
+    Case("ppo_net_arch_typo_bottleneck", "000 #13", lambda: _ppo("CartPole-v1", policy_kwargs=dict(net_arch=[64, 1])),
+         1024, frozenset({"network_too_small"}), frozenset({"policy_stays_random"}), quick=True),
+    Case("sac_two_unit_network", "000 #13", lambda: SAC("MlpPolicy", "Pendulum-v1", seed=0, learning_starts=100,
+         batch_size=64, policy_kwargs=dict(net_arch=[2, 2])), 300, frozenset({"network_too_small"}), options=_OFF),
+]
+
 HEALTHY: list[Case] = [
     Case("healthy_ppo_cartpole", "-", lambda: _ppo(_cartpole(4)), 12000, quick=True),
     Case("healthy_a2c_cartpole", "-", lambda: A2C("MlpPolicy", _cartpole(4), **_small(n_steps=8)), 8000, quick=True),
@@ -299,6 +345,7 @@ HEALTHY: list[Case] = [
 ]
 
 CASES: dict[str, Case] = {
-    case.name: case for case in FAULTS + REWARD_FAULTS + ENV_FAULTS + GRADIENT_AND_OFF_POLICY_FAULTS + HEALTHY
+    case.name: case for case in (FAULTS + REWARD_FAULTS + ENV_FAULTS + GRADIENT_AND_OFF_POLICY_FAULTS
+                                 + PIPELINE_AND_CAPACITY_FAULTS + HEALTHY)
 }
 
