@@ -149,6 +149,11 @@ CATALOG: dict[str, CatalogEntry] = _rows(
     ("episode_length_degenerate", "episodes", W, "environment", "environment",
      "episodes are degenerate (end at once or never)",
      "Make the task more forgiving (termination conditions) or add intermediate goals.", TIME_LIMITS, ()),
+    ("termination_exploited", "episodes", W, "reward", "reward",
+     "the agent learned to end episodes early to stop a per-step penalty",
+     "Make every step worth living: a positive reward for surviving or progress, a terminal penalty larger than "
+     "the penalties it avoids, or no termination on failure (truncate instead).",
+     "https://github.com/jxx123/simglucose/issues/40", ("episode_length_degenerate", "reward_decreasing")),
     ("episodes_never_end", "episodes", W, "environment", "environment",
      "no episode ends (no time limit, and no terminal state reached)",
      "Give the env a time limit (gym.make(..., max_episode_steps=N) or gymnasium.wrappers.TimeLimit) and return "

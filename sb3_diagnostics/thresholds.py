@@ -161,7 +161,11 @@ class ValueThresholds(Thresholds):
     :param warmup_updates: updates ignored at the start (a fresh critic explains nothing)
     :param warmup_samples: ... and timesteps: 5 updates of a tiny rollout are barely any training
     :param advantage_std_min: advantage std below which advantages carry no signal
-    :param advantage_abs_max: largest absolute advantage considered sane
+    :param advantage_abs_max: largest absolute advantage considered sane, at least (the bound grows with the discount
+        horizon, see ``advantage_horizons``)
+    :param advantage_horizons: with rewards of unit size an advantage can reach the span of the discounted return,
+        ``1 / (1 - gamma)`` (100 at gamma=0.99: CartPole's +1 a step); advantages above this many of those spans
+        come from a reward scale or a critic that is off
     :param advantage_samples: advantages pooled per window (A2C's rollouts of 5 steps are too few to judge)
     :param advantage_consecutive: windows in a row an advantage problem must last
     """
@@ -181,12 +185,13 @@ class ValueThresholds(Thresholds):
     warmup_samples: int = 5000
     advantage_std_min: float = 1e-6
     advantage_abs_max: float = 100.0
+    advantage_horizons: float = 2.0
     advantage_samples: int = 256
     advantage_consecutive: int = 3
     _counts = ("consecutive", "window_samples", "warmup_updates", "warmup_samples", "advantage_consecutive",
                "not_learning_windows", "advantage_samples")
     _non_negative = ("ev_confidence", "ev_offline_margin", "ev_relative_error", "not_learning_error", "learning_gain",
-                     "advantage_std_min", "advantage_abs_max")
+                     "advantage_std_min", "advantage_abs_max", "advantage_horizons")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -458,6 +463,8 @@ class EpisodeThresholds(Thresholds):
     :param flat_returns: relative spread of the mean return under which returns count as flat
     :param success_gain: short episodes while the mean return is near its best, after rising by more than this
         fraction of its size, are the agent reaching its goal fast, not failing at once
+    :param exploit_shrink: how many times shorter than at the start short episodes must have become, with a return
+        that rose under a per-step penalty, to count as the agent ending episodes on purpose
     :param sustain_frac: ... and the short episodes must also last this fraction of training
     :param falling_after: fraction of training before which a falling reward is not judged (early noise)
     :param never_end_steps: steps per env without any episode ending (in any env) after which episodes never
@@ -477,6 +484,7 @@ class EpisodeThresholds(Thresholds):
     min_drop: float = 0.2
     flat_returns: float = 0.05
     success_gain: float = 0.3
+    exploit_shrink: float = 2.0
     sustain_frac: float = 0.15
     falling_after: float = 0.3
     never_end_steps: int = 10_000
@@ -484,4 +492,4 @@ class EpisodeThresholds(Thresholds):
     drop_confidence: float = 3.0
     _counts = ("consecutive", "sustain_steps", "min_points", "never_end_steps")
     _fractions = ("min_drop", "flat_returns", "sustain_frac", "falling_after", "lost_progress")
-    _non_negative = ("short_episode", "success_gain", "drop_confidence")
+    _non_negative = ("short_episode", "success_gain", "drop_confidence", "exploit_shrink")

@@ -276,6 +276,11 @@ def _resumed_with_fresh_vecnormalize(algo: type[BaseAlgorithm], env_id: str, pre
         return algo.load(path, env=VecNormalize(make_vec_env(env_id, n_envs=2, seed=1)))
 
 
+def _negated_cartpole() -> Any:
+    """CartPole with -1 a step inside Monitor: a time penalty on a task where ending the episode is failing."""
+    return make_vec_env(lambda: gym.wrappers.TransformReward(gym.make("CartPole-v1"), lambda r: -float(r)), seed=0)
+
+
 _DELAYED = frozenset({"reward_sparse", "policy_stays_random", "critic_not_learning", "explained_variance_negative"})
 
 PIPELINE_AND_CAPACITY_FAULTS: list[Case] = [
@@ -299,6 +304,12 @@ PIPELINE_AND_CAPACITY_FAULTS: list[Case] = [
          "MlpPolicy", make_vec_env(lambda: EpisodeEndRewardEnv(length=200), n_envs=2, seed=0),
          **_small(learning_starts=200, gamma=0.95)), 4000, frozenset({"gamma_horizon_mismatch"}), _DELAYED,
          options=_OFF),
+    Case("ppo_step_penalty_agent_drops_the_pole", "simglucose #40; gym-electric-motor #24", lambda: PPO(
+         "MlpPolicy", _negated_cartpole(), **_small(n_steps=512, batch_size=64)), 10_000,
+         frozenset({"termination_exploited"}), frozenset({"episode_length_degenerate", "entropy_collapse"})),
+    Case("a2c_step_penalty_agent_drops_the_pole", "simglucose #40", lambda: A2C("MlpPolicy", _negated_cartpole(),
+         **_small()), 12_000, frozenset({"termination_exploited"}),
+         frozenset({"episode_length_degenerate", "entropy_collapse"})),
     Case("ppo_net_arch_typo_bottleneck", "000 #13", lambda: _ppo("CartPole-v1", policy_kwargs=dict(net_arch=[64, 1])),
          1024, frozenset({"network_too_small"}), frozenset({"policy_stays_random"}), quick=True),
     Case("sac_two_unit_network", "000 #13", lambda: SAC("MlpPolicy", "Pendulum-v1", seed=0, learning_starts=100,

@@ -11,7 +11,7 @@ import numpy as np
 from sb3_diagnostics.callbacks.base import DiagnosticCallback, StopOn
 from sb3_diagnostics.rules.gradients import NO_GRAD, NOT_IN_OPTIMIZER, network_metrics
 from sb3_diagnostics.sb3.gradient_tap import NORM_EVERY, GradientTap
-from sb3_diagnostics.sb3.models import expected_steps_per_update, policy_optimizers
+from sb3_diagnostics.sb3.models import expected_steps_per_update, has_stochastic_actor, policy_optimizers
 from sb3_diagnostics.sb3.network import narrow_layers
 from sb3_diagnostics.thresholds import GradientThresholds, require_whole_number
 
@@ -179,6 +179,8 @@ class GradientCallback(DiagnosticCallback):
             if losses:
                 out["_loss" + suffix] = max(losses)
         self._norms.clear()
+        if "grad_norm_actor" in out and not has_stochastic_actor(self.model):
+            out["_deterministic_actor"] = 1.0  # TD3, DDPG: a tanh output at the action bounds passes ~0 gradient
         out.update(self._parameter_flow(tap))
         self._rebase()
         return out

@@ -49,6 +49,10 @@ class ExplainedVarianceCallback(DiagnosticCallback):
             advantages = np.concatenate(self._advantages)
             self._advantages.clear()
             out.update(advantage_std=M.std(advantages), advantage_abs_max=M.max_abs(advantages))
+            gamma = getattr(self.model, "gamma", None)
+            if isinstance(gamma, float | int) and 0.0 <= gamma < 1.0:
+                # logged (not context): the report judges the advantages of a logged run against the same bound
+                out["advantage_horizon"] = 1.0 / (1.0 - float(gamma))
         # env by env, so that each env's trajectory stays contiguous (the standard error is over time blocks)
         self._pool.append((buf.values.swapaxes(0, 1).reshape(-1).copy(), buf.returns.swapaxes(0, 1).reshape(-1).copy()))
         pooled = sum(v.size for v, _ in self._pool)

@@ -81,6 +81,11 @@ class EpisodeRule(Rule):
       unless the mean return rose substantially meanwhile (short *successful* episodes: the agent
       reaches its goal fast). Every episode truncated is normal for fixed-horizon tasks (Pendulum): it
       is only ``info``, and only while returns stay flat.
+    - ``termination_exploited``: the same short episodes, but with a return that rose (by more than
+      ``success_gain``) while episodes got at least ``exploit_shrink`` times shorter than at the start, under a
+      per-step penalty (``_step_reward`` < 0: what the steps before the last paid on average) that ending does
+      not beat (``_ending_bonus``, how much more the last reward paid, at most half the penalty): dying early is
+      what the agent learned, not reaching a goal (a goal pays more than a step; Acrobot's 0 against -1 does).
     - ``episodes_never_end``: ``steps_since_episode_end`` (steps per env since an episode last ended in
       any env) reaches ``never_end_steps``.
     - ``reward_decreasing``: over the last third of the updates seen (at least ``min_points``),
@@ -92,7 +97,7 @@ class EpisodeRule(Rule):
       falling (an untrained greedy policy does worse than a random one).
     """
 
-    codes = ("episode_length_degenerate", "episodes_never_end", "reward_decreasing")
+    codes = ("episode_length_degenerate", "termination_exploited", "episodes_never_end", "reward_decreasing")
 
     def __init__(self, thresholds: EpisodeThresholds | None = None) -> None:
         super().__init__()
@@ -111,6 +116,13 @@ class EpisodeRule(Rule):
         #: the standard error of each mean in ``_rewards`` (NaN where the spread is not known)
         self._errors = Series(capacity=12 * self.th.min_points)
         self.returns = ReturnProgress()
+        self._first_length: float | None = None
+        self._exploit = Streak()
+        self._exploit_since: int | None = None
+        self._agent_first: float | None = None
+        self._agent_now: float | None = None
+        self._penalty: float | None = None
+        self._bonus: float | None = None
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
         th, alerts = self.th, []
@@ -155,10 +167,57 @@ class EpisodeRule(Rule):
                 "never sees the states where it could learn the task.",
                 length, th.short_episode,
             ))
+        alerts += self._exploited(step, metrics, length, fixed_length, succeeding)
         alerts += self._decreasing()
         alerts += self._all_truncated(get(metrics, "truncation_frac"))
         alerts += self._never_end(get(metrics, "steps_since_episode_end"))
         return alerts
+
+    def _exploited(self, step: int, m: Metrics, length: float | None, fixed: bool, succeeding: bool) -> list[Alert]:
+        """``termination_exploited``: episodes that collapsed while the return rose, under a per-step penalty."""
+        th = self.th
+        if length is None:
+            return []
+        if self._first_length is None:
+            self._first_length = length
+        # measured when enough episodes ended: between two measurements the last ones still hold
+        if get(m, "_step_reward") is not None:
+            self._penalty, self._bonus = get(m, "_step_reward"), get(m, "_ending_bonus")
+        penalty, bonus = self._penalty, self._bonus
+        truncated, agent = get(m, "truncation_frac"), get(m, "_agent_return")
+        if agent is not None:
+            # the return in the rewards the agent receives (Monitor's may count the env's reward before a wrapper)
+            self._agent_first = agent if self._agent_first is None else self._agent_first
+            first_agent = self._agent_first
+            succeeding = agent - first_agent > th.success_gain * max(abs(first_agent), abs(agent), 1e-8)
+            self._agent_now = agent
+        elif self._agent_first is not None and self._agent_now is not None:
+            size = max(abs(self._agent_first), abs(self._agent_now), 1e-8)
+            succeeding = self._agent_now - self._agent_first > th.success_gain * size
+        first = self._first_length
+        exploiting = (
+            length < th.short_episode and not fixed and succeeding and first >= th.exploit_shrink * length
+            and penalty is not None and penalty < 0 and bonus is not None and bonus <= 0.5 * abs(penalty)
+            and (truncated is None or truncated < 0.5)
+        )
+        if self._exploit.update(exploiting) == 1:
+            self._exploit_since = step
+        since = self._exploit_since
+        if not exploiting or since is None or self._exploit.count < th.consecutive or step - since < th.sustain_steps:
+            return []
+        assert penalty is not None and bonus is not None
+        first_return, now = (self._agent_first, self._agent_now) if self._agent_now is not None else (
+            self.returns.first, self.returns.current)
+        rose = f" while the return rose from {first_return:.3g} to {now:.3g}" if first_return is not None and \
+            now is not None else " while the return rose"
+        return [Alert(
+            "termination_exploited",
+            f"episodes shrank from {first:.1f} to {length:.1f} steps{rose}: every step costs {penalty:.3g} on average "
+            f"and the last one pays {bonus:+.3g} more, so ending the episode (falling, crashing, leaving the area) is "
+            "the cheapest thing the agent can do, and that is what it learned (simglucose #40, gym-electric-motor "
+            "#24).",
+            first / length, th.exploit_shrink,
+        )]
 
     def _never_end(self, since: float | None) -> list[Alert]:
         if since is None or since < self.th.never_end_steps:

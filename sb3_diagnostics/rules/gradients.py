@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sb3_diagnostics.findings import Alert
+import dataclasses
+
+from sb3_diagnostics.findings import Alert, Severity
 from sb3_diagnostics.rules.base import Metrics, Rule, Streak, get, labels, listing
 from sb3_diagnostics.thresholds import GradientThresholds
 
@@ -42,8 +44,22 @@ class GradientNormRule(Rule):
             if norm is None:
                 continue
             suffix = name[len("grad_norm"):]
-            alerts += self._judge(name, norm, get(metrics, "grad_peak" + suffix), get(metrics, "_loss" + suffix))
+            found = self._judge(name, norm, get(metrics, "grad_peak" + suffix), get(metrics, "_loss" + suffix))
+            if suffix == "_actor" and get(metrics, "_deterministic_actor"):
+                found = [self._pinned_actor(a) if a.code == "grad_norm_vanishing" else a for a in found]
+            alerts += found
         return alerts
+
+    @staticmethod
+    def _pinned_actor(alert: Alert) -> Alert:
+        """A deterministic actor (TD3, DDPG) whose tanh output sits at the action bounds: ~0 gradient by design."""
+        return dataclasses.replace(
+            alert, severity=Severity.INFO,
+            message=alert.message + " For a deterministic actor (TD3, DDPG) this is what actions at the bounds of the "
+            "action space look like: the critic asks for more than the tanh output can give, which is how bang-bang "
+            "control (MountainCarContinuous at full throttle) converges. A problem only if the return does not "
+            "improve; then scale the observations.",
+        )
 
     def _judge(self, name: str, norm: float, peak: float | None, loss: float | None) -> list[Alert]:
         th = self.th

@@ -100,7 +100,9 @@ class ExplainedVarianceRule(Rule):
 class AdvantageRule(Rule):
     """
     Reads ``advantage_std`` and ``advantage_abs_max`` of each window of at least ``advantage_samples``
-    advantages (before normalisation; sources pool small rollouts).
+    advantages (before normalisation; sources pool small rollouts), and ``advantage_horizon`` (``1 / (1 - gamma)``):
+    an advantage explodes above ``max(advantage_abs_max, advantage_horizons * advantage_horizon)``, beyond what
+    rewards of unit size can give.
 
     Advantages without variance from the start mean rewards that never differ between actions; advantages
     that had variance and lost it mean a critic that predicts every return of a deterministic policy exactly:
@@ -143,13 +145,17 @@ class AdvantageRule(Rule):
                 ))
         biggest = get(metrics, "advantage_abs_max")
         if biggest is not None:
+            # unit rewards give advantages up to the span of the discounted return, 1 / (1 - gamma)
+            horizon = get(metrics, "advantage_horizon") or 0.0
+            limit = max(th.advantage_abs_max, th.advantage_horizons * horizon)
             self._huge_values.push(biggest)
-            if self._huge.update(biggest > th.advantage_abs_max) >= th.advantage_consecutive:
+            if self._huge.update(biggest > limit) >= th.advantage_consecutive:
+                span = f"; rewards of size 1 give advantages up to about 1/(1-gamma) = {horizon:.3g}" if horizon else ""
                 alerts.append(Alert(
                     "advantage_explosion",
                     f"the largest |advantage| was {float(np.min(self._huge_values.values)):.3g} or more in each of the "
-                    f"last {self._huge.count} windows (threshold {th.advantage_abs_max:g}): the reward scale is too "
-                    "large for the critic, value loss dominates and updates are noisy.",
-                    biggest, th.advantage_abs_max,
+                    f"last {self._huge.count} windows (threshold {limit:.3g}{span}): the reward scale is too large for "
+                    "the critic, value loss dominates and updates are noisy.",
+                    biggest, limit,
                 ))
         return alerts

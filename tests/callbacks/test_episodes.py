@@ -88,3 +88,33 @@ def test_a_drifting_mean_of_returns_the_agent_cannot_change_is_not_a_falling_rew
     # Within the noise of the two means, it is not reported as a falling reward.
     run = train(PPO("MlpPolicy", NoisyRewardEnv(learnable=True), **ppo_small(seed=seed)), 16_384, EpisodeCallback())
     assert "reward_decreasing" not in run.codes(Severity.INFO)
+
+
+@pytest.mark.parametrize("penalty_inside_monitor", [True, pytest.param(False, marks=pytest.mark.slow)])
+def test_an_agent_that_learns_to_end_episodes_under_a_step_penalty(penalty_inside_monitor, tiny, train):
+    # simglucose #40, gym-electric-motor #24: every step costs, so the best the agent finds is to end the
+    # episode (CartPole's -1 a step: drop the pole at once). Judged on the rewards the agent receives, whether
+    # the penalty sits inside Monitor (ep_rew_mean rises) or outside it (ep_rew_mean shows the env's +1).
+    def penalty(env: gym.Env) -> gym.Env:
+        return gym.wrappers.TransformReward(env, lambda r: -float(r))
+
+    env = (make_vec_env(lambda: penalty(gym.make("CartPole-v1")), seed=0) if penalty_inside_monitor else
+           make_vec_env("CartPole-v1", seed=0, wrapper_class=penalty))
+    run = train(PPO("MlpPolicy", env, **tiny(n_steps=512, batch_size=64)), 10_000, EpisodeCallback())
+    finding = next(f for f in run.findings if f.code == "termination_exploited")
+    assert finding.severity == Severity.WARNING and "ending the episode" in finding.message
+    assert finding.value >= 2.0  # episodes at least twice shorter than at the start
+
+
+def test_reaching_a_goal_fast_under_a_step_penalty_is_not_exploiting(tiny, train):
+    # the healthy twin: -0.1 a step and +1 at the goal 4 cells away; episodes shrink from tens of steps to 4 as
+    # the return rises, but the last step pays more than the others: the agent ends episodes by succeeding
+    from sb3_diagnostics.faults import ChainEnv
+
+    env = make_vec_env(lambda: gym.wrappers.TransformReward(ChainEnv(length=4, max_steps=100), lambda r: r - 0.1),
+                       seed=0)
+    run = train(PPO("MlpPolicy", env, **tiny(n_steps=512, batch_size=64)), 10_000, EpisodeCallback())
+    assert "termination_exploited" not in run.codes(Severity.INFO)
+    assert "episode_length_degenerate" not in run.codes(Severity.INFO)
+    lengths = [episode["l"] for episode in run.callback.model.ep_info_buffer]
+    assert sum(lengths) / len(lengths) < 10  # it did learn to end episodes fast: the twin is a real test

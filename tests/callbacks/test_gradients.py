@@ -45,9 +45,13 @@ def test_unnormalised_observations_saturate_the_td3_actor(tiny, train):
     env = ObservationScale(gym.make("Pendulum-v1"), 1000.0)
     cb = GradientCallback(off_policy_interval=100)
     run = train(TD3("MlpPolicy", env, learning_starts=100, batch_size=64, **tiny()), 800, cb)
+    # the actor's vanishing gradient is only info: a deterministic actor at its action bounds has none by design
+    # (rl-zoo3's DDPG on MountainCarContinuous, healthy, looks the same); the exploding critic is the warning
     vanishing = next(f for f in run.findings if f.code == "grad_norm_vanishing")
-    assert vanishing.severity == Severity.WARNING and "actor gradient" in vanishing.message
-    assert "critic gradient" in next(f for f in run.findings if f.code == "grad_norm_exploding").message
+    assert vanishing.severity == Severity.INFO and "actor gradient" in vanishing.message
+    assert "bang-bang" in vanishing.message
+    exploding = next(f for f in run.findings if f.code == "grad_norm_exploding")
+    assert exploding.severity == Severity.WARNING and "critic gradient" in exploding.message
 
 
 def test_detached_features_extractor_never_learns(train):
