@@ -153,7 +153,7 @@ CATALOG: dict[str, CatalogEntry] = _rows(
      "the agent learned to end episodes early to stop a per-step penalty",
      "Make every step worth living: a positive reward for surviving or progress, a terminal penalty larger than "
      "the penalties it avoids, or no termination on failure (truncate instead).",
-     "https://github.com/jxx123/simglucose/issues/40", ("episode_length_degenerate", "reward_decreasing")),
+     "https://github.com/jxx123/simglucose/issues/40", ("episode_length_degenerate", "reward_decreasing", "entropy_collapse")),
     ("episodes_never_end", "episodes", W, "environment", "environment",
      "no episode ends (no time limit, and no terminal state reached)",
      "Give the env a time limit (gym.make(..., max_episode_steps=N) or gymnasium.wrappers.TimeLimit) and return "
