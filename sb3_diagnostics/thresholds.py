@@ -212,6 +212,9 @@ class KLThresholds(Thresholds):
     :param window: updates in the rolling windows (clip fraction median, early stops, line search)
     :param not_updating_kl: approx KL below which the policy did not move
     :param not_updating_consecutive: updates in a row without movement
+    :param frozen_change: for algorithms without a logged KL: the change of the policy's outputs on a fixed batch of
+        observations between two comparisons, relative to their size and per gradient update in between, below
+        which the policy does not move (healthy updates move it by 1e-6 or more; a learning rate of 7e-10 by 3e-9)
     :param lr_floor: a learning-rate schedule below this fraction of its start is the normal end of training
     :param lr_tiny: a learning rate below which nothing trains (a typo such as 3e-10): the hint says so
     :param early_stop_frac: fraction of updates stopped after the first epoch by target_kl
@@ -229,6 +232,7 @@ class KLThresholds(Thresholds):
     window: int = 5
     not_updating_kl: float = 1e-8
     not_updating_consecutive: int = 3
+    frozen_change: float = 1e-8
     lr_floor: float = 0.01
     lr_tiny: float = 1e-7
     early_stop_frac: float = 0.8
@@ -238,7 +242,7 @@ class KLThresholds(Thresholds):
     _fractions = ("clip_fraction", "entropy_fall", "lr_floor", "early_stop_frac", "line_search_fail_frac",
                   "deterministic_entropy")
     _counts = ("kl_consecutive", "window", "not_updating_consecutive")
-    _non_negative = ("kl_high", "kl_extreme", "not_updating_kl", "converged_gain", "lr_tiny")
+    _non_negative = ("kl_high", "kl_extreme", "not_updating_kl", "converged_gain", "lr_tiny", "frozen_change")
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,8 @@ class DiagnosticCallback(BaseCallback):
         self._stop_severity, self._stop_codes = parse_stop_on(stop_on)
         self.engine = Engine(cooldown=cooldown, verbose=self.verbose)
         self.gate = MeasureGate(require_whole_number("off_policy_interval", off_policy_interval, 1, "steps"))
-        self.rng = np.random.default_rng(require_seed(seed))
+        self.seed = require_seed(seed)
+        self.rng = np.random.default_rng(self.seed)
         self._findings: list[Finding] = []
         self._rules: list[Rule] | None = None
         self._active = True

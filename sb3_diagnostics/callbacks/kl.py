@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
 from sb3_diagnostics.sb3.buffers import policy_stats
-from sb3_diagnostics.sb3.models import is_kl_constrained, is_off_policy
-from sb3_diagnostics.sb3.train_log import episode_stats, read_train_metrics
+from sb3_diagnostics.sb3.models import is_kl_constrained, is_off_policy, is_on_policy, policy_optimizers
+from sb3_diagnostics.sb3.network import policy_outputs
+from sb3_diagnostics.sb3.spaces import sample_batch
+from sb3_diagnostics.sb3.train_log import episode_stats, read_train_metrics, updates_done
+
+#: observations of the fixed batch the policy's outputs are compared on
+PROBE_OBSERVATIONS = 64
+#: on-policy: env steps at least between two comparisons (A2C updates every 5 steps; a pass per 512 steps is enough)
+PROBE_STEPS = 512
 
 
 class KLWatchdogCallback(DiagnosticCallback):
@@ -18,10 +27,16 @@ class KLWatchdogCallback(DiagnosticCallback):
     ``kl_too_high``, ``clip_fraction_high``, ``policy_not_updating``, ``target_kl_early_stop``,
     ``line_search_failing``. For off-policy algorithms (DQN, SAC, TD3, ...) it reads their training
     schedule: ``policy_not_updating`` when ``learning_starts`` lies beyond the end of ``learn()`` or
-    ``gradient_steps=0``. The last update of a ``learn()`` call is judged in
-    ``on_training_end`` (SB3 has no hook after ``train()``).
+    ``gradient_steps=0``. For every algorithm without a logged KL (A2C, DQN, QR-DQN, SAC, TD3, DDPG, TQC,
+    CrossQ) it measures the policy's change directly: the outputs of the policy (logits, Gaussian mean and
+    log std, Q-values, deterministic actions) on a fixed, seeded batch of observations, compared at most
+    every ``PROBE_STEPS`` env steps; outputs that do not change at all while gradient updates happen are
+    ``policy_not_updating`` (a frozen actor, parameters outside the optimizer, a learning rate too small to
+    move float32 weights). Logs ``diagnostics/policy_change`` (the largest change relative to the outputs'
+    size). The last update of a ``learn()`` call is judged in ``on_training_end`` (SB3 has no hook after
+    ``train()``).
 
-    Costs nothing but a dictionary read per update (plus the shared entropy measurement).
+    Costs a dictionary read per update, plus one no-grad pass on 64 observations per comparison.
 
     :param thresholds: :class:`~sb3_diagnostics.thresholds.KLThresholds` or a dict of its fields
     See :class:`~sb3_diagnostics.callbacks.base.DiagnosticCallback` for the other parameters.
@@ -33,16 +48,47 @@ class KLWatchdogCallback(DiagnosticCallback):
 
     @classmethod
     def not_applicable(cls, model: Any) -> str | None:
-        if is_kl_constrained(model) or is_off_policy(model):
+        if is_kl_constrained(model) or is_off_policy(model) or is_on_policy(model):
             return None
-        return f"{type(model).__name__} logs no KL per update (KL checks are for PPO, MaskablePPO, RecurrentPPO, TRPO)"
+        return (f"{type(model).__name__} neither logs a KL per update nor trains through SB3's rollout or replay loop "
+                "(its policy changes are not observed)")
+
+    def _setup(self) -> None:
+        self._probe = None if is_kl_constrained(self.model) else sample_batch(
+            self.model.observation_space, PROBE_OBSERVATIONS, self.seed)
+        self._probe_outputs: np.ndarray | None = None
+        self._probe_updates = 0
+        self._probe_step = -PROBE_STEPS
+
+    def _policy_change(self) -> dict[str, float]:
+        """The policy's change on the fixed batch since the last comparison, and the gradient updates between."""
+        model = self.model
+        # off-policy measurements are already every off_policy_interval steps; on-policy rollouts may be tiny (A2C)
+        if self._probe is None or (not is_off_policy(model) and model.num_timesteps - self._probe_step < PROBE_STEPS):
+            return {}
+        outputs = policy_outputs(model, self._probe)
+        if outputs is None:
+            self._probe = None  # recurrent: its outputs depend on a state
+            return {}
+        updates, previous = updates_done(model), self._probe_outputs
+        out: dict[str, float] = {}
+        if previous is not None and previous.shape == outputs.shape:
+            scale = float(np.max(np.abs(previous))) + 1e-12
+            out["policy_change"] = float(np.max(np.abs(outputs - previous))) / scale
+            out["_updates_between"] = float(updates - self._probe_updates)
+            rates = [g["lr"] for o in policy_optimizers(model).values() for g in o.param_groups if "lr" in g]
+            if rates:
+                out["_learning_rate"] = float(min(rates))
+        self._probe_outputs, self._probe_updates, self._probe_step = outputs, updates, model.num_timesteps
+        return out
 
     def _select(self, train: dict[str, float]) -> dict[str, float]:
         return {k: train[k] for k in self._KEYS if k in train}
 
     def _measure(self) -> dict[str, float]:
         if not is_kl_constrained(self.model):
-            return self._schedule()  # off-policy: only whether the schedule allows any gradient step
+            # whether the schedule allows any gradient step (off-policy), and whether the policy moves at all
+            return {**self._schedule(), **self._policy_change()}
         out = self._select(self._cached("train", lambda: read_train_metrics(self.model)))
         if out:
             entropy = self._cached("policy_stats", lambda: policy_stats(self.model, self.rng)).get("entropy_normalized")

@@ -188,8 +188,45 @@ class NoUpdateRule(Rule):
     def __init__(self, thresholds: KLThresholds | None = None) -> None:
         super().__init__()
         self.th = thresholds or KLThresholds()
+        self._frozen = Streak()
+        self._first_lr: float | None = None
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
+        return self._schedule(metrics) or self._unchanged(metrics)
+
+    def _unchanged(self, metrics: Metrics) -> list[Alert]:
+        """The policy's outputs on a fixed batch did not change at all across comparisons with gradient updates."""
+        th = self.th
+        change, between = get(metrics, "policy_change"), get(metrics, "_updates_between")
+        lr = get(metrics, "_learning_rate")
+        if lr is not None and self._first_lr is None:
+            self._first_lr = lr
+        if change is None or not between:
+            return []  # nothing compared, or no update in between: no evidence either way
+        # a learning-rate schedule near its end (linear to 0) legitimately stops moving the policy
+        ending = lr is not None and self._first_lr is not None and lr < th.lr_floor * self._first_lr
+        per_update = change / between
+        if self._frozen.update(per_update < th.frozen_change and not ending) < th.not_updating_consecutive:
+            return []
+        if lr is not None and lr < th.lr_tiny:
+            why = (f"the learning rate is {lr:.3g}: steps that small do not move float32 weights at all (a typo for "
+                   "3e-4?)")
+            hint = "Set learning_rate to a usable value (SB3's default is 3e-4 for PPO, 7e-4 for A2C, 1e-4 for DQN)."
+        else:
+            why = ("no optimizer step reaches the parameters that produce it: frozen (requires_grad=False), left out of "
+                   "the optimizer (a layer created after it), or detached from the loss")
+            hint = ("Check that the actor's parameters have requires_grad=True and are in the optimizer "
+                    "(check_policy(model) says which ones get no gradient).")
+        return [Alert(
+            "policy_not_updating",
+            f"the policy's outputs on a fixed batch of observations changed by {change:.2g} of their size over "
+            f"{int(between)} gradient updates ({per_update:.2g} per update, threshold {th.frozen_change:g}), and as "
+            f"little in each of {self._frozen.count} comparisons in a row: {why}. The policy stays as it was "
+            "initialised.",
+            per_update, th.frozen_change, hint=hint,
+        )]
+
+    def _schedule(self, metrics: Metrics) -> list[Alert]:
         starts, end = get(metrics, "_learning_starts"), get(metrics, "_learn_end")
         if starts is not None and end is not None and starts >= end:
             return [Alert(

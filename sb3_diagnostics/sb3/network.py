@@ -15,7 +15,15 @@ import numpy as np
 import torch as th
 from stable_baselines3.common.preprocessing import get_action_dim, get_flattened_obs_dim
 
-from sb3_diagnostics.sb3.models import eval_mode, policy_of, predict_actions, predict_values, value_kind
+from sb3_diagnostics.sb3.models import (
+    eval_mode,
+    is_recurrent,
+    policy_of,
+    predict_actions,
+    predict_values,
+    q_table,
+    value_kind,
+)
 
 #: activations that die at 0 (no gradient below it)
 _RELU = (th.nn.ReLU, th.nn.ReLU6)
@@ -138,3 +146,45 @@ def unit_activity(model: Any, obs: np.ndarray) -> dict[str, tuple[int, int]]:
         for handle in handles:
             handle.remove()
     return {name: (int(flags.sum()), int(flags.numel())) for name, flags in stuck.items()}
+
+
+def policy_outputs(model: Any, obs: Any) -> np.ndarray | None:
+    """
+    What the policy computes on ``obs``, as one array, to tell whether an update changed it at all: the
+    logits of categorical policies (probabilities saturate at 1 in float32, logits keep moving), mean and
+    log std of Gaussian ones (on- and off-policy actors), the Q-values of DQN / QR-DQN, the actions of a
+    deterministic actor (TD3, DDPG). A no-grad pass in eval mode, drawing no random number. None for
+    recurrent policies (their output depends on a state) and policies of another shape.
+
+    :param model: an SB3 algorithm
+    :param obs: observations as the policy receives them, shape ``(batch, *obs_shape)``
+    """
+    policy: Any = policy_of(model)
+    if is_recurrent(policy):
+        return None
+    with th.no_grad(), eval_mode(policy):
+        obs_t, _ = policy.obs_to_tensor(obs)
+        table = q_table(policy, obs_t)
+        if table is not None:
+            return table.cpu().numpy().astype(np.float64)
+        if hasattr(policy, "get_distribution"):
+            return _distribution_array(policy.get_distribution(obs_t))
+        actor = getattr(policy, "actor", None)
+        if actor is not None and hasattr(actor, "get_action_dist_params"):  # SAC, TQC, CrossQ
+            mean, log_std, _ = actor.get_action_dist_params(obs_t)
+            return th.cat([mean, log_std], dim=1).cpu().numpy().astype(np.float64)
+        if actor is not None:  # TD3, DDPG: the deterministic action
+            return actor(obs_t).reshape(len(obs_t), -1).cpu().numpy().astype(np.float64)
+    return None
+
+
+def _distribution_array(dist: Any) -> np.ndarray:
+    inner = getattr(dist, "distribution", None)
+    parts = inner if isinstance(inner, list) else [inner] if inner is not None else list(getattr(dist, "distributions", []))
+    arrays = []
+    for d in parts:
+        if hasattr(d, "logits"):
+            arrays.append(d.logits)
+        else:
+            arrays += [d.mean, th.log(d.stddev)]
+    return th.cat([a.reshape(a.shape[0], -1) for a in arrays], dim=1).cpu().numpy().astype(np.float64)

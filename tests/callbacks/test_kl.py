@@ -93,12 +93,56 @@ def test_maskable_ppo_is_watched(ppo_small, train):
     assert "policy_not_updating" in run.codes()
 
 
-def test_a2c_is_not_applicable(train):
+def test_ars_is_not_applicable(train):
+    # ARS evaluates its candidates outside SB3's rollout and replay loops: nothing to compare between updates
+    from sb3_contrib import ARS
+
+    run = train(ARS("LinearPolicy", "Pendulum-v1", n_delta=2, seed=0), 400, KLWatchdogCallback())
+    assert [f.code for f in run.findings] == ["check_not_applicable"]
+
+
+def _freeze_actor(model):  # type: ignore[no-untyped-def]
+    """What a user freezing "the pretrained actor" does: requires_grad=False on the actor's layers."""
+    policy = model.policy
+    modules = [policy.action_net, policy.mlp_extractor.policy_net] if hasattr(policy, "action_net") else [model.actor]
+    for module in modules:
+        for parameter in module.parameters():
+            parameter.requires_grad = False
+    return model
+
+
+@pytest.mark.parametrize("fault", ["frozen_actor", "learning_rate_typo"])
+def test_an_a2c_policy_that_never_moves_is_seen_directly(fault, tiny, train):
+    # A2C logs no KL: its policy's outputs on a fixed batch are compared instead. A frozen actor gives exactly
+    # no change; learning_rate=7e-10 (a typo for 7e-4) moves float32 weights by ~5e-9 of the outputs per update
     from stable_baselines3 import A2C
 
-    run = train(A2C("MlpPolicy", "CartPole-v1"), 100, KLWatchdogCallback())
-    assert [f.code for f in run.findings] == ["check_not_applicable"]
-    assert "logs no KL" in run.findings[0].message
+    faulty = A2C("MlpPolicy", "CartPole-v1", **tiny(learning_rate=7e-10 if fault == "learning_rate_typo" else 7e-4))
+    run = train(_freeze_actor(faulty) if fault == "frozen_actor" else faulty, 2100, KLWatchdogCallback())
+    finding = next(f for f in run.findings if f.code == "policy_not_updating")
+    assert finding.severity == Severity.ERROR and "fixed batch of observations" in finding.message
+    assert ("learning rate is 7e-10" in finding.message) == (fault == "learning_rate_typo")
+    healthy = train(A2C("MlpPolicy", "CartPole-v1", **tiny()), 2100, KLWatchdogCallback())
+    assert healthy.findings == []
+
+
+@pytest.mark.parametrize("algo", [pytest.param("SAC", marks=pytest.mark.slow), "DQN"])
+def test_an_off_policy_actor_that_never_moves_is_seen_directly(algo, tiny, train):
+    # SAC with its actor frozen; DQN with learning_rate=0: gradient steps happen, the policy stays where it began
+    import stable_baselines3
+
+    cls = getattr(stable_baselines3, algo)
+    env = "Pendulum-v1" if algo == "SAC" else "CartPole-v1"
+
+    def make(broken: bool):  # type: ignore[no-untyped-def]
+        if algo == "DQN":
+            return cls("MlpPolicy", env, learning_starts=100, **tiny(learning_rate=0.0 if broken else 1e-3))
+        model = cls("MlpPolicy", env, learning_starts=100, batch_size=64, **tiny())
+        return _freeze_actor(model) if broken else model
+
+    run = train(make(True), 1000, KLWatchdogCallback(off_policy_interval=200))
+    assert run.severity("policy_not_updating") == Severity.ERROR
+    assert train(make(False), 1000, KLWatchdogCallback(off_policy_interval=200)).findings == []
 
 
 @pytest.mark.parametrize("learning_starts", [5000, 100])
