@@ -112,6 +112,11 @@ class Rule(ABC):
         """Judge one update; ``self.updates`` already counts it."""
 
 
+def standard_error(std: float | None, count: float | None) -> float | None:
+    """The standard error of a mean of ``count`` values of spread ``std`` (None when either is unknown or 0)."""
+    return std / math.sqrt(count) if std is not None and count else None
+
+
 class ReturnProgress:
     """
     How the mean episode return moved over the run: its first value, its best, the current one, and the
@@ -159,7 +164,7 @@ class ReturnProgress:
             self._early_std = std
         if self.best is None or value > self.best:
             self.best = value
-            self._best_se = std / math.sqrt(count) if std is not None and count is not None else None
+            self._best_se = standard_error(std, count)
         self.current = value
         self._recent.append(value)
 
@@ -217,4 +222,5 @@ def listing(names: list[str], limit: int = 5) -> str:
     return shown if len(names) <= limit else f"{shown} and {len(names) - limit} more"
 
 
-__all__ = ["Alert", "Metrics", "ReturnProgress", "Rule", "Streak", "Window", "get", "labels", "listing"]
+__all__ = ["Alert", "Metrics", "ReturnProgress", "Rule", "Streak", "Window", "get", "labels", "listing",
+           "standard_error"]

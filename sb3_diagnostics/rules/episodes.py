@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from sb3_diagnostics.findings import Alert, Severity
-from sb3_diagnostics.rules.base import Metrics, ReturnProgress, Rule, Streak, get
+from sb3_diagnostics.rules.base import Metrics, ReturnProgress, Rule, Streak, get, standard_error
 from sb3_diagnostics.thresholds import EpisodeThresholds
 
 
@@ -138,7 +138,8 @@ class EpisodeRule(Rule):
             self._rewards.push(reward)
             self._steps.push(float(step))
             std, count = get(metrics, "_ep_rew_std"), get(metrics, "_ep_count")
-            self._errors.push(std / math.sqrt(count) if std is not None and count else math.nan)
+            error = standard_error(std, count)
+            self._errors.push(math.nan if error is None else error)
         self.returns.observe(metrics)
         self._progress = get(metrics, "_progress")
         length = get(metrics, "_ep_len_mean")
