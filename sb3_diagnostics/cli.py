@@ -135,17 +135,45 @@ def _load(entry_point: str) -> Any:
     return getattr(importlib.import_module(module), attr)
 
 
-def _make_env(env_id: str) -> Any:
-    """A registered id (``CartPole-v1``, ``my_pkg:MyEnv-v0``) or an entry point ``my_pkg.envs:MyEnv``."""
+def _env_kwargs(items: Sequence[str]) -> dict[str, Any]:
+    """rl-zoo3's ``--env-kwargs key:value ...``: each value read as a Python literal (``3``, ``0.5``, ``True``,
+    ``"text"``, ``[1, 2]``), or kept as a string when it is not one."""
+    import ast
+
+    kwargs: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition(":")
+        if not sep or not key.strip():
+            raise UsageError(f"--env-kwargs {item!r}: expected KEY:VALUE, e.g. --env-kwargs max_steps:200 "
+                             "render_mode:'rgb_array' (rl-zoo3's format)")
+        try:
+            kwargs[key.strip()] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            kwargs[key.strip()] = value
+    return kwargs
+
+
+def _make_env(env_id: str, kwargs: dict[str, Any] | None = None) -> Any:
+    """
+    A registered id (``CartPole-v1``, ``my_pkg:MyEnv-v0``) or an entry point ``my_pkg.envs:MyEnv``, made with
+    ``kwargs``. The current directory is importable, as it is for ``python -m`` (the console script does not
+    put it on ``sys.path``): ``sb3-diagnostics check-env my_env:MyEnv`` next to ``my_env.py`` works.
+    """
+    import os
+    import sys
+
     import gymnasium as gym
 
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    kwargs = kwargs or {}
     try:
-        return gym.make(env_id)
+        return gym.make(env_id, **kwargs)
     except gym.error.Error as registry_error:
         if ":" not in env_id:
             raise
         try:
-            return _load(env_id)()
+            return _load(env_id)(**kwargs)
         except (ImportError, AttributeError, TypeError) as exc:
             raise registry_error from exc
 
@@ -155,8 +183,9 @@ def _cmd_check_env(args: argparse.Namespace) -> int:
 
     from sb3_diagnostics.preflight import check_training_env
 
+    kwargs = _env_kwargs(args.env_kwargs)
     try:
-        env = _make_env(args.env)
+        env = _make_env(args.env, kwargs)
     except Exception as exc:  # an unknown id, a typo in an entry point: say so, no traceback
         raise UsageError(f"cannot make {args.env!r}: {type(exc).__name__}: {exc}") from exc
     if isinstance(env, str):
@@ -174,8 +203,10 @@ def _cmd_probes(args: argparse.Namespace) -> int:
 
     from sb3_diagnostics.probes import diagnose, run_probes
 
-    if args.algo not in ALGORITHMS:
+    names = {name.lower(): name for name in ALGORITHMS}  # ppo, Ppo and PPO are one algorithm
+    if args.algo.lower() not in names:
         raise UsageError(f"unknown algorithm {args.algo!r}; choose from {', '.join(ALGORITHMS)}")
+    args.algo = names[args.algo.lower()]
     torch.set_num_threads(1)
     algo = _load(ALGORITHMS[args.algo])
     policy = "MlpLstmPolicy" if args.algo == "RecurrentPPO" else "MlpPolicy"
@@ -230,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--steps", type=int, default=1000, help="random steps to take (default 1000)")
     check.add_argument("--seed", type=int, default=0)
     check.add_argument("--min-severity", default="info", choices=["info", "warning", "error"])
+    check.add_argument("--env-kwargs", nargs="+", default=[], metavar="KEY:VALUE",
+                       help="keyword arguments of the env, as rl-zoo3 takes them (e.g. max_steps:200 scale:1e3)")
     check.set_defaults(func=_cmd_check_env)
 
     probes = sub.add_parser("probes", help="run the five probe environments against an algorithm (defaults)",

@@ -27,12 +27,46 @@ def test_check_env_and_probes_reject_unknown_names(capsys):
 
 
 def test_probes_pass_for_a2c_and_fail_for_dqn_with_its_defaults(capsys):
-    assert cli(["probes", "A2C", "--budget", "300"]) == 0
+    assert cli(["probes", "a2c", "--budget", "300"]) == 0  # names as users type them: a2c, A2C
     assert "every probe that ran passed (1, 2, 3, 4, 5)" in capsys.readouterr().out
     # default DQN learns too little in 300 steps (learning_starts, target_update_interval): exit 1,
     # and the first failure names the component it isolates
     assert cli(["probes", "DQN", "--budget", "300"]) == 1
     assert "a failure here means: value loss or optimizer broken" in capsys.readouterr().out
+
+
+MY_ENV = '''
+import numpy as np, gymnasium as gym
+
+class Payout(gym.Env):
+    """Pays ``scale`` for action 1: the user's env, in the folder they run the command from."""
+    def __init__(self, scale=1.0):
+        self.scale = scale
+        self.observation_space = gym.spaces.Box(-1, 1, (2,), np.float32)
+        self.action_space = gym.spaces.Discrete(2)
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return self.np_random.uniform(-1, 1, 2).astype(np.float32), {}
+    def step(self, action):
+        self.t += 1
+        obs = self.np_random.uniform(-1, 1, 2).astype(np.float32)
+        return obs, self.scale * float(action == 1) * float(obs[0] > 0), False, self.t >= 20, {}
+'''
+
+
+def test_check_env_imports_from_the_current_folder_and_takes_env_kwargs(tmp_path, monkeypatch, capsys):
+    # the console script does not put the current folder on sys.path (python -m does): my_env.py next to the user
+    import sys
+
+    (tmp_path / "my_env.py").write_text(MY_ENV)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    assert cli(["check-env", "my_env:Payout", "--steps", "400"]) == 0
+    assert "reward_scale_huge" not in capsys.readouterr().out
+    # rl-zoo3's --env-kwargs KEY:VALUE, values read as Python literals
+    assert cli(["check-env", "my_env:Payout", "--steps", "400", "--env-kwargs", "scale:1e5"]) == 0
+    assert "reward_scale_huge" in capsys.readouterr().out
 
 
 # -- bad input: a message that says what to do, exit code 2, never a traceback -----------------------
@@ -117,6 +151,8 @@ BAD_INPUT = [
     (["check-env", "no_module_xyz:Env", "--steps", "50"], ["cannot make", "No module named"]),
     (["check-env", "CartPole-v1", "--steps", "0"], ["n_steps=0", ">= 1"]),
     (["check-env", "CartPole-v1", "--steps", "-5"], ["n_steps=-5", ">= 1"]),
+    (["check-env", "CartPole-v1", "--env-kwargs", "max_steps=200"], ["KEY:VALUE", "max_steps:200"]),
+    (["check-env", "CartPole-v1", "--env-kwargs", "no_such_kwarg:1"], ["cannot make", "no_such_kwarg"]),
     (["probes", "PPO", "--budget", "0"], ["budget", ">= 1"]),
     (["probes", "PPO", "--budget", "-1"], ["budget", ">= 1"]),
     (["demo", "--scenario", "nope"], ["unknown scenario 'nope'", "learning-rate"]),
