@@ -60,6 +60,11 @@ STORIES: dict[str, Story] = {
               "PPO with learning_rate=0.1 and n_epochs=20", "learning_rate=3e-4 (SB3's default)",
               "kl_too_high", "length", 20_000, 6_000,
               "Lower learning_rate (3e-4 is SB3's default) or set target_kl=0.02 so no update moves the policy too far."),
+        Story("learning-starts", "A DQN that never takes a gradient step",
+              "https://github.com/DLR-RM/stable-baselines3/issues/526",
+              "rl-zoo3's DQN, 6000 steps, learning_starts=50_000", "learning_starts=1000 (rl-zoo3's)",
+              "policy_not_updating", "return", 6_000, 3_000,
+              "Off-policy algorithms only collect data until learning_starts: keep it well below total_timesteps."),
     )
 }
 
@@ -82,6 +87,14 @@ def _make(story: str, fixed: bool, seed: int) -> Any:
     if story == "learning-rate":
         env = make_vec_env("CartPole-v1", n_envs=4, seed=seed)
         return PPO("MlpPolicy", env, learning_rate=3e-4 if fixed else 0.1, n_epochs=20, **small)
+    if story == "learning-starts":
+        from stable_baselines3 import DQN
+
+        # rl-zoo3's tuned DQN for CartPole (hyperparams/dqn.yml), with learning_starts typed one zero too many
+        return DQN("MlpPolicy", make_vec_env("CartPole-v1", seed=seed), learning_starts=1000 if fixed else 50_000,
+                   learning_rate=2.3e-3, batch_size=64, buffer_size=100_000, target_update_interval=10,
+                   train_freq=256, gradient_steps=128, exploration_fraction=0.16, exploration_final_eps=0.04,
+                   seed=seed, policy_kwargs=dict(net_arch=[256, 256]))
     raise KeyError(story)
 
 
