@@ -85,7 +85,8 @@ def test_vec_env_handing_out_one_buffer_stops_at_the_first_step(algo, tiny, trai
     assert healthy.findings == [] and model.num_timesteps >= 300
 
 
-@pytest.mark.parametrize(("algo", "env_id", "steps"), [(DQN, "CartPole-v1", 600), (PPO, "Pendulum-v1", 512)])
+@pytest.mark.parametrize(("algo", "env_id", "steps"), [(DQN, "CartPole-v1", 600),
+                                                        pytest.param(PPO, "Pendulum-v1", 512, marks=pytest.mark.slow)])
 def test_env_returning_its_state_array_is_caught_at_an_episode_end(algo, env_id, steps, tiny, train):
     # dm_control #34: the env returns self.state and writes the next state into it; DummyVecEnv copies the
     # observations, but info["terminal_observation"] keeps the array and reset() overwrites it.

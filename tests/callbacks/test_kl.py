@@ -111,7 +111,7 @@ def _freeze_actor(model):  # type: ignore[no-untyped-def]
     return model
 
 
-@pytest.mark.parametrize("fault", ["frozen_actor", "learning_rate_typo"])
+@pytest.mark.parametrize("fault", ["frozen_actor", pytest.param("learning_rate_typo", marks=pytest.mark.slow)])
 def test_an_a2c_policy_that_never_moves_is_seen_directly(fault, tiny, train):
     # A2C logs no KL: its policy's outputs on a fixed batch are compared instead. A frozen actor gives exactly
     # no change; learning_rate=7e-10 (a typo for 7e-4) moves float32 weights by ~5e-9 of the outputs per update

@@ -54,7 +54,8 @@ def test_no_vecnormalize_is_one_info_and_silence(ppo_small, train):
     assert run.warnings == []
 
 
-@pytest.mark.parametrize(("algo", "kwargs"), [(PPO, {"n_steps": 128, "batch_size": 64}), (SAC, {"learning_starts": 100})])
+@pytest.mark.parametrize(("algo", "kwargs"), [(PPO, {"n_steps": 128, "batch_size": 64}),
+                                              pytest.param(SAC, {"learning_starts": 100}, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("reset_num_timesteps", [True, False])
 def test_a_loaded_model_behind_fresh_vecnormalize_statistics(algo, kwargs, reset_num_timesteps, tiny, train, tmp_path):
     # SB3 #1256 (and mesozoic-labs PR #131): the model is loaded to resume training, but the env gets a new
