@@ -143,6 +143,7 @@ def test_stop_on_error_stops_training(broken_model, train):
     assert cb.findings[-1].severity == Severity.ERROR
 
 
+@pytest.mark.slow
 def test_stop_on_code_and_default_never_stops(broken_model, train):
     model = broken_model()
     train(model, 4096, DiagnosticsCallback(stop_on=["kl_too_high"]))

@@ -8,6 +8,7 @@ from stable_baselines3 import A2C, PPO, SAC
 from sb3_diagnostics import EntropyCollapseCallback, Severity
 
 
+@pytest.mark.slow
 def test_ppo_learning_rate_too_high_collapses_entropy(ppo_small, train):
     # seed 000 Issue E: "model works, then one bad PPO update destroys the policy".
     run = train(PPO("MlpPolicy", "CartPole-v1", **ppo_small(learning_rate=0.05, n_epochs=20)), 6000,

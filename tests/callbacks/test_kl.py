@@ -31,6 +31,7 @@ def test_learning_rate_of_100_wrecks_the_policy_in_one_update(ppo_small, train, 
     assert roots[0] == "kl_too_high"  # the collapse of entropy it causes is folded under it
 
 
+@pytest.mark.slow
 def test_default_learning_rate_keeps_kl_small(ppo_small, train):
     run = train(PPO("MlpPolicy", "CartPole-v1", **ppo_small()), 6000, KLWatchdogCallback())
     assert run.codes(Severity.INFO) == set()

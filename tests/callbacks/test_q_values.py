@@ -101,6 +101,7 @@ def test_sac_critic_optimizer_over_every_critic_is_quiet(train, twin_critics_mod
     assert run.codes(Severity.INFO) == set(), [(f.code, f.message) for f in run.findings]
 
 
+@pytest.mark.slow
 def test_td3_second_critic_never_trained_is_caught_by_the_gradient_check(train, twin_critics_model):
     # TD3's actor follows Q1 only and learns the task: Q1 settles at ~-75 on the replay buffer, so
     # the spread stays ~75 (200% of |mean Q|) and never reaches the absolute threshold of 100.

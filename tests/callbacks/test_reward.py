@@ -73,6 +73,7 @@ def test_a_sparse_goal_the_agent_learns_to_reach_is_fine(run_ppo):
     assert run_ppo(env, steps=6000).codes(Severity.INFO) == set()
 
 
+@pytest.mark.slow
 def test_shaped_twin_and_a_terminal_reward_most_episodes_collect_are_not_sparse(run_ppo):
     assert "reward_sparse" not in run_ppo(make_vec_env(ChainEnv, n_envs=2, seed=0, env_kwargs=dict(shaped=True)),
                                           steps=6000).codes(Severity.INFO)
@@ -100,6 +101,7 @@ def test_reward_components_imbalance(ppo_small, train, weights, expected):
     assert run.codes() == expected
 
 
+@pytest.mark.slow
 def test_reward_drowned_in_noise_is_worth_knowing(run_ppo):
     # seed 003 1.2: |mean| / std of the reward below 0.1. Info only: learning is slow, not broken.
     from sb3_diagnostics.faults import NoisyRewardEnv
