@@ -16,6 +16,7 @@ import torch as th
 from stable_baselines3.common.preprocessing import get_action_dim, get_flattened_obs_dim
 
 from sb3_diagnostics.sb3.models import (
+    actor_distribution,
     eval_mode,
     is_recurrent,
     policy_of,
@@ -170,9 +171,8 @@ def policy_outputs(model: Any, obs: Any) -> np.ndarray | None:
         if hasattr(policy, "get_distribution"):
             return _distribution_array(policy.get_distribution(obs_t))
         actor = getattr(policy, "actor", None)
-        if actor is not None and hasattr(actor, "get_action_dist_params"):  # SAC, TQC, CrossQ
-            mean, log_std, _ = actor.get_action_dist_params(obs_t)
-            return th.cat([mean, log_std], dim=1).cpu().numpy().astype(np.float64)
+        if actor is not None and hasattr(actor, "get_action_dist_params"):  # SAC, TQC, CrossQ (gSDE too)
+            return _distribution_array(actor_distribution(model, obs_t))
         if actor is not None:  # TD3, DDPG: the deterministic action
             return actor(obs_t).reshape(len(obs_t), -1).cpu().numpy().astype(np.float64)
     return None

@@ -38,3 +38,17 @@ def test_unit_activity_leaves_out_a_deterministic_actors_output_and_restores_the
     assert "actor.mu.5" not in activity and activity["actor.mu.1"][1] == 400  # the final tanh outputs the actions
     assert all(torch.equal(v, before[k]) for k, v in model.policy.state_dict().items())
     assert torch.equal(torch.get_rng_state(), rng_state)
+
+
+def test_policy_outputs_one_row_per_observation_for_every_actor_kind():
+    # gSDE keeps a log_std matrix of (features, actions), not one row per observation: the distribution's std is
+    from sb3_contrib import TQC
+    from stable_baselines3 import DQN, SAC
+
+    from sb3_diagnostics.sb3.network import policy_outputs
+
+    for model in (SAC("MlpPolicy", "Pendulum-v1", use_sde=True, seed=0), TQC("MlpPolicy", "Pendulum-v1", seed=0),
+                  TD3("MlpPolicy", "Pendulum-v1", seed=0), DQN("MlpPolicy", "CartPole-v1", seed=0),
+                  PPO("MlpPolicy", "Pendulum-v1", use_sde=True, seed=0)):
+        out = policy_outputs(model, np.asarray(sample_batch(model.observation_space, 5, 0)))
+        assert out is not None and out.shape[0] == 5, type(model).__name__
