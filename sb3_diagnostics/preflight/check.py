@@ -44,6 +44,7 @@ from sb3_diagnostics.preflight.rollout import (
     safe_flat,
 )
 from sb3_diagnostics.rules import environment as E
+from sb3_diagnostics.rules.buffers import ALIASED
 from sb3_diagnostics.rules.environment import EnvironmentRule
 from sb3_diagnostics.rules.reward import COMPONENT_PREFIX, RewardRule, reward_metrics
 from sb3_diagnostics.sb3.spaces import layout
@@ -108,7 +109,7 @@ class _Measure:
         if roll.aliased:
             # 2: a VecEnv hands SB3 one buffer (its buffers store the next observation as the current one)
             self.metrics["obs_aliased"] = 2.0 if d.is_vec else 1.0
-            self.metrics[E.ALIASED + roll.aliased] = 1.0
+            self.metrics[ALIASED + roll.aliased] = 1.0
         self._action_space()
         self._observations(roll, stat_dims)
         self._rewards(roll)

@@ -29,27 +29,7 @@ class BufferShapeRule(Rule):
         super().__init__()
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
-        return [*self._aliased(metrics), *self._shapes(metrics)]
-
-    def _aliased(self, metrics: Metrics) -> list[Alert]:
-        kind = get(metrics, "obs_aliased")
-        if not kind:
-            return []
-        what = listing(labels(metrics, ALIASED), 1)
-        if kind >= 2:
-            return [Alert(
-                "obs_buffer_aliased",
-                f"{what}: when the VecEnv writes the next step into it, the observation SB3 stored for this one changes "
-                "too, so every transition in the buffer pairs an action with the observation that followed it "
-                "(SuperSuit PR #116).", kind, 0.0,
-            )]
-        return [Alert(
-            "obs_buffer_aliased",
-            f"{what}. DummyVecEnv copies the other observations, so most training data survives, but SB3 bootstraps "
-            "truncated episodes from the terminal observation, which now is the next episode's start; frame stacks "
-            "and your own code that keep observations see the same overwriting.",
-            kind, 0.0, severity=Severity.WARNING,
-        )]
+        return [*aliased_alerts(metrics), *self._shapes(metrics)]
 
     def _shapes(self, metrics: Metrics) -> list[Alert]:
         stored, raw = get(metrics, "buffer_shape_mismatch"), get(metrics, "env_obs_shape_mismatch")
@@ -73,3 +53,33 @@ class BufferShapeRule(Rule):
                 raw, 0.0, severity=Severity.WARNING,
             )]
         return []
+
+
+def aliased_alerts(metrics: Metrics) -> list[Alert]:
+    """
+    ``obs_buffer_aliased`` from ``obs_aliased`` and its ``_aliased:<description>`` keys, the same verdict
+    live (:class:`BufferShapeRule`) and before training (``EnvironmentRule``): 2, the observations SB3 is
+    about to store are the same memory as the next ones (an error); 1, only what keeps the env's array by
+    reference (``info["terminal_observation"]``, frame stacks) is overwritten (a warning).
+    """
+    kind = get(metrics, "obs_aliased")
+    if not kind:
+        return []
+    what = listing(labels(metrics, ALIASED), 1)
+    if kind >= 2:
+        return [Alert(
+            "obs_buffer_aliased",
+            f"{what}. SB3 keeps the last observation by reference (model._last_obs) and stores it in its rollout or "
+            "replay buffer after the next step; when the VecEnv writes that step into the same memory, every stored "
+            "observation is the next one and every transition pairs an action with the observation that followed it "
+            "(SuperSuit PR #116).",
+            kind, 0.0,
+        )]
+    return [Alert(
+        "obs_buffer_aliased",
+        f"{what}. DummyVecEnv copies each observation into its own buffer, so most training data survives, but what "
+        "keeps the env's array by reference is overwritten: info['terminal_observation'] becomes the first "
+        "observation of the next episode (SB3 bootstraps truncated episodes from it), frame stacks hold one frame "
+        "n times, and your own evaluation or logging code keeps a moving target.",
+        kind, 0.0, severity=Severity.WARNING,
+    )]

@@ -10,6 +10,7 @@ import math
 
 from sb3_diagnostics.findings import Alert, Severity
 from sb3_diagnostics.rules.base import Metrics, Rule, get, labels, listing
+from sb3_diagnostics.rules.buffers import aliased_alerts
 from sb3_diagnostics.thresholds import PreflightThresholds
 
 #: context keys that carry a label (the value is a number that goes with it)
@@ -24,7 +25,6 @@ PREFIXES = "_prefixes:"
 DEGENERATE_ACTION = "_degenerate_action:"
 FAR_ACTION = "_far_action:"
 OUTSIDE_SPACE = "_outside_space:"
-ALIASED = "_aliased:"
 
 
 class EnvironmentRule(Rule):
@@ -68,7 +68,7 @@ class EnvironmentRule(Rule):
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
         return [
-            *self._shapes(metrics), *self._aliased(metrics), *self._space(metrics), *self._actions(metrics),
+            *self._shapes(metrics), *aliased_alerts(metrics), *self._space(metrics), *self._actions(metrics),
             *self._observations(metrics),
             *self._episodes(metrics), *self._learnable(metrics), *self._replays(metrics),
         ]
@@ -93,28 +93,6 @@ class EnvironmentRule(Rule):
             f"{what}: it does not fit observation_space {self.space}. SB3 stores observations with the space's "
             "shape, so it crashes or stores wrong values; the observation checks skipped those steps.",
             1.0, 0.0, hint=hint,
-        )]
-
-    def _aliased(self, m: Metrics) -> list[Alert]:
-        kind = get(m, "obs_aliased")
-        if not kind:
-            return []
-        what = listing(labels(m, ALIASED), 1)
-        if kind >= 2:
-            return [Alert(
-                "obs_buffer_aliased",
-                f"{what}. SB3 keeps the last observation by reference (model._last_obs) and stores it in its rollout or "
-                "replay buffer after the next step, so every stored observation is the next one and every transition is "
-                "wrong (SuperSuit PR #116).",
-                1.0, 0.0,
-            )]
-        return [Alert(
-            "obs_buffer_aliased",
-            f"{what}. DummyVecEnv copies each observation into its own buffer, so most training data survives, but "
-            "what keeps the env's array by reference is overwritten: info['terminal_observation'] becomes the first "
-            "observation of the next episode (SB3 bootstraps truncated episodes from it), frame stacks hold one frame "
-            "n times, and your own evaluation or logging code keeps a moving target.",
-            1.0, 0.0, severity=Severity.WARNING,
         )]
 
     def _space(self, m: Metrics) -> list[Alert]:
