@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
+from sb3_diagnostics.sb3.steps import original_rewards
 from sb3_diagnostics.sb3.train_log import episode_stats, progress
 
 #: episodes whose returns and last rewards are averaged into one measurement
@@ -46,7 +47,6 @@ class EpisodeCallback(DiagnosticCallback):
         self._since_end = 0  # steps (per env) since an episode last ended in any env
 
     def _setup(self) -> None:
-        self._vec_normalize = self.model.get_vec_normalize_env()
         # the return and length of each env's running episode, in the rewards the agent receives (before
         # VecNormalize): Monitor's may sit below a reward wrapper and count other rewards
         self._running_return = np.zeros(self.model.n_envs)
@@ -55,8 +55,7 @@ class EpisodeCallback(DiagnosticCallback):
     def _on_env_step(self) -> None:
         locals_ = self.locals
         dones = locals_["dones"]
-        vn = self._vec_normalize
-        rewards = vn.get_original_reward() if vn is not None else locals_["rewards"]
+        rewards = original_rewards(self.model, locals_)
         self._running_return += rewards
         self._running_length += 1
         self._since_end += 1

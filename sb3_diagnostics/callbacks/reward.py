@@ -12,6 +12,7 @@ import numpy as np
 from sb3_diagnostics.callbacks.base import DiagnosticCallback, StopOn
 from sb3_diagnostics.rules.reward import reward_metrics, steps_to_first_reward
 from sb3_diagnostics.sb3.models import NO_STEP_LOCALS, shares_step_locals
+from sb3_diagnostics.sb3.steps import original_rewards
 from sb3_diagnostics.sb3.train_log import progress
 from sb3_diagnostics.thresholds import RewardThresholds, require_whole_number
 
@@ -130,8 +131,7 @@ class RewardSignalCallback(DiagnosticCallback):
 
     def _on_env_step(self) -> None:
         locals_ = self.locals
-        vn = self._vec_normalize
-        raw = vn.get_original_reward() if vn is not None else locals_["rewards"]
+        raw = original_rewards(self.model, locals_)
         dones = locals_["dones"]
         self._rewards.append(raw)
         self._dones.append(dones)

@@ -11,6 +11,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 from sb3_diagnostics import metrics as M
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
 from sb3_diagnostics.sb3.models import NO_STEP_LOCALS, is_on_policy, shares_step_locals
+from sb3_diagnostics.sb3.steps import original_rewards
 from sb3_diagnostics.sb3.train_log import updates_done
 from sb3_diagnostics.thresholds import VecNormalizeThresholds
 
@@ -94,7 +95,7 @@ class VecNormalizeAuditCallback(DiagnosticCallback):
         vn = self._vec_normalize
         assert vn is not None
         if vn.norm_reward:
-            raw = vn.get_original_reward()
+            raw = original_rewards(self.model, self.locals)
             normalized = self.locals["rewards"] if self._outermost else vn.normalize_reward(raw)
             self._raw_rewards.append(np.array(raw, dtype=np.float64))
             self._norm_rewards.append(np.array(normalized, dtype=np.float64))

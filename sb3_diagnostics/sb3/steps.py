@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sb3_diagnostics.sb3.state import MetricCache
+
 
 def last_observation(model: Any) -> Any:
     """
@@ -34,3 +36,16 @@ def raw_terminal_observation(model: Any, env_index: int) -> tuple[Any, Any] | No
         return None
     current = {k: v[env_index] for k, v in buf_obs.items()}
     return terminal, current[None] if list(current) == [None] else current
+
+
+def original_rewards(model: Any, locals_: dict[str, Any]) -> Any:
+    """
+    The rewards of the current step as the environment gave them, before ``VecNormalize``
+    (``get_original_reward()``, a copy) or the step's ``rewards`` when there is none. Read once per step
+    per model and shared by every check that wants it (the episode, reward and VecNormalize checks).
+    """
+    def read() -> Any:
+        vn = model.get_vec_normalize_env()
+        return vn.get_original_reward() if vn is not None else locals_["rewards"]
+
+    return MetricCache.for_model(model).get(model.num_timesteps, "original_rewards", read)
