@@ -50,6 +50,7 @@ _EXPORTS: dict[str, str] = {
     "Severity": "sb3_diagnostics.findings",
     "DiagnosticWarning": "sb3_diagnostics.warnings",
     "CATALOG": "sb3_diagnostics.catalog",
+    "BufferThresholds": "sb3_diagnostics.thresholds",
     "EntropyThresholds": "sb3_diagnostics.thresholds",
     "EpisodeThresholds": "sb3_diagnostics.thresholds",
     "GradientThresholds": "sb3_diagnostics.thresholds",
@@ -71,6 +72,7 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "BufferShapeCallback",
+    "BufferThresholds",
     "CATALOG",
     "DiagnosticCallback",
     "DiagnosticWarning",

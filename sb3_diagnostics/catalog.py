@@ -128,12 +128,20 @@ CATALOG: dict[str, CatalogEntry] = _rows(
      "an action dimension offers no choice: a Box dimension of zero width, a Discrete(1)",
      "Give every action dimension a range (low < high) or remove it from the action space.",
      "https://github.com/hill-a/stable-baselines/issues/553", ("action_no_effect", "policy_stays_random")),
-    ("action_space_not_normalized", "environment", W, "environment", "environment",
+    ("action_space_not_normalized", "buffers", W, "environment", "environment",
      "Box action bounds far from [-1, 1]",
      "Declare the action space as Box(-1, 1) and rescale inside step() (or wrap the env in "
      "gymnasium.wrappers.RescaleAction(env, -1.0, 1.0)): Gaussian policies start at mean 0, std 1.",
      RL_TIPS + "#tips-and-tricks-when-creating-a-custom-environment",
      ("policy_stays_random", "action_std_collapse", "entropy_collapse")),
+    ("env_api_violation", "environment", E, "environment", "environment",
+     "the env breaks the Gymnasium API or uses a space SB3 cannot train on (what SB3's and Gymnasium's "
+     "check_env assert)",
+     "Make reset(seed=None, options=None) return (obs, info) and step() return (obs, reward, terminated, "
+     "truncated, info) with a float reward, bool flags and a dict info; use the spaces SB3 supports (Box, "
+     "Discrete and MultiDiscrete starting at 0, MultiBinary, one-level Dict). Run "
+     "stable_baselines3.common.env_checker.check_env(env) to see each problem where it happens.",
+     ENV_CHECKER, ("*",)),
     ("obs_not_in_space", "environment", E, "environment", "environment",
      "observations outside the declared space (dtype or bounds)",
      "Return observations of observation_space's dtype (np.float32 for a float32 Box: obs.astype(np.float32)) "

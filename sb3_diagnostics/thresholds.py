@@ -31,16 +31,7 @@ def _is_real(value: object) -> bool:
 
 
 def require_whole_number(name: str, value: object, minimum: int, unit: str) -> int:
-    """
-    Validate an integer option such as a cooldown or an interval.
-
-    :param name: the option's name, for the message
-    :param value: what the user passed (an int or a numpy integer)
-    :param minimum: smallest allowed value
-    :param unit: what it counts ("updates", "steps")
-    :return: the value, as an int
-    :raises InvalidThresholdError: when it is not a whole number >= ``minimum``
-    """
+    """A whole-number option (a cooldown, an interval) as an int; InvalidThresholdError unless >= ``minimum``."""
     if not _is_whole(value) or value < minimum:  # type: ignore[operator]
         raise InvalidThresholdError(f"{name}={value!r}: must be a whole number of {unit} >= {minimum}.")
     return int(value)  # type: ignore[call-overload]
@@ -79,12 +70,7 @@ class Thresholds:
 
     @classmethod
     def coerce(cls: type[T], value: T | Mapping[str, Any] | None) -> T:
-        """
-        Accept an instance, a dict of overrides (from YAML, e.g. rl-zoo3) or None (defaults).
-
-        :param value: the user's thresholds
-        :return: a validated instance
-        """
+        """A validated instance from an instance, a dict of overrides (YAML, e.g. rl-zoo3) or None (defaults)."""
         if value is None:
             return cls()
         if isinstance(value, cls):
@@ -243,6 +229,14 @@ class KLThresholds(Thresholds):
                   "deterministic_entropy")
     _counts = ("kl_consecutive", "window", "not_updating_consecutive")
     _non_negative = ("kl_high", "kl_extreme", "not_updating_kl", "converged_gain", "lr_tiny", "frozen_change")
+
+
+@dataclass(frozen=True)
+class BufferThresholds(Thresholds):
+    """:param action_half_width: a Box action dimension wider than this either way of its centre is far from [-1, 1]"""
+
+    action_half_width: float = 10.0
+    _non_negative = ("action_half_width",)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -9,10 +10,11 @@ from gymnasium import spaces
 from stable_baselines3.common.preprocessing import get_obs_shape
 
 from sb3_diagnostics.callbacks.base import DiagnosticCallback, StopOn
-from sb3_diagnostics.rules.buffers import ALIASED, SHAPE
+from sb3_diagnostics.rules.buffers import ALIASED, FAR_ACTION, SHAPE
 from sb3_diagnostics.sb3.models import NO_STEP_LOCALS, is_off_policy, is_on_policy, shares_step_locals
-from sb3_diagnostics.sb3.spaces import shared_memory
+from sb3_diagnostics.sb3.spaces import far_action_dims, shared_memory
 from sb3_diagnostics.sb3.steps import last_observation, raw_terminal_observation
+from sb3_diagnostics.thresholds import BufferThresholds
 
 
 def _expected_shapes(space: spaces.Space) -> dict[str | None, tuple[int, ...]]:
@@ -65,18 +67,29 @@ class BufferShapeCallback(DiagnosticCallback):
       episode end and already holds the next episode's first observation (an env that returns one
       array; DummyVecEnv copies the others, but not this one) (``warning``).
 
+    ``action_space_not_normalized``: at the start of every ``learn()``, Box action dimensions far from
+    [-1, 1] (``warning``), as the pre-flight judges them.
+
     Works for on- and off-policy algorithms.
 
-    See :class:`~sb3_diagnostics.callbacks.base.DiagnosticCallback` for the parameters; there are no thresholds.
+    :param thresholds: :class:`~sb3_diagnostics.thresholds.BufferThresholds` or a dict of its fields
+    See :class:`~sb3_diagnostics.callbacks.base.DiagnosticCallback` for the other parameters.
     """
 
     check_name = "buffers"
 
     def __init__(
-        self, *, stop_on: StopOn = None, cooldown: int = 10, seed: int = 0, off_policy_interval: int = 1000, verbose: int = 0
+        self,
+        thresholds: BufferThresholds | Mapping[str, Any] | None = None,
+        *,
+        stop_on: StopOn = None,
+        cooldown: int = 10,
+        seed: int = 0,
+        off_policy_interval: int = 1000,
+        verbose: int = 0,
     ) -> None:
-        super().__init__(None, stop_on=stop_on, cooldown=cooldown, seed=seed, off_policy_interval=off_policy_interval,
-                         verbose=verbose)
+        super().__init__(BufferThresholds.coerce(thresholds), stop_on=stop_on, cooldown=cooldown, seed=seed,
+                         off_policy_interval=off_policy_interval, verbose=verbose)
 
     @classmethod
     def not_applicable(cls, model: Any) -> str | None:
@@ -96,6 +109,10 @@ class BufferShapeCallback(DiagnosticCallback):
         self._vec_shape = (self._n_envs, *self._expected[None]) if None in self._expected else None
         self._check_buffers()
         self._flush()
+        assert isinstance(self.thresholds, BufferThresholds)
+        far = far_action_dims(self.model.action_space, self.thresholds.action_half_width)
+        if far:
+            self._judge({"action_far_dims": float(len(far)), **{FAR_ACTION + label: 1.0 for label in far}})
 
     def _report(self, description: str, stored: bool) -> None:
         if description not in self._reported:

@@ -37,24 +37,21 @@ from sb3_diagnostics.triage import format_report, triage
 from sb3_diagnostics.warnings import DiagnosticWarning
 
 #: check key -> callback class, in the order they run (the order of the rule registry)
+_CALLBACKS: tuple[type[DiagnosticCallback], ...] = (
+    NaNCallback,
+    BufferShapeCallback,
+    VecNormalizeAuditCallback,
+    LSTMResetCallback,
+    ExplainedVarianceCallback,
+    QValueCallback,
+    EntropyCollapseCallback,
+    GradientCallback,
+    KLWatchdogCallback,
+    RewardSignalCallback,
+    EpisodeCallback,
+)
 CHECKS: dict[str, type[DiagnosticCallback]] = {
-    cls.check_name: cls
-    for cls in sorted(
-        (
-            NaNCallback,
-            BufferShapeCallback,
-            VecNormalizeAuditCallback,
-            LSTMResetCallback,
-            ExplainedVarianceCallback,
-            QValueCallback,
-            EntropyCollapseCallback,
-            GradientCallback,
-            KLWatchdogCallback,
-            RewardSignalCallback,
-            EpisodeCallback,
-        ),
-        key=lambda c: list(RULES).index(c.check_name),
-    )
+    cls.check_name: cls for cls in sorted(_CALLBACKS, key=lambda c: list(RULES).index(c.check_name))
 }
 
 

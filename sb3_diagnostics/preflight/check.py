@@ -31,7 +31,9 @@ from stable_baselines3.common.vec_env import VecEnv
 
 from sb3_diagnostics import metrics as M
 from sb3_diagnostics.engine import Engine, warn_findings
-from sb3_diagnostics.errors import InvalidThresholdError, NotAnEnvironmentError
+from sb3_diagnostics.errors import EnvCrashedError, InvalidThresholdError, NotAnEnvironmentError
+from sb3_diagnostics.findings import Severity
+from sb3_diagnostics.preflight.checkers import checked_env, run_checkers
 from sb3_diagnostics.preflight.driver import Driver, describe, time_limit
 from sb3_diagnostics.preflight.report import PreflightReport
 from sb3_diagnostics.preflight.rollout import (
@@ -44,10 +46,10 @@ from sb3_diagnostics.preflight.rollout import (
     safe_flat,
 )
 from sb3_diagnostics.rules import environment as E
-from sb3_diagnostics.rules.buffers import ALIASED
-from sb3_diagnostics.rules.environment import EnvironmentRule
+from sb3_diagnostics.rules.buffers import ALIASED, FAR_ACTION
+from sb3_diagnostics.rules.environment import CHECKER, EnvironmentRule, checker_verdict
 from sb3_diagnostics.rules.reward import COMPONENT_PREFIX, RewardRule, reward_metrics
-from sb3_diagnostics.sb3.spaces import layout
+from sb3_diagnostics.sb3.spaces import far_action_dims, layout
 from sb3_diagnostics.thresholds import PreflightThresholds, RewardThresholds
 
 #: reward codes judged under random actions (reward_low_snr is left to the live check: random actions are noise)
@@ -130,12 +132,10 @@ class _Measure:
             low, high = (np.asarray(b, dtype=np.float64).reshape(-1) for b in (space.low, space.high))
             labels = names if len(names) == low.size else [f"action[{i}]" for i in range(low.size)]
             zero = np.isfinite(low) & (high <= low)
-            center, half = (high + low) / 2.0, (high - low) / 2.0
-            finite = np.isfinite(low) & np.isfinite(high) & ~zero
-            far = finite & ((half > self.th.action_half_width) | (np.abs(center) >= half))
-            for i in np.flatnonzero(far):
-                m[E.FAR_ACTION + f"{labels[i]} in [{low[i]:.4g}, {high[i]:.4g}]"] = 1.0
-            m["action_far_dims"] = float(far.sum())
+            far = far_action_dims(space, self.th.action_half_width, labels)
+            for label in far:
+                m[FAR_ACTION + label] = 1.0
+            m["action_far_dims"] = float(len(far))
             degenerate = [f"{labels[i]} (low = high = {low[i]:.4g})" for i in np.flatnonzero(zero)]
             total = low.size
         elif isinstance(space, (spaces.Discrete, spaces.MultiDiscrete)):
@@ -417,7 +417,20 @@ def check_training_env(
                     else "observations are not normalised (norm_obs=False)")
             measure.note(f"VecNormalize in the stack: {seen}, rewards as the environment gives them; its statistics "
                          "were restored afterwards")
-        measure.run()
+        checked = checked_env(env)
+        said = run_checkers(checked) if checked is not None else []
+        for checker, kind, message in said:
+            measure.metrics[f"{CHECKER}{checker}|{kind}|{message}"] = 1.0
+        if checked is None:
+            measure.note("SB3's and Gymnasium's check_env were not run: the envs of this VecEnv live in other "
+                         "processes (run check_training_env on one env, e.g. gym.make(...), to include them)")
+        try:
+            measure.run()
+        except (EnvCrashedError, NotAnEnvironmentError) as exc:
+            if not any(checker_verdict(*found)[1] is Severity.ERROR for found in said):
+                raise
+            # the checkers already say why the env cannot be driven: report that rather than the crash
+            measure.note(f"the random rollout stopped at once ({exc}); only the env checkers' findings are reported")
     finally:
         driver.restore_normalization()
         if made:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from sb3_diagnostics.findings import Alert, Severity
 from sb3_diagnostics.rules.base import Metrics, Rule, get, labels, listing
+from sb3_diagnostics.thresholds import BufferThresholds
 
 #: prefix of context keys describing one shape mismatch (value 1: it reaches a buffer, 0: only the env's output)
 SHAPE = "_shape:"
 #: prefix of context keys describing observations that are one buffer written in place (1: stored, 0: terminal only)
 ALIASED = "_aliased:"
+#: prefix of context keys naming one Box action dimension far from [-1, 1] (``"<label> in [low, high]"``)
+FAR_ACTION = "_far_action:"
 
 
 class BufferShapeRule(Rule):
@@ -21,15 +24,19 @@ class BufferShapeRule(Rule):
     Reads ``obs_aliased`` (2: the observations SB3 is about to store are the same memory as the next
     ones; 1: only ``info["terminal_observation"]`` is overwritten by the next reset), described by
     ``_aliased:<description>``.
+
+    Reads ``action_far_dims`` (``_far_action:<dim in [low, high]>``), the Box action dimensions far from
+    [-1, 1], measured once at the start of ``learn()``.
     """
 
-    codes = ("buffer_shape_mismatch", "obs_buffer_aliased")
+    codes = ("buffer_shape_mismatch", "obs_buffer_aliased", "action_space_not_normalized")
 
-    def __init__(self, thresholds: None = None) -> None:
+    def __init__(self, thresholds: BufferThresholds | None = None) -> None:
         super().__init__()
+        self.th = thresholds or BufferThresholds()
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
-        return [*aliased_alerts(metrics), *self._shapes(metrics)]
+        return [*aliased_alerts(metrics), *self._shapes(metrics), *far_action_alerts(metrics, self.th.action_half_width)]
 
     def _shapes(self, metrics: Metrics) -> list[Alert]:
         stored, raw = get(metrics, "buffer_shape_mismatch"), get(metrics, "env_obs_shape_mismatch")
@@ -82,4 +89,23 @@ def aliased_alerts(metrics: Metrics) -> list[Alert]:
         "observation of the next episode (SB3 bootstraps truncated episodes from it), frame stacks hold one frame "
         "n times, and your own evaluation or logging code keeps a moving target.",
         kind, 0.0, severity=Severity.WARNING,
+    )]
+
+
+def far_action_alerts(metrics: Metrics, half_width: float) -> list[Alert]:
+    """
+    ``action_space_not_normalized`` from ``action_far_dims`` and its ``_far_action:`` keys, the same verdict
+    live (at the start of ``learn()``) and before training.
+    """
+    far = get(metrics, "action_far_dims")
+    if not far:
+        return []
+    return [Alert(
+        "action_space_not_normalized",
+        f"{int(far)} Box action dimension(s) are far from [-1, 1]: {listing(labels(metrics, FAR_ACTION), 4)}. "
+        "PPO/A2C/TRPO's Gaussian policy starts at mean 0 with std 1, so its actions are clipped to a bound "
+        "(or are tiny against the range) until the mean has travelled there; SAC/TD3/DDPG rescale from "
+        "[-1, 1], where a huge range makes a small change of the network output a huge change of action "
+        f"(threshold: half-width > {half_width:g}, or 0 not strictly inside the range).",
+        far, half_width,
     )]

@@ -10,7 +10,7 @@ import math
 
 from sb3_diagnostics.findings import Alert, Severity
 from sb3_diagnostics.rules.base import Metrics, Rule, get, labels, listing
-from sb3_diagnostics.rules.buffers import aliased_alerts
+from sb3_diagnostics.rules.buffers import aliased_alerts, far_action_alerts
 from sb3_diagnostics.thresholds import PreflightThresholds
 
 #: context keys that carry a label (the value is a number that goes with it)
@@ -23,8 +23,59 @@ CORR_FEATURE = "_corr_feature:"
 DIFFERENCE = "_difference:"
 PREFIXES = "_prefixes:"
 DEGENERATE_ACTION = "_degenerate_action:"
-FAR_ACTION = "_far_action:"
 OUTSIDE_SPACE = "_outside_space:"
+#: what SB3's and Gymnasium's check_env said: ``_checker:<checker>|<assert or warn>|<message>``
+CHECKER = "_checker:"
+
+#: how a message of SB3's or Gymnasium's env checker is judged, first match wins (lower-case substrings):
+#: (substrings, code, severity; None drops the message: advice that does not hold for healthy envs)
+_CHECKER_VERDICTS: tuple[tuple[tuple[str, ...], str, Severity | None], ...] = (
+    # spaces SB3 cannot build a model for, or reads wrongly (a Discrete(2, start=1) gets actions 0 and 1)
+    (("not supported by stable", "currently not supported", "not based off a numpy array",
+      "nested observation spaces", "low value is greater than a high value"), "env_api_violation", Severity.ERROR),
+    # calls SB3's VecEnvs make and results they unpack: training crashes
+    (("must accept a `seed`", "does not provide a `seed`", "must return five values", "values to unpack",
+      "must return a tuple", "`info` returned", "must be a python dictionary", "must be a dictionary"),
+     "env_api_violation", Severity.ERROR),
+    (("finite lower and upper bound",), "action_space_not_normalized", Severity.WARNING),
+    (("symmetric and normalized",), "action_space_not_normalized", Severity.INFO),
+    (("minimum value is -infinity", "maximum value is infinity"), "action_space_not_normalized", None),
+    (("maximum and minimum values are equal",), "action_space_degenerate", Severity.WARNING),
+    # SB3's advice on image spaces (uint8 in [0, 255], at least 36x36 for CnnPolicy); what the values really are
+    # is image_obs_not_scaled's, measured
+    (("is an image but", "image but the upper and lower bounds", "minimal resolution for an image"),
+     "env_api_violation", Severity.INFO),
+    (("numpy.ndarray",), "env_api_violation", Severity.WARNING),  # a reward array of shape (1,)
+    # np.float32 rewards and np.bool_ flags: SB3's VecEnvs store them fine, check_env rejects them
+    (("reward returned by `step()` must be", "signal must be a boolean", "we recommend using np.float32"),
+     "env_api_violation", Severity.INFO),
+    (("does not match the shape",), "buffer_shape_mismatch", Severity.WARNING),
+    (("does not match the data type", "does not match the bounds", "not within the observation space",
+      "must be a numpy array", "expecting a numpy array", "must be an int", "casting input"),
+     "obs_not_in_space", Severity.WARNING),
+    (("non-deterministic", "not equivalent for the same seed"), "env_nondeterministic", Severity.WARNING),
+    (("share an object",), "obs_buffer_aliased", Severity.WARNING),
+    (("nan", " inf"), "nan_detected", Severity.ERROR),
+)
+
+
+#: codes of an observation that does not fit its space: one of them reported covers the checkers' others
+_OBS_VS_SPACE = frozenset({"obs_not_in_space", "buffer_shape_mismatch"})
+
+
+def checker_verdict(checker: str, kind: str, message: str) -> tuple[str, Severity | None]:
+    """
+    :param checker: ``"SB3"`` or ``"Gymnasium"``
+    :param kind: ``"assert"`` (the checker stopped there) or ``"warn"``
+    :param message: what it said
+    :return: the code and severity it is reported with (severity None: not reported)
+    """
+    text = message.lower()
+    for needles, code, severity in _CHECKER_VERDICTS:
+        if any(needle in text for needle in needles):
+            return code, severity
+    # anything else: what SB3 says or asserts concerns training with SB3; Gymnasium's own warnings are advice
+    return "env_api_violation", (Severity.INFO if checker == "Gymnasium" and kind == "warn" else Severity.WARNING)
 
 
 class EnvironmentRule(Rule):
@@ -50,7 +101,10 @@ class EnvironmentRule(Rule):
       (``_far_action:<dim in [low, high]>``);
     - ``obs_outside_space`` (1: an observation of the right shape outside the space: dtype or bounds;
       ``_outside_space:<what>``) and ``float_image_max`` (the largest value of float image observations);
-    - ``obs_aliased`` (1: the env returns one array mutated in place; 2: a VecEnv does; ``_aliased:<what>``).
+    - ``obs_aliased`` (1: the env returns one array mutated in place; 2: a VecEnv does; ``_aliased:<what>``);
+    - ``_checker:<checker>|<kind>|<message>``: what SB3's and Gymnasium's ``check_env`` said, each message
+      judged by :func:`checker_verdict` and reported under its code unless the own measurements above
+      already reported that code.
     """
 
     codes = (
@@ -58,6 +112,7 @@ class EnvironmentRule(Rule):
         "obs_scale_mismatch", "episode_length_degenerate", "episodes_never_end", "reward_not_learnable",
         "env_nondeterministic", "reset_not_randomized", "action_no_effect", "action_space_degenerate",
         "action_space_not_normalized", "obs_not_in_space", "image_obs_not_scaled", "obs_buffer_aliased",
+        "env_api_violation",
     )
 
     def __init__(self, thresholds: PreflightThresholds | None = None, *, seed: int = 0, space: str = "") -> None:
@@ -67,11 +122,44 @@ class EnvironmentRule(Rule):
         self.space = space
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
-        return [
+        own = [
             *self._shapes(metrics), *aliased_alerts(metrics), *self._space(metrics), *self._actions(metrics),
             *self._observations(metrics),
             *self._episodes(metrics), *self._learnable(metrics), *self._replays(metrics),
         ]
+        reported = {a.code for a in own}
+        if reported & _OBS_VS_SPACE:
+            reported |= _OBS_VS_SPACE  # e.g. a (1, n) observation: Gymnasium says "not within the space"
+        return [*self._checkers(metrics, reported), *own]
+
+    def _checkers(self, m: Metrics, reported: set[str]) -> list[Alert]:
+        """One alert per code for what SB3's and Gymnasium's check_env said that the own checks did not."""
+        by_code: dict[str, list[tuple[Severity, str]]] = {}
+        for label in labels(m, CHECKER):
+            checker, kind, message = label.split("|", 2)
+            code, severity = checker_verdict(checker, kind, message)
+            if severity is None or code in reported:
+                continue
+            said = f"{checker}'s check_env {'stopped at' if kind == 'assert' else 'warned'}: \"{message}\""
+            by_code.setdefault(code, []).append((severity, said))
+        order = (Severity.ERROR, Severity.WARNING, Severity.INFO)
+        alerts = []
+        for code, found in by_code.items():
+            found.sort(key=lambda f: order.index(f[0]))
+            severity = found[0][0]
+            why = {
+                Severity.ERROR: "SB3 cannot train on this env as it is: it crashes, or the agent sees other "
+                                "observations or sends other actions than the env means.",
+                Severity.WARNING: "SB3 trains on it, but it relies on SB3's VecEnv casting or reshaping what the "
+                                  "env returns, and wrappers, evaluation code and other libraries may not.",
+                Severity.INFO: "SB3 trains on it as it is; the checker's advice is worth following.",
+            }[severity]
+            alerts.append(Alert(
+                code, f"{'; '.join(said for _, said in found[:3])}"
+                + (f" (and {len(found) - 3} more)" if len(found) > 3 else "") + f". {why}",
+                float(len(found)), 0.0, severity=severity,
+            ))
+        return alerts
 
     def _shapes(self, m: Metrics) -> list[Alert]:
         problem = get(m, "obs_shape_problem")
@@ -131,17 +219,7 @@ class EnvironmentRule(Rule):
                    if every else "The policy still spends exploration (and entropy bonus) on them for nothing."),
                 degenerate, 0.0, severity=None if every else Severity.WARNING,
             ))
-        far = get(m, "action_far_dims")
-        if far:
-            alerts.append(Alert(
-                "action_space_not_normalized",
-                f"{int(far)} Box action dimension(s) are far from [-1, 1]: {listing(labels(m, FAR_ACTION), 4)}. "
-                "PPO/A2C/TRPO's Gaussian policy starts at mean 0 with std 1, so its actions are clipped to a bound "
-                "(or are tiny against the range) until the mean has travelled there; SAC/TD3/DDPG rescale from "
-                "[-1, 1], where a huge range makes a small change of the network output a huge change of action "
-                f"(threshold: half-width > {self.th.action_half_width:g}, or 0 not strictly inside the range).",
-                far, self.th.action_half_width,
-            ))
+        alerts.extend(far_action_alerts(m, self.th.action_half_width))
         return alerts
 
     def _observations(self, m: Metrics) -> list[Alert]:

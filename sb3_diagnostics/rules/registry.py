@@ -27,6 +27,7 @@ from sb3_diagnostics.rules.reward import RewardRule
 from sb3_diagnostics.rules.value import AdvantageRule, ExplainedVarianceRule
 from sb3_diagnostics.rules.vecnormalize import VecNormalizeRule
 from sb3_diagnostics.thresholds import (
+    BufferThresholds,
     EntropyThresholds,
     EpisodeThresholds,
     GradientThresholds,
@@ -80,7 +81,7 @@ CHECKS: dict[str, Check] = {
     c.key: c
     for c in (
         Check("nan", None, (NonFiniteRule,)),
-        Check("buffers", None, (BufferShapeRule,)),
+        Check("buffers", BufferThresholds, (BufferShapeRule,)),
         Check("vecnormalize", VecNormalizeThresholds, (VecNormalizeRule,)),
         Check("lstm", LSTMThresholds, (RecurrentStateRule,)),
         Check("value", ValueThresholds, (ExplainedVarianceRule, AdvantageRule)),

@@ -109,6 +109,27 @@ def outside_space(space: spaces.Space, x: Any, check_dtype: bool = True) -> str 
 _TOO_HARD: type[Exception] = getattr(getattr(np, "exceptions", np), "TooHardError", ArithmeticError)
 
 
+def far_action_dims(space: spaces.Space, half_width: float, names: list[str] | None = None) -> list[str]:
+    """
+    Box action dimensions far from [-1, 1]: a half-width above ``half_width``, or a range that does not
+    hold 0 strictly inside (SB3's Gaussian policies start at mean 0, std 1; squashed ones rescale from
+    [-1, 1]). Dimensions of zero width or with infinite bounds are not counted here.
+
+    :param space: an action space (anything but a Box has none)
+    :param half_width: the largest half-width that is not far
+    :param names: a label per dimension (default ``action[i]``)
+    :return: ``"<label> in [low, high]"`` per far dimension
+    """
+    if not isinstance(space, spaces.Box):
+        return []
+    low, high = (np.asarray(b, dtype=np.float64).reshape(-1) for b in (space.low, space.high))
+    labels = names if names is not None and len(names) == low.size else [f"action[{i}]" for i in range(low.size)]
+    center, half = (high + low) / 2.0, (high - low) / 2.0
+    finite = np.isfinite(low) & np.isfinite(high) & (high > low)
+    far = finite & ((half > half_width) | (np.abs(center) >= half))
+    return [f"{labels[i]} in [{low[i]:.4g}, {high[i]:.4g}]" for i in np.flatnonzero(far)]
+
+
 def shared_memory(a: Any, b: Any) -> str | None:
     """
     Where two observations (arrays, or dicts / tuples of arrays) are the same memory, or None: an env

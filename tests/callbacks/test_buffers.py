@@ -99,3 +99,49 @@ def test_env_returning_its_state_array_is_caught_at_an_episode_end(algo, env_id,
     assert finding.code == "obs_buffer_aliased" and finding.severity == Severity.WARNING
     assert "terminal observation" in finding.message and "bootstraps" in finding.message
     assert run(False).findings == []
+
+
+# -- action space far from [-1, 1] ----------------------------------------------------------------
+class HeaterEnv(gym.Env):
+    """hill-a/stable-baselines #277: heater power in [0, 10000] W drives a room to 22 C (``normalized``: the fix)."""
+
+    def __init__(self, normalized: bool = False) -> None:
+        self.normalized = normalized
+        high = 1.0 if normalized else 10_000.0
+        self.action_space = gym.spaces.Box(-1.0 if normalized else 0.0, high, (1,), np.float32)
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (1,), np.float32)
+        self.temp, self.t = 15.0, 0
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.temp, self.t = float(self.np_random.uniform(10, 20)), 0
+        return np.array([(self.temp - 22) / 10], np.float32), {}
+
+    def step(self, action):
+        a = float(np.asarray(action).reshape(-1)[0])
+        power = (a + 1) * 5000 if self.normalized else a
+        self.temp += 0.0005 * float(np.clip(power, 0, 10_000)) - 0.1 * (self.temp - 10) / 10
+        self.t += 1
+        return np.array([(self.temp - 22) / 10], np.float32), -((self.temp - 22) ** 2) / 100, False, self.t >= 50, {}
+
+
+@pytest.mark.parametrize("algo", ["PPO", "SAC"])
+def test_action_space_far_from_minus_one_one_is_reported_when_learn_starts(algo, ppo_small, sac, train):
+    def model(normalized):
+        env = make_vec_env(lambda: HeaterEnv(normalized), seed=0)
+        return PPO("MlpPolicy", env, **ppo_small()) if algo == "PPO" else sac(env)
+
+    steps = 64 if algo == "PPO" else 120
+    run = train(model(False), steps, BufferShapeCallback())
+    (finding,) = [f for f in run.findings if f.code == "action_space_not_normalized"]
+    assert finding.severity == Severity.WARNING and finding.step == 0
+    assert "action[0] in [0, 1e+04]" in finding.message and "RescaleAction" in finding.hint
+    # the fix from the thread: Box(-1, 1), rescaled inside the env
+    assert [f for f in train(model(True), steps, BufferShapeCallback()).findings
+            if f.code == "action_space_not_normalized"] == []
+    # the threshold is addressable like any other: thresholds={"buffers": {...}} reaches the rule
+    from sb3_diagnostics import DiagnosticsCallback
+
+    tuned = train(model(False), steps, DiagnosticsCallback(thresholds={"buffers": {"action_half_width": 1e5}},
+                                                           checks=["buffers"]))
+    assert [f.threshold for f in tuned.findings if f.code == "action_space_not_normalized"] == [1e5]
