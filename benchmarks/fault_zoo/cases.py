@@ -16,12 +16,13 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from sb3_contrib import TRPO, MaskablePPO, RecurrentPPO
+from sb3_contrib import QRDQN, TQC, TRPO, MaskablePPO, RecurrentPPO
 from sb3_contrib.common.envs import InvalidActionEnvDiscrete
-from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
+from stable_baselines3 import A2C, DDPG, DQN, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.envs import IdentityEnvMultiDiscrete
+from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_diagnostics.faults import (
@@ -36,11 +37,14 @@ from sb3_diagnostics.faults import (
     InPlaceObservation,
     NaNObservation,
     NoisyRewardEnv,
+    OldStepApi,
     PovObservation,
     RewardComponents,
     RewardCurriculum,
     RewardScale,
+    SetPointEnv,
     SharedBufferVecEnv,
+    ShiftedDiscreteActions,
     SpikeObsEnv,
     SwallowEpisodeEnd,
     TimePenalty,
@@ -316,6 +320,35 @@ PIPELINE_AND_CAPACITY_FAULTS: list[Case] = [
          batch_size=64, policy_kwargs=dict(net_arch=[2, 2])), 300, frozenset({"network_too_small"}), options=_OFF),
 ]
 
+_NOISE = NormalActionNoise(np.zeros(1), 0.3 * np.ones(1))
+
+#: more mistakes from public threads, on the algorithms the cases above do not cover (DDPG, TD3, QR-DQN, TQC)
+#: and the env API faults SB3's and Gymnasium's own checkers find
+THREAD_FAULTS: list[Case] = [
+    Case("ddpg_env_reward_nan_for_some_actions", "hill-a/stable-baselines #789", lambda: DDPG(
+         "MlpPolicy", make_vec_env(SetPointEnv, seed=0), action_noise=_NOISE, **_small(learning_starts=200,
+                                                                                       batch_size=64)), 1500,
+         frozenset({"nan_detected"}), options=_OFF),
+    Case("td3_env_reward_nan_for_some_actions", "hill-a/stable-baselines #789", lambda: TD3(
+         "MlpPolicy", make_vec_env(SetPointEnv, seed=0), action_noise=_NOISE, **_small(learning_starts=200,
+                                                                                       batch_size=64)), 1500,
+         frozenset({"nan_detected"}), options=_OFF),
+    Case("dqn_learning_starts_above_budget", "SB3 #526", lambda: DQN("MlpPolicy", "CartPole-v1", **_small(
+         learning_starts=50_000)), 2000, frozenset({"policy_not_updating"}), options=_OFF),
+    Case("qrdqn_budget_typed_in_episodes", "Trystan4/SSP_RL #34", lambda: QRDQN("MlpPolicy", "CartPole-v1", **_small(
+         learning_starts=10_000)), 2000, frozenset({"policy_not_updating"}), options=_OFF),
+    Case("tqc_resumed_behind_fresh_vecnormalize", "SB3 #1256", lambda: _resumed_with_fresh_vecnormalize(
+         TQC, "Pendulum-v1", 600, learning_starts=100, batch_size=64), 300,
+         frozenset({"vecnormalize_stats_not_restored"}), options=_OFF),
+    Case("env_blackjack_tuple_observation", "SB3 #1140", lambda: None, 0, frozenset({"env_api_violation"}),
+         frozenset({"episode_length_degenerate", "reward_sparse", "reset_not_randomized", "reward_not_learnable"}),
+         env=lambda: gym.make("Blackjack-v1")),
+    Case("env_discrete_actions_from_one", "SB3 #1841, #2052, #913", lambda: None, 0,
+         frozenset({"env_api_violation"}), env=lambda: ShiftedDiscreteActions(gym.make("CartPole-v1"), start=1)),
+    Case("env_step_returns_four_values", "Gymnasium #1179", lambda: None, 0, frozenset({"env_api_violation"}),
+         env=lambda: OldStepApi(gym.make("CartPole-v1"))),
+]
+
 HEALTHY: list[Case] = [
     Case("healthy_ppo_cartpole", "-", lambda: _ppo(_cartpole(4)), 12000, quick=True),
     Case("healthy_a2c_cartpole", "-", lambda: A2C("MlpPolicy", _cartpole(4), **_small(n_steps=8)), 8000, quick=True),
@@ -336,6 +369,16 @@ HEALTHY: list[Case] = [
          batch_size=64)), 2000, quick=True, options=_OFF),
     Case("healthy_td3_pendulum", "-", lambda: TD3("MlpPolicy", "Pendulum-v1", **_small(learning_starts=100,
          batch_size=64)), 2000, options=_OFF),
+    Case("healthy_ddpg_set_point_guarded_log", "-", lambda: DDPG("MlpPolicy", make_vec_env(
+         lambda: SetPointEnv(guard=True), seed=0), action_noise=_NOISE, **_small(learning_starts=200, batch_size=64)),
+         1500, options=_OFF),
+    Case("healthy_td3_set_point_guarded_log", "-", lambda: TD3("MlpPolicy", make_vec_env(
+         lambda: SetPointEnv(guard=True), seed=0), action_noise=_NOISE, **_small(learning_starts=200, batch_size=64)),
+         1500, options=_OFF),
+    Case("healthy_qrdqn_cartpole", "-", lambda: QRDQN("MlpPolicy", "CartPole-v1", **_small(learning_starts=500)),
+         3000, options=_OFF),
+    Case("healthy_tqc_pendulum", "-", lambda: TQC("MlpPolicy", "Pendulum-v1", **_small(learning_starts=100,
+         batch_size=64)), 1500, options=_OFF),
     Case("healthy_sac_critic_weight_decay", "-", lambda: regularise_critic(SAC("MlpPolicy", "Pendulum-v1",
          **_small(learning_starts=100, batch_size=64)), first_critic_only=False), 5600, options=_OFF),
     Case("healthy_td3_critic_weight_decay", "-", lambda: regularise_critic(TD3("MlpPolicy", "Pendulum-v1",
@@ -357,6 +400,6 @@ HEALTHY: list[Case] = [
 
 CASES: dict[str, Case] = {
     case.name: case for case in (FAULTS + REWARD_FAULTS + ENV_FAULTS + GRADIENT_AND_OFF_POLICY_FAULTS
-                                 + PIPELINE_AND_CAPACITY_FAULTS + HEALTHY)
+                                 + PIPELINE_AND_CAPACITY_FAULTS + THREAD_FAULTS + HEALTHY)
 }
 

@@ -7,6 +7,7 @@ Not part of the stable API: names and behaviour may change between releases.
 """
 
 from sb3_diagnostics.faults.algorithms import DoubleUpdateDQN, DoubleUpdateSAC, EveryStepUpdateDQN, regularise_critic
+from sb3_diagnostics.faults.api import OldStepApi, ShiftedDiscreteActions
 from sb3_diagnostics.faults.envs import (
     BanditEnv,
     ChainEnv,
@@ -22,6 +23,7 @@ from sb3_diagnostics.faults.envs import (
     RewardComponents,
     RewardCurriculum,
     RewardScale,
+    SetPointEnv,
     SpikeObsEnv,
     SwallowEpisodeEnd,
     TimePenalty,
@@ -52,12 +54,15 @@ __all__ = [
     "NaNObservation",
     "NoisyRewardEnv",
     "ObservationScale",
+    "OldStepApi",
     "PovObservation",
     "regularise_critic",
     "RewardComponents",
     "RewardCurriculum",
     "RewardScale",
     "SharedBufferVecEnv",
+    "SetPointEnv",
+    "ShiftedDiscreteActions",
     "SpikeObsEnv",
     "SwallowEpisodeEnd",
     "TimePenalty",

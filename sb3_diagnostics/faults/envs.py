@@ -458,3 +458,35 @@ class InPlaceObservation(gym.Wrapper):
     def step(self, action: Any) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict]:
         obs, reward, terminated, truncated, info = self.env.step(action)
         return self._into(obs), reward, terminated, truncated, info
+
+
+class SetPointEnv(gym.Env[np.ndarray, np.ndarray]):
+    """
+    Move a point to a random target with a Box(-1, 1) action; the reward adds an efficiency term
+    ``0.1 * log(action + 0.5)``, undefined (NaN) for a third of the action range: the custom env
+    that returns NaN "for some actions" (hill-a/stable-baselines #789). ``guard=True`` is the fix,
+    ``log(max(action + 0.5, 1e-3))``. 100-step episodes (truncated).
+    """
+
+    observation_space = spaces.Box(-np.inf, np.inf, (2,), np.float32)
+    action_space = spaces.Box(-1, 1, (1,), np.float32)
+
+    def __init__(self, guard: bool = False) -> None:
+        self.guard = guard
+        self.x = self.target = 0.0
+        self.t = 0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.x, self.target, self.t = 0.0, float(self.np_random.uniform(-1, 1)), 0
+        return np.array([self.x, self.target], np.float32), {}
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict]:
+        a = float(np.asarray(action).reshape(-1)[0])
+        self.x = float(np.clip(self.x + 0.2 * a, -2, 2))
+        arg = max(a + 0.5, 1e-3) if self.guard else a + 0.5
+        with np.errstate(invalid="ignore", divide="ignore"):
+            reward = -((self.x - self.target) ** 2) + 0.1 * float(np.log(arg))
+        self.t += 1
+        return np.array([self.x, self.target], np.float32), reward, False, self.t >= 100, {}
+
