@@ -172,7 +172,7 @@ def render_index() -> str:
     for code in triage_order():
         ex, row = explanation(code), CATALOG[code]
         out += [f"   * - {_ref(code)}", f"     - {ex.severity}", f"     - {ex.stage}", f"     - ``{row.check}``",
-                f"     - {ex.title}"]
+                f"     - {row.title}"]
     out += ["", ".. toctree::", "   :hidden:", "", *[f"   {code}" for code in triage_order()], ""]
     return "\n".join(out)
 
