@@ -14,7 +14,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from sb3_diagnostics.catalog import CATALOG
+from sb3_diagnostics.catalog import CATALOG, codes_of
 from sb3_diagnostics.explain import explanation, triage_order
 from sb3_diagnostics.warnings import CATEGORIES
 
@@ -173,6 +173,13 @@ def render_index() -> str:
         ex, row = explanation(code), CATALOG[code]
         out += [f"   * - {_ref(code)}", f"     - {ex.severity}", f"     - {ex.stage}", f"     - ``{row.check}``",
                 f"     - {row.title}"]
+    out += ["", *_heading("By check", "-")]
+    out += ["The check key names the rule module, the callback module, the ``thresholds=`` entry and",
+            "``--threshold <key>.<field>=...``; ``environment`` is the pre-flight (``check_training_env``), ``policy``",
+            "is ``check_policy``.", ""]
+    out += [".. list-table::", "   :header-rows: 1", "   :widths: 15 85", "", "   * - check", "     - codes"]
+    for check in dict.fromkeys(CATALOG[code].check for code in triage_order()):
+        out += [f"   * - ``{check}``", "     - " + ", ".join(_ref(code) for code in codes_of(check))]
     out += ["", ".. toctree::", "   :hidden:", "", *[f"   {code}" for code in triage_order()], ""]
     return "\n".join(out)
 
