@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # This machine has a CPU build of torch 2.13.0 on disk; any other torch pulls GBs of CUDA wheels.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup demo test test-slow real-failures zoo zoo-quick calibration calibration-quick overhead start-up lint type clean
+.PHONY: setup demo test test-slow real-failures zoo zoo-quick calibration calibration-quick overhead start-up lint type docs clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,15 @@ overhead: setup
 start-up: setup
 	$(BIN)/python benchmarks/start_up.py
 
+$(BIN)/.docs-installed: $(BIN)/.installed
+	$(BIN)/pip install --quiet -e ".[docs]"
+	touch $@
+
+# The documentation, warnings as errors; the finding-code pages are written from sb3_diagnostics.explain
+# at build time (docs/_ext/codepages.py). Trains nothing. Open docs/_build/html/index.html.
+docs: $(BIN)/.docs-installed
+	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
+
 lint: setup
 	$(BIN)/ruff check sb3_diagnostics tests examples benchmarks
 
@@ -57,4 +66,4 @@ type: setup
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache build *.egg-info docs/_build docs/codes

@@ -1,0 +1,13 @@
+"""A VecEnv that hands out its internal observation buffer, mutated in place at every step."""
+
+from stable_baselines3 import PPO
+from stable_baselines3.common.env_util import make_vec_env
+
+from sb3_diagnostics import DiagnosticsCallback
+from sb3_diagnostics.faults import SharedBufferVecEnv  # the library's fault reproductions (not a stable API)
+
+env = SharedBufferVecEnv(make_vec_env("CartPole-v1", n_envs=2, seed=0))
+model = PPO("MlpPolicy", env, n_steps=256, batch_size=64, policy_kwargs=dict(net_arch=[32, 32]), seed=0)
+cb = DiagnosticsCallback()
+model.learn(1024, callback=cb)
+print(cb.report())
