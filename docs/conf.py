@@ -33,27 +33,3 @@ autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_default_options = {"members": True, "show-inheritance": True}
 autoclass_content = "both"
-
-
-
-def _close_field_lists(app, what, name, obj, options, lines: list[str]) -> None:
-    """
-    A docstring line that follows a ``:param ...:`` list without a blank line ("See ... for the other
-    parameters.") is a reStructuredText error; end the field list before it.
-    """
-    in_fields = False
-    out: list[str] = []
-    for line in lines:
-        if line.startswith(":"):
-            in_fields = True
-        elif in_fields and line and not line[0].isspace():
-            out.append("")
-            in_fields = False
-        elif not line:
-            in_fields = False
-        out.append(line)
-    lines[:] = out
-
-
-def setup(app) -> None:
-    app.connect("autodoc-process-docstring", _close_field_lists)

@@ -347,9 +347,9 @@ class PreflightThresholds(Thresholds):
     :param action_horizon: steps after the tried action over which its effect is looked for (a
         delayed effect still counts)
     :param action_half_width: a Box action dimension whose half-width exceeds this is far from [-1, 1]
+        (Pendulum's [-2, 2] is fine); so is one whose range does not contain 0 strictly inside
     :param image_scaled_max: float image observations above this were not scaled to [0, 1] (a little above 1:
         normalised images may overshoot; unscaled ones reach 255)
-        (Pendulum's [-2, 2] is fine); so is one whose range does not contain 0 strictly inside
     """
 
     dead_dim_std: float = 1e-6

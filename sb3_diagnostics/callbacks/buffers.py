@@ -73,6 +73,7 @@ class BufferShapeCallback(DiagnosticCallback):
     Works for on- and off-policy algorithms.
 
     :param thresholds: :class:`~sb3_diagnostics.thresholds.BufferThresholds` or a dict of its fields
+
     See :class:`~sb3_diagnostics.callbacks.base.DiagnosticCallback` for the other parameters.
     """
 

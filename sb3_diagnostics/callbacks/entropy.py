@@ -22,6 +22,7 @@ class EntropyCollapseCallback(DiagnosticCallback):
     or ``diagnostics/action_std_min``.
 
     :param thresholds: :class:`~sb3_diagnostics.thresholds.EntropyThresholds` or a dict of its fields
+
     See :class:`~sb3_diagnostics.callbacks.base.DiagnosticCallback` for the other parameters.
     """
 

@@ -28,6 +28,7 @@ class EpisodeCallback(DiagnosticCallback):
     Logs ``diagnostics/truncation_frac`` and ``diagnostics/episodes_finished``.
 
     :param thresholds: :class:`~sb3_diagnostics.thresholds.EpisodeThresholds` or a dict of its fields
+
     See :class:`~sb3_diagnostics.callbacks.base.DiagnosticCallback` for the other parameters.
     """
 

@@ -73,6 +73,7 @@ class GradientCallback(DiagnosticCallback):
         steps, measure one step in ``steps // norms_per_update`` instead (None: never thin). For
         off-policy algorithms an "update" is the judged window of ``off_policy_interval`` env steps
         (SAC's defaults: 1000 critic and 1000 actor steps, so one pair of steps in 31 is measured)
+
     See :class:`~sb3_diagnostics.callbacks.base.DiagnosticCallback` for the other parameters.
     """
 

@@ -39,6 +39,7 @@ class KLWatchdogCallback(DiagnosticCallback):
     Costs a dictionary read per update, plus one no-grad pass on 64 observations per comparison.
 
     :param thresholds: :class:`~sb3_diagnostics.thresholds.KLThresholds` or a dict of its fields
+
     See :class:`~sb3_diagnostics.callbacks.base.DiagnosticCallback` for the other parameters.
     """
 

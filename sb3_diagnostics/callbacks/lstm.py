@@ -30,6 +30,7 @@ class LSTMResetCallback(DiagnosticCallback):
     and ``diagnostics/lstm_hidden_boundaries``.
 
     :param thresholds: :class:`~sb3_diagnostics.thresholds.LSTMThresholds` or a dict of its fields
+
     See :class:`~sb3_diagnostics.callbacks.base.DiagnosticCallback` for the other parameters.
     """
 

@@ -28,6 +28,7 @@ class QValueCallback(DiagnosticCallback):
     ``diagnostics/q_value_spread`` and ``diagnostics/target_drift_ratio``.
 
     :param thresholds: :class:`~sb3_diagnostics.catalog.QValueThresholds` or a dict of its fields
+
     See :class:`~sb3_diagnostics.callbacks.base.DiagnosticCallback` for the other parameters.
     """
 

@@ -77,6 +77,7 @@ class RewardSignalCallback(DiagnosticCallback):
     :param window_samples: rewards per judged window (all envs together)
     :param episode_thresholds: deprecated: episodes are judged by ``EpisodeCallback(thresholds=...)``
         (``DiagnosticsCallback(thresholds={"episodes": ...})``)
+
     See :class:`~sb3_diagnostics.callbacks.base.DiagnosticCallback` for the other parameters.
     """
 

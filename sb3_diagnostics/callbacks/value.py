@@ -25,6 +25,7 @@ class ExplainedVarianceCallback(DiagnosticCallback):
     ``diagnostics/advantage_std`` and ``diagnostics/advantage_abs_max``. Costs a few numpy reductions per rollout.
 
     :param thresholds: :class:`~sb3_diagnostics.thresholds.ValueThresholds` or a dict of its fields
+
     See :class:`~sb3_diagnostics.callbacks.base.DiagnosticCallback` for the other parameters.
     """
 

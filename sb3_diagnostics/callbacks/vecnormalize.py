@@ -41,6 +41,7 @@ class VecNormalizeAuditCallback(DiagnosticCallback):
     observations are read from the rollout buffer once per rollout.
 
     :param thresholds: :class:`~sb3_diagnostics.thresholds.VecNormalizeThresholds` or a dict of its fields
+
     See :class:`~sb3_diagnostics.callbacks.base.DiagnosticCallback` for the other parameters.
     """
 
