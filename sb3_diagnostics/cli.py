@@ -327,7 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     probes.add_argument("--seed", type=int, default=0)
     tuned = probes.add_argument_group("hyper-parameters (default: the algorithm's own)")
     tuned.add_argument("--gamma", type=float, help="discount factor (gamma <= 0.9 makes probe 3 a sharp test)")
-    tuned.add_argument("--n-steps", type=int, help="rollout length of on-policy algorithms (n_steps)")
+    tuned.add_argument("--n-steps", type=int, help="n_steps: the rollout length of on-policy algorithms (n-step "
+                       "returns for off-policy ones)")
     tuned.add_argument("--learning-rate", type=float, help="learning_rate")
     tuned.add_argument("--batch-size", type=int, help="batch_size")
     tuned.add_argument("--ent-coef", type=float, help="entropy coefficient (ent_coef)")
