@@ -250,3 +250,14 @@ def test_probe_envs_are_registered_and_behave_as_documented():
     assert make_probe_env(4, "continuous").reward(0.0, np.array([0.25])) == 0.25
     with pytest.raises(ValueError, match="numbered 1 to 5"):
         make_probe_env(9)
+
+
+def test_a_bug_in_the_training_check_leaves_the_measured_verdict(monkeypatch):
+    import sb3_diagnostics.probes.runner as runner
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug of ours")
+
+    monkeypatch.setattr(runner, "_too_little_training", broken)
+    result = run_probes(ppo(DetachedValuePolicy), probes=(1,), budget=128)[0]
+    assert result.passed is False and not result.inconclusive and "value loss or optimizer" in diagnose([result])
