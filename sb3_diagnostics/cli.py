@@ -258,10 +258,9 @@ def _cmd_probes(args: argparse.Namespace) -> int:
 
     def make_model(env: Any) -> Any:
         if args.algo == "MaskablePPO":  # every action allowed: the probes test learning, not masking
-            import numpy as np
-            from sb3_contrib.common.wrappers import ActionMasker
+            from sb3_diagnostics.probes.envs import AllActionsAllowed
 
-            env = ActionMasker(env, lambda e: np.ones(int(getattr(e.action_space, "n", 1)), dtype=bool))
+            env = AllActionsAllowed(env)
         return algo(policy, env, seed=args.seed, **kwargs)
 
     # verbose=1 prints each result as its probe ends (a few seconds each); the diagnosis does not repeat it
