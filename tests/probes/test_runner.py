@@ -261,3 +261,12 @@ def test_a_bug_in_the_training_check_leaves_the_measured_verdict(monkeypatch):
     monkeypatch.setattr(runner, "_too_little_training", broken)
     result = run_probes(ppo(DetachedValuePolicy), probes=(1,), budget=128)[0]
     assert result.passed is False and not result.inconclusive and "value loss or optimizer" in diagnose([result])
+
+
+def test_probes_restore_torch_distribution_checks():
+    # training skips torch.distributions' argument checks for speed; the user's setting is back afterwards
+    from torch.distributions import Distribution
+
+    before = Distribution._validate_args
+    run_probes(ppo(), probes=(1,), budget=128)
+    assert Distribution._validate_args is before
