@@ -210,7 +210,7 @@ def _too_little_training(model: BaseAlgorithm, probe: int, timesteps: int) -> tu
 @contextmanager
 def _without_distribution_checks() -> Iterator[None]:
     """
-    Skip torch.distributions' argument checks while a probe trains (restored after): they cost 10-20% of a
+    Skip torch.distributions' argument checks while a probe trains (restored after): they cost up to ~20% of a
     probe's CPU time (a Categorical is built at every step and minibatch) and change no number or random draw.
     """
     from torch.distributions import Distribution
