@@ -124,7 +124,13 @@ ALGORITHMS = {
     "A2C": "stable_baselines3:A2C", "DDPG": "stable_baselines3:DDPG", "DQN": "stable_baselines3:DQN",
     "PPO": "stable_baselines3:PPO", "SAC": "stable_baselines3:SAC", "TD3": "stable_baselines3:TD3",
     "TRPO": "sb3_contrib:TRPO", "RecurrentPPO": "sb3_contrib:RecurrentPPO", "QRDQN": "sb3_contrib:QRDQN",
-    "TQC": "sb3_contrib:TQC", "CrossQ": "sb3_contrib:CrossQ",
+    "TQC": "sb3_contrib:TQC", "CrossQ": "sb3_contrib:CrossQ", "MaskablePPO": "sb3_contrib:MaskablePPO",
+}
+
+#: ``probes`` options that set a hyper-parameter of the algorithm: option dest -> the algorithm's keyword
+HYPERPARAMETER_FLAGS = {
+    "gamma": "gamma", "n_steps": "n_steps", "learning_rate": "learning_rate", "batch_size": "batch_size",
+    "ent_coef": "ent_coef",
 }
 
 
@@ -135,19 +141,34 @@ def _load(entry_point: str) -> Any:
     return getattr(importlib.import_module(module), attr)
 
 
-def _env_kwargs(items: Sequence[str]) -> dict[str, Any]:
-    """rl-zoo3's ``--env-kwargs key:value ...``: each value read as a Python literal (``3``, ``0.5``, ``True``,
-    ``"text"``, ``[1, 2]``), or kept as a string when it is not one."""
+def _literal(text: str) -> Any:
+    """A Python literal, or ``dict(key=literal, ...)`` as rl-zoo3 writes ``policy_kwargs``; ValueError otherwise."""
     import ast
 
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        pass
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        raise ValueError(text) from None
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict" and not node.args:
+        return {kw.arg: ast.literal_eval(kw.value) for kw in node.keywords if kw.arg is not None}
+    raise ValueError(text)
+
+
+def _env_kwargs(items: Sequence[str], option: str = "--env-kwargs",
+                example: str = "max_steps:200 render_mode:'rgb_array'") -> dict[str, Any]:
+    """rl-zoo3's ``--env-kwargs key:value ...`` (and ``--hyperparams``): each value read as a Python literal (``3``,
+    ``0.5``, ``True``, ``"text"``, ``[1, 2]``, ``dict(net_arch=[32])``), or kept as a string when it is not one."""
     kwargs: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition(":")
         if not sep or not key.strip():
-            raise UsageError(f"--env-kwargs {item!r}: expected KEY:VALUE, e.g. --env-kwargs max_steps:200 "
-                             "render_mode:'rgb_array' (rl-zoo3's format)")
+            raise UsageError(f"{option} {item!r}: expected KEY:VALUE, e.g. {option} {example} (rl-zoo3's format)")
         try:
-            kwargs[key.strip()] = ast.literal_eval(value)
+            kwargs[key.strip()] = _literal(value)
         except (ValueError, SyntaxError):
             kwargs[key.strip()] = value
     return kwargs
@@ -198,6 +219,29 @@ def _cmd_check_env(args: argparse.Namespace) -> int:
     return 1 if any(f.severity == Severity.ERROR for f in report) else 0
 
 
+def _probe_hyperparams(args: argparse.Namespace, algo: Any) -> dict[str, Any]:
+    """The algorithm's keyword arguments from ``--gamma`` & co and ``--hyperparams``, each checked against it."""
+    import inspect
+
+    flags = {HYPERPARAMETER_FLAGS[dest]: getattr(args, dest) for dest in HYPERPARAMETER_FLAGS
+             if getattr(args, dest) is not None}
+    extra = _env_kwargs(args.hyperparams, "--hyperparams", "gamma:0.9 policy_kwargs:'dict(net_arch=[32])'")
+    both = sorted(set(flags) & set(extra))
+    if both:
+        raise UsageError(f"{', '.join(both)} given both as an option and in --hyperparams: keep one.")
+    if "seed" in extra:
+        raise UsageError("--hyperparams seed:...: use --seed.")
+    kwargs = {**flags, **extra}
+    accepted = {k for k in inspect.signature(algo.__init__).parameters if not k.startswith("_")} - {"self", "policy", "env"}
+    unknown = [key for key in kwargs if key not in accepted]
+    if unknown:
+        options = {v: "--" + k.replace("_", "-") for k, v in HYPERPARAMETER_FLAGS.items()}
+        names = ", ".join(f"{options[k]} ({k})" if k in options else k for k in unknown)
+        raise UsageError(f"{algo.__name__} has no {names}: leave it out. Its parameters: "
+                         f"{', '.join(sorted(accepted))}.")
+    return kwargs
+
+
 def _cmd_probes(args: argparse.Namespace) -> int:
     import torch
 
@@ -209,11 +253,19 @@ def _cmd_probes(args: argparse.Namespace) -> int:
     args.algo = names[args.algo.lower()]
     torch.set_num_threads(1)
     algo = _load(ALGORITHMS[args.algo])
+    kwargs = _probe_hyperparams(args, algo)
     policy = "MlpLstmPolicy" if args.algo == "RecurrentPPO" else "MlpPolicy"
-    results = run_probes(lambda env: algo(policy, env, seed=args.seed), budget=args.budget, verbose=1)
-    for result in results:
-        print(result)
-    print(diagnose(results))
+
+    def make_model(env: Any) -> Any:
+        if args.algo == "MaskablePPO":  # every action allowed: the probes test learning, not masking
+            from sb3_diagnostics.probes.envs import AllActionsAllowed
+
+            env = AllActionsAllowed(env)
+        return algo(policy, env, seed=args.seed, **kwargs)
+
+    # verbose=1 prints each result as its probe ends (a few seconds each); the diagnosis does not repeat it
+    results = run_probes(make_model, probes=args.probes, budget=args.budget, verbose=1)
+    print(diagnose(results, with_result=False))
     return 1 if any(r.passed is False for r in results) else 0
 
 
@@ -269,7 +321,19 @@ def build_parser() -> argparse.ArgumentParser:
                             epilog=EXIT_CODES)
     probes.add_argument("algo", help=f"one of: {', '.join(ALGORITHMS)}")
     probes.add_argument("--budget", type=int, default=None, help="timesteps per probe (default: per-probe budgets)")
+    probes.add_argument("--probes", type=int, nargs="+", default=[1, 2, 3, 4, 5], metavar="N",
+                        help="which probes to run (default: 1 2 3 4 5)")
     probes.add_argument("--seed", type=int, default=0)
+    tuned = probes.add_argument_group("hyper-parameters (default: the algorithm's own)")
+    tuned.add_argument("--gamma", type=float, help="discount factor (gamma <= 0.9 makes probe 3 a sharp test)")
+    tuned.add_argument("--n-steps", type=int, help="n_steps: the rollout length of on-policy algorithms (n-step "
+                       "returns for off-policy ones)")
+    tuned.add_argument("--learning-rate", type=float, help="learning_rate")
+    tuned.add_argument("--batch-size", type=int, help="batch_size")
+    tuned.add_argument("--ent-coef", type=float, help="entropy coefficient (ent_coef)")
+    tuned.add_argument("--hyperparams", nargs="+", default=[], metavar="KEY:VALUE",
+                       help="any other keyword of the algorithm, as rl-zoo3 takes them "
+                            "(e.g. n_epochs:4 policy_kwargs:'dict(net_arch=[32])')")
     probes.set_defaults(func=_cmd_probes)
 
     explain = sub.add_parser("explain", help="what a finding code means, how it is judged and what to try",

@@ -180,6 +180,17 @@ class Probe5Env(_RandomSignMixin, ProbeEnv):
         return float(obs * value)
 
 
+class AllActionsAllowed(gym.Wrapper):
+    """
+    Every action allowed, as sb3-contrib's ``MaskablePPO`` reads it (an ``action_masks()`` method): the probes
+    test learning, not masking. ``MaskablePPO("MlpPolicy", AllActionsAllowed(env))`` in ``make_model``.
+    """
+
+    def action_masks(self) -> np.ndarray:
+        """:return: True for every action of a ``Discrete`` space"""
+        return np.ones(int(getattr(self.env.action_space, "n", 1)), dtype=bool)
+
+
 PROBE_CLASSES: dict[int, type[ProbeEnv]] = {1: Probe1Env, 2: Probe2Env, 3: Probe3Env, 4: Probe4Env, 5: Probe5Env}
 
 

@@ -122,7 +122,8 @@ def judge(
             if 1.0 - gamma < 2 * tolerances[0]:
                 note = "; ".join(filter(None, [note, (
                     f"gamma={gamma:g}: a missing discount moves V(s0) by only {1 - gamma:.3g}, inside the tolerance "
-                    f"{tolerances[0]:g}; build the model with gamma <= 0.9 for a sharp test of discounting"
+                    f"{tolerances[0]:g}; build the model with gamma <= 0.9 for a sharp test of discounting (from the shell: "
+                    "sb3-diagnostics probes ALGO --gamma 0.9)"
                 )]))
             tol = tolerances[0]
         for name, v, t in zip(names, values, targets, strict=True):

@@ -23,8 +23,11 @@ class ProbeResult:
     :param timesteps: timesteps trained
     :param seconds: wall time of training and measuring
     :param note: skip reason, or caveats that help reading the result
-    :param settings: model settings that alone keep this probe from passing within its budget
-        (e.g. DQN's ``target_update_interval`` larger than the budget); empty when none
+    :param settings: why the model trained too little for this probe to be judged (e.g. DQN's
+        ``target_update_interval`` larger than the budget, PPO's ``n_steps`` larger than the budget);
+        set only on a failure, which is then inconclusive, not a broken component; empty when none
+    :param needs: the budget (timesteps) that gives the probe enough training to be judged, when
+        ``settings`` is set; 0 otherwise
     """
 
     probe: int
@@ -40,25 +43,37 @@ class ProbeResult:
     seconds: float = 0.0
     note: str = ""
     settings: str = ""
+    needs: int = 0
 
     @property
     def skipped(self) -> bool:
         """Whether the probe did not run (``passed`` is None)."""
         return self.passed is None
 
+    @property
+    def inconclusive(self) -> bool:
+        """Whether the probe failed with too little training to judge (``settings`` says why, ``needs`` what budget)."""
+        return self.passed is False and bool(self.settings)
+
+    def _budget_advice(self) -> str:
+        if not self.needs:
+            return "change these settings or raise the budget"
+        return (f"run it again with a budget of at least {self.needs} timesteps (run_probes(..., budget={{{self.probe}: "
+                f"{self.needs}}}), or sb3-diagnostics probes ... --budget {self.needs})")
+
     def describe(self) -> str:
         """:return: one line: probe, verdict, measured vs expected, and what a failure means"""
-        verdict = "skipped" if self.passed is None else ("passed" if self.passed else "FAILED")
         if self.passed is None:
             return f"probe {self.probe} ({self.isolates}): skipped: {self.note}"
+        verdict = "passed" if self.passed else ("INCONCLUSIVE" if self.inconclusive else "FAILED")
         pairs = ", ".join(
             f"{k} = {_fmt(self.measured.get(k, float('nan')))} (expected {_fmt(v)})" for k, v in self.expected.items()
         )
         text = f"probe {self.probe} ({self.isolates}) {verdict} for {self.algorithm}: {pairs}"
-        if not self.passed:
+        if self.inconclusive:
+            text += f"; too little training to judge: {self.settings}; {self._budget_advice()}"
+        elif not self.passed:
             text += f"; a failure here means: {self.meaning}"
-        if self.settings:
-            text += f" (settings: {self.settings})"
         if self.note:
             text += f" [{self.note}]"
         return text
@@ -71,13 +86,16 @@ def _fmt(x: float) -> str:
     return f"{x:+.3f}"
 
 
-def diagnose(results: Iterable[ProbeResult]) -> str:
+def diagnose(results: Iterable[ProbeResult], *, with_result: bool = True) -> str:
     """
     Read a list of results the way the probes are meant to be read.
 
     :param results: from :func:`run_probes`
-    :return: which component is broken (from the first failure and the probe before it), or
-        that every probe that ran passed
+    :param with_result: start with the first failure's own line (:meth:`ProbeResult.describe`); False when
+        that line was already shown (``run_probes(..., verbose=1)`` prints every result as it ends)
+    :return: which component is broken (from the first failure and the probe before it), that the
+        first failure had too little training to be judged (and the budget it needs), or that every
+        probe that ran passed
     """
     results = sorted(results, key=lambda r: r.probe)
     ran = {r.probe: r for r in results if not r.skipped}
@@ -90,7 +108,13 @@ def diagnose(results: Iterable[ProbeResult]) -> str:
         return text
     first = failures[0]
     previous = ran.get(first.probe - 1)
-    if first.probe == 1:
+    if first.inconclusive:
+        where = (
+            f"Probe {first.probe} could not be judged: the model trained too little, so this says nothing yet about "
+            f"{first.meaning.replace(' broken', '')}; {first._budget_advice()}. The probes after it are read only once "
+            "it passes."
+        )
+    elif first.probe == 1:
         where = f"Probe 1 is the simplest probe: {first.meaning}."
     elif previous is not None and previous.passed:
         where = (
@@ -101,7 +125,4 @@ def diagnose(results: Iterable[ProbeResult]) -> str:
             f"Probe {first.probe - 1} did not run, so the bug is in what probe {first.probe} tests or in an earlier "
             f"component: run probes 1-{first.probe} to locate it. Probe {first.probe} failing means: {first.meaning}."
         )
-    text = f"{first.describe()}. {where}"
-    if first.settings:
-        text += f" But first fix the settings that alone keep it from passing: {first.settings}."
-    return text
+    return f"{first.describe()}. {where}" if with_result else where
