@@ -20,6 +20,7 @@ from sb3_diagnostics.rules.registry import check as registry_check
 from sb3_diagnostics.sb3.gradient_tap import GradientTap
 from sb3_diagnostics.sb3.models import is_on_policy, shares_step_locals
 from sb3_diagnostics.sb3.state import MetricCache
+from sb3_diagnostics.sb3.train_log import dump_final_update
 from sb3_diagnostics.thresholds import Thresholds, require_whole_number
 from sb3_diagnostics.triage import format_report
 from sb3_diagnostics.warnings import DiagnosticWarning
@@ -277,8 +278,8 @@ class DiagnosticCallback(BaseCallback):
         finally:
             self._guard(self._teardown)
         if self.judged_final and not self._shared:
-            # SB3 never dumps the last update of learn(); write it, as EvalCallback dumps its results.
-            self.model.logger.dump(self.model.num_timesteps)
+            # SB3 never dumps the last update of learn(): write it to the files (not to SB3's stdout table).
+            dump_final_update(self.model.logger, self.model.num_timesteps)
 
     def _judge_final(self) -> None:
         metrics = self._measure_final()

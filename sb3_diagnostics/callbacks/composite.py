@@ -32,6 +32,7 @@ from sb3_diagnostics.findings import Finding, Severity
 from sb3_diagnostics.rules.registry import CHECKS as RULES
 from sb3_diagnostics.rules.registry import coerce_all
 from sb3_diagnostics.sb3.gradient_tap import GradientTap
+from sb3_diagnostics.sb3.train_log import dump_final_update
 from sb3_diagnostics.thresholds import require_whole_number
 from sb3_diagnostics.triage import format_report, triage
 from sb3_diagnostics.warnings import DiagnosticWarning
@@ -258,8 +259,9 @@ class DiagnosticsCallback(CallbackList):
         super()._on_training_end()
         if any(getattr(c, "judged_final", False) for c in self.callbacks):
             # SB3 never dumps the last update of learn(): write it once, after every check judged it
-            # (a dump clears the logger's train/* values that later checks read).
-            self.model.logger.dump(self.model.num_timesteps)
+            # (a dump clears the logger's train/* values that later checks read), to the files only:
+            # SB3's stdout table stays as SB3 prints it, nothing appears after learn() returns.
+            dump_final_update(self.model.logger, self.model.num_timesteps)
         if self.verbose >= 1:
             from sb3_diagnostics.triage import summary
 

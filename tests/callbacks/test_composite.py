@@ -8,7 +8,7 @@ import warnings
 import pytest
 from sb3_contrib import ARS, TRPO, MaskablePPO, RecurrentPPO
 from sb3_contrib.common.envs import InvalidActionEnvDiscrete
-from stable_baselines3 import A2C, PPO
+from stable_baselines3 import A2C, PPO, SAC
 from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.envs import IdentityEnvMultiBinary, IdentityEnvMultiDiscrete
@@ -255,3 +255,57 @@ def test_verbose_prints_one_summary_at_the_end_of_learn(ppo_small, capsys):
         assert expected in tail, tail
         if lr < 1e-6:
             assert "root cause(s), most upstream first" in tail and "Try: Set learning_rate" in tail
+
+
+def _tables(out: str) -> tuple[list[list[str]], str]:
+    """SB3's stdout tables (the keys of each, in order) and the text printed after the last one."""
+    lines = out.splitlines()
+    tables: list[list[str]] = []
+    current: list[str] | None = None
+    last_line = -1
+    for i, line in enumerate(lines):
+        if line.startswith("---") and set(line) == {"-"}:
+            if current is None:
+                current = []
+            else:
+                tables.append(current)
+                current, last_line = None, i
+        elif current is not None and line.startswith("|"):
+            current.append(line.split("|")[1].strip())
+    return tables, "\n".join(lines[last_line + 1:]).strip()
+
+
+@pytest.mark.parametrize("make, steps", [
+    (lambda tiny: PPO("MlpPolicy", "CartPole-v1", verbose=1, **tiny(n_steps=32, batch_size=32, n_epochs=1)), 128),
+    (lambda tiny: A2C("MlpPolicy", "CartPole-v1", verbose=1, **tiny(n_steps=8)), 240),
+    pytest.param(lambda tiny: SAC("MlpPolicy", "Pendulum-v1", verbose=1, learning_starts=100, batch_size=32,
+                                  **tiny(buffer_size=1000)), 400, marks=pytest.mark.slow),
+], ids=["PPO", "A2C", "SAC"])
+def test_sb3_stdout_tables_are_unchanged_and_nothing_follows_them(tiny, capsys, make, steps):
+    # SB3's console table is SB3's: the same tables with and without the callback, no diagnostics/ rows,
+    # and after learn() nothing but (at verbose=1) the one summary; the last update is dumped to files only
+    seen = {}
+    for name, callback in (("without", None), ("quiet", DiagnosticsCallback()),
+                           ("verbose", DiagnosticsCallback(verbose=1, off_policy_interval=100))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            make(tiny).learn(steps, callback=callback, log_interval=1)
+        seen[name] = _tables(capsys.readouterr().out)
+    tables, after = seen["without"]
+    assert len(tables) >= 2 and after == ""
+    assert seen["quiet"] == (tables, "")
+    verbose_tables, verbose_after = seen["verbose"]
+    assert verbose_tables == tables
+    assert not any("diagnostics" in key for table in verbose_tables for key in table)
+    assert verbose_after.startswith("sb3-diagnostics: ") and "|" not in verbose_after, verbose_after
+    assert len(verbose_after.splitlines()) <= 3, verbose_after  # healthy: one line
+
+
+def test_the_last_update_still_reaches_tensorboard(tiny, tmp_logdir):
+    # the final update SB3 never dumps is written to the event file (the post-hoc report judges it), not printed
+    model = PPO("MlpPolicy", "CartPole-v1", tensorboard_log=tmp_logdir, **tiny(n_steps=64, batch_size=64, n_epochs=2))
+    model.learn(256, callback=DiagnosticsCallback(), tb_log_name="run")
+    events = EventAccumulator(os.path.join(tmp_logdir, "run_1"))
+    events.Reload()
+    assert [e.step for e in events.Scalars("train/approx_kl")][-1] == 256
+    assert [e.step for e in events.Scalars("diagnostics/entropy_normalized")][-1] == 256
