@@ -34,7 +34,7 @@ from sb3_diagnostics.rules.registry import coerce_all
 from sb3_diagnostics.sb3.gradient_tap import GradientTap
 from sb3_diagnostics.sb3.train_log import dump_final_update
 from sb3_diagnostics.thresholds import require_whole_number
-from sb3_diagnostics.triage import format_report, triage
+from sb3_diagnostics.triage import ReportText, format_report, triage
 from sb3_diagnostics.warnings import DiagnosticWarning
 
 #: check key -> callback class, in the order they run (the order of the rule registry)
@@ -142,10 +142,10 @@ class DiagnosticsCallback(CallbackList):
         """
         return triage(self.engine.findings, self.engine.spans)
 
-    def report(self, min_severity: Severity | str = Severity.INFO) -> str:
+    def report(self, min_severity: Severity | str = Severity.INFO) -> ReportText:
         """
         :param min_severity: leave out findings below this severity
-        :return: the triage as text, the root cause on top
+        :return: the triage as text, the root cause on top (a ``str``; in Jupyter it displays as a table)
         """
         return format_report(self.findings, min_severity=Severity.parse(min_severity), spans=self.engine.spans,
                              last_step=self.engine.last_step)

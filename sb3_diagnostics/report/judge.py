@@ -5,6 +5,7 @@ callbacks feed, and the same rules (built by each check's ``make_rules``) judge 
 
 from __future__ import annotations
 
+import html
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -18,7 +19,7 @@ from sb3_diagnostics.report.reader import RunScalars, read_run
 from sb3_diagnostics.rules.nan import NONFINITE_AT
 from sb3_diagnostics.rules.registry import all_rules
 from sb3_diagnostics.sb3.train_log import SB3_OFFLINE_KEYS, SB3_ROLLOUT_KEYS, SB3_TRAIN_KEYS
-from sb3_diagnostics.triage import triage
+from sb3_diagnostics.triage import findings_html, first_problem, triage
 
 Stream = list[tuple[int, dict[str, float]]]
 
@@ -55,6 +56,30 @@ class RunReport:
     def worst(self) -> Severity | None:
         """The highest severity found, or None for a clean run."""
         return max((f.severity for f in self.findings), default=None)
+
+    def __str__(self) -> str:
+        from sb3_diagnostics.report.render import format_run
+
+        return format_run(self)
+
+    def __repr__(self) -> str:
+        if not self.judged:
+            return f"RunReport({str(self.path)!r}: unreadable, {len(self.problems)} problem(s))"
+        top = first_problem(self.findings, Severity.WARNING, self.spans)
+        first = f"; first problem {top.code} at step {top.step}" if top else ""
+        status = str(self.worst) if self.worst is not None else "ok"
+        return (f"RunReport({str(self.path)!r}: {status}, {len(self.findings)} finding(s){first}; "
+                f"last step {self.last_step})")
+
+    def _repr_html_(self) -> str:
+        """The run's triage as an HTML table (Jupyter)."""
+        title = f"Run {self.path} (last step {self.last_step}; read {', '.join(self.sources) or 'nothing'})"
+        notes = [f"note: {p}" for p in self.problems]
+        if not self.judged:
+            lines = [title, *notes, "Not judged: nothing in this run could be read, so nothing can be said about "
+                     "its health."]
+            return '<div class="sb3-diagnostics-report">' + "".join(f"<p>{html.escape(t)}</p>" for t in lines) + "</div>"
+        return findings_html(self.findings, spans=self.spans, last_step=self.last_step, title=title, notes=notes)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary."""

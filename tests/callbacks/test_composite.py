@@ -32,12 +32,15 @@ def test_stop_on_typo_lists_the_codes():
         DiagnosticsCallback(stop_on=["entropy_colapse"])
 
 
-def test_healthy_ppo_cartpole_is_silent(ppo_small, train):
+def test_healthy_ppo_cartpole_is_silent(ppo_small, train, html_table):
     cb = DiagnosticsCallback()
     run = train(PPO("MlpPolicy", make_vec_env("CartPole-v1", n_envs=4, seed=0), **ppo_small()), 12000, cb)
     assert run.codes(Severity.WARNING) == set()
     assert run.warnings == []
     assert "No findings" in cb.report()
+    shown = html_table(cb.report(min_severity="warning")._repr_html_())  # in Jupyter: no table, the advice
+    assert shown.rows == [] and "table" not in shown.tags
+    assert "No findings" in cb.report(min_severity="warning")._repr_html_()
 
 
 @pytest.mark.slow  # CI: make test-slow
@@ -104,7 +107,7 @@ def test_cooldown_warns_once_for_a_persistent_fault(broken_model, train):
     assert cb.engine.occurrences["policy_not_updating"] >= 15
 
 
-def test_report_puts_the_root_cause_first(broken_model, train):
+def test_report_puts_the_root_cause_first(broken_model, train, html_table):
     # learning_rate=3e-10: the policy never moves (policy_not_updating, measured), so it also stays random
     # (policy_stays_random, a consequence): the report leads with the cause and folds the consequence under it.
     cb = DiagnosticsCallback()
@@ -116,6 +119,14 @@ def test_report_puts_the_root_cause_first(broken_model, train):
     [root, consequence] = cb.triage()
     assert (root.code, root.caused_by) == ("policy_not_updating", None)
     assert (consequence.code, consequence.caused_by) == ("policy_stays_random", "policy_not_updating")
+    # at the prompt the report shows as text, in Jupyter as a table in the same order
+    assert repr(report) == str(report) and isinstance(report, str)
+    table = html_table(report._repr_html_())
+    assert table.header == ["severity", "code", "steps", "message", "what to try", "caused by"]
+    assert [row[1] for row in table.rows] == ["policy_not_updating", "\u21b3 policy_stays_random"]
+    assert table.rows[0][0] == "ERROR" and table.rows[0][2] == f"from step {root.step}"
+    assert table.rows[0][3:] == [root.message, root.hint, ""]  # unescaped back to the very text
+    assert table.rows[1][3] == consequence.message and table.rows[1][5] == "policy_not_updating"
 
 
 def test_tensorboard_gets_scalars_alert_series_and_text(broken_model, train, tmp_logdir):
