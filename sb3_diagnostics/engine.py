@@ -12,7 +12,7 @@ Live callbacks, the post-hoc report and the pre-flight all hand their metrics to
 - emission: Python warnings (category from the catalog family, ``stacklevel`` pointing at the
   user's ``learn()`` call), the SB3 logger (``diagnostics/<metric>`` scalars every update,
   ``diagnostics/alert/<code>`` series, ``diagnostics/findings/<code>`` TensorBoard text),
-  and the ``sb3_diagnostics`` :mod:`logging` logger.
+  the ``sb3_diagnostics`` :mod:`logging` logger, and an optional alert sink (:mod:`sb3_diagnostics.sinks`).
 
 It knows nothing of torch or SB3: a "logger" is anything with SB3's ``record(key, value, exclude)``.
 """
@@ -25,7 +25,7 @@ import os
 import sys
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import FrameType
 from typing import Any
 
@@ -99,6 +99,8 @@ class Engine:
         2 also prints every update's metrics
     :param emit: False to only collect findings (the post-hoc report): no warnings, no logging
     :param ignore: codes never reported (judged harmless by the user)
+    :param sink: called with each new finding (e.g. :class:`~sb3_diagnostics.sinks.WandbAlertSink`); a sink
+        that raises is switched off, training goes on
     """
 
     def __init__(
@@ -109,7 +111,9 @@ class Engine:
         verbose: int = 0,
         emit: bool = True,
         ignore: Iterable[str] | None = (),
+        sink: Callable[[Finding], None] | None = None,
     ) -> None:
+        self.sink = sink
         self.cooldown = require_whole_number("cooldown", cooldown, 0, "updates")
         self.cooldown_steps = require_whole_number("cooldown_steps", cooldown_steps, 0, "timesteps")
         self.verbose = verbose
@@ -267,6 +271,13 @@ class Engine:
                 f"**{finding.severity}** at step {finding.step}: {finding.message}\n\n{finding.hint}",
                 exclude=_TEXT_ONLY,
             )
+        if self.sink is not None:
+            try:
+                self.sink(finding)
+            except Exception as exc:  # a bug in a sink never crashes training: that sink is switched off
+                log.warning("sb3-diagnostics: the alert sink %r failed with %s: %s. It is switched off; training "
+                            "continues and findings are still warned and logged.", self.sink, type(exc).__name__, exc)
+                self.sink = None
         if finding.severity >= Severity.WARNING:
             category = CATEGORIES[entry(finding.code).family]
             warnings.warn(text, category, stacklevel=_user_stacklevel())

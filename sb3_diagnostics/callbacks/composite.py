@@ -33,6 +33,7 @@ from sb3_diagnostics.rules.registry import CHECKS as RULES
 from sb3_diagnostics.rules.registry import coerce_all
 from sb3_diagnostics.sb3.gradient_tap import GradientTap
 from sb3_diagnostics.sb3.train_log import dump_final_update
+from sb3_diagnostics.sinks import Sink, make_sink
 from sb3_diagnostics.thresholds import require_whole_number
 from sb3_diagnostics.triage import ReportText, format_report, triage
 from sb3_diagnostics.warnings import DiagnosticWarning
@@ -80,6 +81,10 @@ class DiagnosticsCallback(CallbackList):
     :param cooldown: updates a code must stay quiet before it is reported again
     :param seed: seed of the checks' own random generators (never the global RNG)
     :param off_policy_interval: for off-policy algorithms, measure at most once per this many timesteps
+    :param alert_sink: where each new finding also goes: None, ``"wandb"`` (W&B Alerts, Slack or e-mail, for
+        findings at warning or above: :class:`~sb3_diagnostics.sinks.WandbAlertSink`; needs ``pip install wandb``
+        and ``wandb.init()``), or any callable taking a :class:`Finding`. Called once per episode of trouble of a
+        code, like the warnings; a sink that raises is switched off, never training
     :param verbose: 0 only Python warnings and ``logging``; 1 also prints info findings, which checks
         run, and at the end of each ``learn()`` a summary (root causes first, consequences folded under
         them); 2 also prints every update's metrics
@@ -95,6 +100,7 @@ class DiagnosticsCallback(CallbackList):
         cooldown: int = 10,
         seed: int = 0,
         off_policy_interval: int = 1000,
+        alert_sink: str | Sink | None = None,
         verbose: int = 0,
     ) -> None:
         super().__init__([])
@@ -117,7 +123,7 @@ class DiagnosticsCallback(CallbackList):
         parse_stop_on(stop_on)  # validate now, not at the first finding
         self.stop_on = stop_on
         self.seed = require_seed(seed)
-        self.engine = Engine(cooldown=cooldown, verbose=self.verbose, ignore=ignore)
+        self.engine = Engine(cooldown=cooldown, verbose=self.verbose, ignore=ignore, sink=make_sink(alert_sink))
         self.gate = MeasureGate(require_whole_number("off_policy_interval", off_policy_interval, 1, "steps"))
         self.off_policy_interval = self.gate.interval
         self.skipped: dict[str, str] = {}

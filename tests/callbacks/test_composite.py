@@ -32,11 +32,12 @@ def test_stop_on_typo_lists_the_codes():
         DiagnosticsCallback(stop_on=["entropy_colapse"])
 
 
-def test_healthy_ppo_cartpole_is_silent(ppo_small, train, html_table):
-    cb = DiagnosticsCallback()
+def test_healthy_ppo_cartpole_is_silent(ppo_small, train, html_table, fake_wandb):
+    cb = DiagnosticsCallback(alert_sink="wandb")
     run = train(PPO("MlpPolicy", make_vec_env("CartPole-v1", n_envs=4, seed=0), **ppo_small()), 12000, cb)
     assert run.codes(Severity.WARNING) == set()
     assert run.warnings == []
+    assert fake_wandb.calls == []  # no W&B alert either
     assert "No findings" in cb.report()
     shown = html_table(cb.report(min_severity="warning")._repr_html_())  # in Jupyter: no table, the advice
     assert shown.rows == [] and "table" not in shown.tags
@@ -107,11 +108,16 @@ def test_cooldown_warns_once_for_a_persistent_fault(broken_model, train):
     assert cb.engine.occurrences["policy_not_updating"] >= 15
 
 
-def test_report_puts_the_root_cause_first(broken_model, train, html_table):
+def test_report_puts_the_root_cause_first(broken_model, train, html_table, fake_wandb):
     # learning_rate=3e-10: the policy never moves (policy_not_updating, measured), so it also stays random
     # (policy_stays_random, a consequence): the report leads with the cause and folds the consequence under it.
-    cb = DiagnosticsCallback()
+    cb = DiagnosticsCallback(alert_sink="wandb")
     train(broken_model(), 6000, cb)
+    # each code alerted on W&B once, though both held for most of the ~23 updates
+    assert [(c["title"], c["level"]) for c in fake_wandb.calls] == [
+        ("sb3-diagnostics ERROR: policy_not_updating", fake_wandb.AlertLevel.ERROR),
+        ("sb3-diagnostics WARNING: policy_stays_random", fake_wandb.AlertLevel.WARN)]
+    assert cb.engine.occurrences["policy_not_updating"] > 10
     report = cb.report()
     assert report.index("[policy_not_updating]") < report.index("[policy_stays_random]")
     assert "Start with [policy_not_updating]" in report
