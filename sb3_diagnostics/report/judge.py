@@ -53,6 +53,12 @@ class RunReport:
         return self.judged
 
     @property
+    def final_return(self) -> float | None:
+        """The last logged mean episode return (``rollout/ep_rew_mean``), None when the run logged none."""
+        points = [v for _, v in self.scalars.get("rollout/ep_rew_mean", []) if math.isfinite(v)]
+        return points[-1] if points else None
+
+    @property
     def worst(self) -> Severity | None:
         """The highest severity found, or None for a clean run."""
         return max((f.severity for f in self.findings), default=None)
@@ -87,6 +93,8 @@ class RunReport:
             "run": str(self.path),
             "status": str(self.worst) if self.worst is not None else ("ok" if self.judged else "unreadable"),
             "last_step": self.last_step,
+            "final_return": self.final_return,
+            "root_cause": top.code if (top := first_problem(self.findings, Severity.WARNING, self.spans)) else None,
             "sources": self.sources,
             "problems": self.problems,
             "findings": [

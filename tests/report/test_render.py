@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
 from sb3_diagnostics.cli import main as cli
 from sb3_diagnostics.report import format_run, judge_run
-from sb3_diagnostics.triage import triage
+from sb3_diagnostics.triage import first_problem, triage
 
 
 def test_sweep_is_ranked_and_exported(plain_runs, sweep, capsys, tmp_path):
@@ -24,6 +26,26 @@ def test_sweep_is_ranked_and_exported(plain_runs, sweep, capsys, tmp_path):
     assert len(data["runs"]) == len(plain_runs)
     assert data["runs"][-1]["status"] == "ok"
     assert {"code", "severity", "step", "message", "hint"} <= set(data["runs"][0]["findings"][0])
+    # each run's final return (its last rollout/ep_rew_mean) and root cause, in the table and the JSON
+    header = next(line for line in table.splitlines() if line.startswith("STATUS"))
+    assert header.split() == ["STATUS", "RUN", "FINAL", "RETURN", "ROOT", "CAUSE", "ALSO"]
+    for run in data["runs"]:
+        name = next(n for n in plain_runs if f"/{n}/" in run["run"] + "/")
+        expected_code = plain_runs[name][-1]
+        report = judge_run(run["run"])
+        last = report.scalars["rollout/ep_rew_mean"][-1][1]
+        assert run["final_return"] == last and report.final_return == last
+        row = next(line for line in lines if line.split()[1] == run["run"]).split()
+        assert float(row[2]) == pytest.approx(last, rel=1e-3)
+        root = first_problem(report.findings, spans=report.spans)
+        assert run["root_cause"] == (root.code if root else None)
+        if expected_code is None:
+            assert row[3] == "-" and run["root_cause"] is None
+        else:
+            assert row[3] == root.code and row[5] == str(root.step)  # "<code> @ <step>"
+    # the healthy run learned, the broken ones did not (the column says which runs reached what)
+    returns = {n: next(r["final_return"] for r in data["runs"] if f"/{n}/" in r["run"] + "/") for n in plain_runs}
+    assert returns["healthy"] > returns["lr_typo"]
 
 
 def test_run_report_displays_as_an_escaped_table_in_jupyter(sweep, tmp_path, html_table):
