@@ -41,6 +41,8 @@ log = logging.getLogger("sb3_diagnostics")
 
 #: prefix of every scalar this library records
 PREFIX = "diagnostics/"
+#: prefix of the context of an update where a code held (read back by the post-hoc report)
+CONTEXT = f"{PREFIX}context/"
 
 _LOG_LEVELS = {Severity.INFO: logging.INFO, Severity.WARNING: logging.WARNING, Severity.ERROR: logging.ERROR}
 #: SB3 output formats that must not receive our text or our scalars (the stdout table stays SB3's own)
@@ -160,12 +162,29 @@ class Engine:
         self.start_update(step, logger)
         self.record_metrics(logger, metrics)
         new: list[Finding] = []
+        alerted = False
         for rule in rules:
             for alert in rule.observe(step, metrics):
+                alerted = True
                 finding = self.handle(alert, step, check, logger)
                 if finding is not None:
                     new.append(finding)
+        if alerted and logger is not None:
+            self.record_context(logger, metrics)
         return new
+
+    def record_context(self, logger: Any, metrics: Mapping[str, float]) -> None:
+        """
+        Record the context of an update where a code held (``_clip_reward``, the rewards clipping made alike...)
+        under ``diagnostics/context/<name>``, so that the post-hoc report, judging the logged run with the same
+        rules, writes the same message and hint, with the same numbers. Only at such updates: a few points.
+
+        :param logger: the model's SB3 logger
+        :param metrics: the update's metrics
+        """
+        for name, value in metrics.items():
+            if name.startswith("_") and ":" not in name and isinstance(value, (int, float)) and math.isfinite(value):
+                logger.record(f"{CONTEXT}{name[1:]}", float(value), exclude=_NOT_STDOUT)
 
     def start_update(self, step: int, logger: Any | None) -> None:
         """

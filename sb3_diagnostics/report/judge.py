@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sb3_diagnostics.engine import PREFIX, Engine
+from sb3_diagnostics.engine import CONTEXT, PREFIX, Engine
 from sb3_diagnostics.findings import Finding, Severity
 from sb3_diagnostics.report.reader import RunScalars, read_run
 from sb3_diagnostics.rules.nan import NONFINITE_AT
@@ -134,11 +134,13 @@ def metric_stream(scalars: Mapping[str, list[tuple[int, float]]]) -> tuple[Strea
     by_dump: dict[tuple[int, int], dict[str, float]] = defaultdict(dict)
     nonfinite: dict[tuple[int, int], list[str]] = defaultdict(list)
     nonfinite_only: dict[int, list[str]] = {}
-    ours = any(tag.startswith(PREFIX) and not tag.startswith(f"{PREFIX}alert/") for tag in scalars)
+    ours = any(tag.startswith(PREFIX) and not tag.startswith((f"{PREFIX}alert/", CONTEXT)) for tag in scalars)
     sources = ["diagnostics/*"] if ours else []
     observed: set[tuple[int, int]] = set()  # dumps that carry the callback's own measurements
     for tag, points in scalars.items():
-        if tag.startswith(PREFIX):
+        if tag.startswith(CONTEXT):
+            name = "_" + tag[len(CONTEXT):]  # the context the live rules had where a code held
+        elif tag.startswith(PREFIX):
             name = tag[len(PREFIX):]
             if "/" in name and not name.startswith("reward_component/"):
                 continue  # alert series and finding text are outputs, not inputs
@@ -162,7 +164,7 @@ def metric_stream(scalars: Mapping[str, list[tuple[int, float]]]) -> tuple[Strea
                     nonfinite[key].append(tag)
                 continue
             by_dump[key].setdefault(name, value)
-            if tag.startswith(PREFIX):
+            if tag.startswith(PREFIX) and not tag.startswith(CONTEXT):
                 observed.add(key)
     if ours:
         # The callback judged at its own moments (off-policy: every off_policy_interval steps) while SB3 dumps
@@ -185,9 +187,9 @@ def metric_stream(scalars: Mapping[str, list[tuple[int, float]]]) -> tuple[Strea
     first_entropy = next((m["_entropy_loss"] for _, m in stream if "_entropy_loss" in m), None)
     discrete = "_std" not in {k for _, m in stream for k in m}
     for step, m in stream:
-        m["_progress"] = step / last if last > 0 else 0.0
+        m.setdefault("_progress", step / last if last > 0 else 0.0)  # the live value, where it was recorded
         if first_lr and "_learning_rate" in m:
-            m["_lr_ratio"] = m["_learning_rate"] / first_lr
+            m.setdefault("_lr_ratio", m["_learning_rate"] / first_lr)
         if not ours:
             length = m.get("_ep_len_mean")
             if "_ep_rew_mean" in m and length:

@@ -60,7 +60,8 @@ def plot_run(report: RunReport, path: str | Path | None = None):  # type: ignore
                            reference if tag != "train/entropy_loss" else None))
     used = {tag for _, tags, _ in PANELS for tag in tags}
     for tag in sorted(report.scalars):
-        if (tag.startswith("diagnostics/") and "/alert/" not in tag and tag not in used and tag not in _NOT_DRAWN
+        if (tag.startswith("diagnostics/") and not tag.startswith(("diagnostics/alert/", "diagnostics/context/"))
+                and tag not in used and tag not in _NOT_DRAWN
                 and _varies(report.scalars[tag])):
             panels.append((tag[len("diagnostics/"):], tag, None))
 
