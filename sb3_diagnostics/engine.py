@@ -49,26 +49,43 @@ _LOG_LEVELS = {Severity.INFO: logging.INFO, Severity.WARNING: logging.WARNING, S
 _TEXT_ONLY = ("stdout", "log", "json", "csv")
 _NOT_STDOUT = ("stdout", "log")
 
-#: TensorBoard custom-scalars layout: the ``diagnostics/`` charts grouped by concern, in triage
-#: order, one chart per quantity (so that values of different scales never share an axis).
+#: TensorBoard custom-scalars layout: the ``diagnostics/`` charts in triage order, each on its own scale: one
+#: quantity per chart, or several of one unit and size (the gradient norms of each network, the clipped fractions),
+#: never a KL of 0.02 beside 10 epochs on one axis.
 SCALARS_LAYOUT: dict[str, dict[str, list[Any]]] = {
     "sb3-diagnostics": {
-        "gradient norm": ["Multiline", [r"diagnostics/grad_norm.*", r"diagnostics/grad_peak.*"]],
-        "parameters without gradient": ["Multiline", [r"diagnostics/params_.*"]],
-        "VecNormalize clipping": ["Multiline", [r"diagnostics/vecnorm_.*_clip_frac"]],
-        "VecNormalize return scale": ["Multiline", [r"diagnostics/vecnorm_ret_std"]],
-        "recurrent state": ["Multiline", [r"diagnostics/lstm_.*"]],
-        "explained variance": ["Multiline", [r"diagnostics/explained_variance"]],
-        "Q-values": ["Multiline", [r"diagnostics/q_mean", r"diagnostics/q_value_spread"]],
-        "target network speed": ["Multiline", [r"diagnostics/target_drift_ratio"]],
-        "exploration": ["Multiline", [r"diagnostics/entropy_normalized", r"diagnostics/action_std_min"]],
-        "advantages": ["Multiline", [r"diagnostics/advantage_.*"]],
-        "policy updates": ["Multiline", [r"train/approx_kl", r"train/clip_fraction", r"diagnostics/epochs_completed"]],
-        "reward scale": ["Multiline", [r"diagnostics/reward_abs_.*", r"diagnostics/return_.*"]],
-        "reward signal": ["Multiline", [r"diagnostics/reward_nonzero_frac", r"diagnostics/reward_snr",
-                                        r"diagnostics/reward_component/.*"]],
-        "episodes": ["Multiline", [r"diagnostics/truncation_frac", r"diagnostics/episodes_finished"]],
-        "alerts": ["Multiline", [r"diagnostics/alert/.*"]],
+        title: ["Multiline", tags] for title, tags in (
+            ("gradient norm", [r"diagnostics/grad_norm.*", r"diagnostics/grad_peak.*"]),
+            ("parameters without gradient (count)", [r"diagnostics/params_.*"]),
+            ("VecNormalize: clipped fraction", [r"diagnostics/vecnorm_.*_clip_frac"]),
+            ("VecNormalize: rewards made alike by clipping (x)", [r"diagnostics/vecnorm_reward_squeeze"]),
+            ("VecNormalize: return scale", [r"diagnostics/vecnorm_ret_std"]),
+            ("LSTM state norm", [r"diagnostics/lstm_state_norm.*"]),
+            ("LSTM state not reset at episode starts", [r"diagnostics/lstm_hidden_boundaries",
+                                                        r"diagnostics/lstm_reset_violation"]),
+            ("explained variance", [r"diagnostics/explained_variance"]),
+            ("critic error (relative to the returns)", [r"diagnostics/value_error_rel"]),
+            ("Q-values: mean", [r"diagnostics/q_mean"]),
+            ("Q-values: spread", [r"diagnostics/q_value_spread"]),
+            ("target network speed", [r"diagnostics/target_drift_ratio"]),
+            ("entropy (fraction of maximum)", [r"diagnostics/entropy_normalized"]),
+            ("smallest action std (fraction of range)", [r"diagnostics/action_std_min"]),
+            ("advantages: std", [r"diagnostics/advantage_std"]),
+            ("advantages: largest |A|", [r"diagnostics/advantage_abs_max"]),
+            ("approx KL", [r"train/approx_kl", r"train/kl_divergence_loss"]),
+            ("clip fraction", [r"train/clip_fraction"]),
+            ("epochs completed per update", [r"diagnostics/epochs_completed"]),
+            ("reward: largest |r|", [r"diagnostics/reward_abs_max"]),
+            ("reward: mean |r|", [r"diagnostics/reward_abs_mean"]),
+            ("return: mean", [r"diagnostics/return_mean"]),
+            ("return: std", [r"diagnostics/return_std"]),
+            ("rewarded fraction of steps", [r"diagnostics/reward_nonzero_frac"]),
+            ("reward signal-to-noise", [r"diagnostics/reward_snr"]),
+            ("reward components", [r"diagnostics/reward_component/.*"]),
+            ("truncated fraction of episodes", [r"diagnostics/truncation_frac"]),
+            ("episodes finished per update", [r"diagnostics/episodes_finished"]),
+            ("alerts (1 while a code holds)", [r"diagnostics/alert/.*"]),
+        )
     }
 }
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import statistics
 import warnings
 
 import pytest
@@ -24,6 +26,7 @@ from sb3_diagnostics import (
     Severity,
     UnknownCodeError,
 )
+from sb3_diagnostics.engine import SCALARS_LAYOUT
 from sb3_diagnostics.warnings import PolicyUpdateWarning
 
 
@@ -150,6 +153,17 @@ def test_tensorboard_gets_scalars_alert_series_and_text(broken_model, train, tmp
     assert alerts[-1] == 1.0 and len(alerts) >= 3
     assert any(t.startswith("diagnostics/findings/policy_not_updating") for t in events.Tags()["tensors"])
     assert "custom_scalars__config__" in events.Tags()["tensors"]  # the charts grouped in "Custom Scalars"
+    # each chart of the layout on one scale: the series it draws (TensorBoard matches the regexes unanchored) are
+    # of comparable size (KL ~1e-10 here and 10 epochs per update used to share an axis)
+    charts = SCALARS_LAYOUT["sb3-diagnostics"]
+    drawn = {title: [t for t in scalars if any(re.search(rx, t) for rx in regexes)]
+             for title, (_, regexes) in charts.items()}
+    assert len([t for tags in drawn.values() for t in tags]) >= 15
+    for title, tags in drawn.items():
+        sizes = [statistics.median(abs(e.value) for e in events.Scalars(t)) for t in tags]
+        sizes = [size for size in sizes if size > 0]
+        assert not sizes or max(sizes) <= 20 * min(sizes), (title, dict(zip(tags, sizes, strict=False)))
+    assert all(sum(t in tags for tags in drawn.values()) <= 1 for t in scalars)  # each series in one chart at most
 
 
 def test_stop_on_error_stops_training(broken_model, train):
