@@ -63,7 +63,9 @@ CODE_PANELS: dict[str, tuple[str, list[str]]] = {
 MAX_PANELS = 8
 #: logged scalars that say nothing on a chart
 _NOT_DRAWN = {"diagnostics/n_epochs"}
-_STYLES = {Severity.ERROR: ("-", 1.6), Severity.WARNING: ("--", 1.2), Severity.INFO: (":", 1.0)}
+_STYLES: dict[Severity, tuple[Any, float]] = {
+    Severity.ERROR: ("-", 1.6), Severity.WARNING: ("--", 1.2), Severity.INFO: (":", 1.0),
+}
 
 
 def _first_present(report: RunReport, tags: Sequence[str]) -> str | None:
@@ -162,8 +164,8 @@ def plot_run(report: RunReport, path: str | Path | None = None, max_panels: int 
 
     panels = panels_of(report, max_panels)
     serious = _serious(report)
-    palette = plt.get_cmap("tab10").colors
-    colors = {f.code: palette[(i + 1) % len(palette)] for i, f in enumerate(serious)}  # tab:blue draws the data
+    palette = [f"C{i}" for i in range(1, 10)]  # C0 (blue) draws the data
+    colors = {f.code: palette[i % len(palette)] for i, f in enumerate(serious)}
 
     cols = 2
     rows = max(1, (len(panels) + cols - 1) // cols)
