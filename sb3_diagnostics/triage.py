@@ -240,7 +240,7 @@ class ReportText(str):
     min_severity: Severity
 
     def __new__(
-        cls, text: str, findings: Iterable[Finding], *, min_severity: Severity = Severity.INFO,
+        cls, text: str, findings: Iterable[Finding] = (), *, min_severity: Severity = Severity.INFO,
         spans: Spans | None = None, last_step: int | None = None,
     ) -> ReportText:
         self = super().__new__(cls, text)
