@@ -194,14 +194,15 @@ class Engine:
         """
         Record the context of an update where a code held (``_clip_reward``, the rewards clipping made alike...)
         under ``diagnostics/context/<name>``, so that the post-hoc report, judging the logged run with the same
-        rules, writes the same message and hint, with the same numbers. Only at such updates: a few points.
+        rules, writes the same message and hint, with the same numbers. Only at such updates, and only to
+        TensorBoard (what the report reads), not to CSV or JSON.
 
         :param logger: the model's SB3 logger
         :param metrics: the update's metrics
         """
         for name, value in metrics.items():
             if name.startswith("_") and ":" not in name and isinstance(value, (int, float)) and math.isfinite(value):
-                logger.record(f"{CONTEXT}{name[1:]}", float(value), exclude=_NOT_STDOUT)
+                logger.record(f"{CONTEXT}{name[1:]}", float(value), exclude=_TEXT_ONLY)  # for the report: TensorBoard
 
     def start_update(self, step: int, logger: Any | None) -> None:
         """
