@@ -68,6 +68,7 @@ _EXPORTS: dict[str, str] = {
     "ProbeSetupError": "sb3_diagnostics.errors",
     "ReportInputError": "sb3_diagnostics.errors",
     "UnknownCodeError": "sb3_diagnostics.errors",
+    "WandbAlertSink": "sb3_diagnostics.sinks",
 }
 
 __all__ = [
@@ -108,6 +109,7 @@ __all__ = [
     "ValueThresholds",
     "VecNormalizeAuditCallback",
     "VecNormalizeThresholds",
+    "WandbAlertSink",
     "__version__",
     "check_policy",
     "check_training_env",
@@ -156,6 +158,7 @@ if TYPE_CHECKING:  # for IDEs and type checkers: the names above, eagerly
     from sb3_diagnostics.findings import Finding, Severity
     from sb3_diagnostics.policy import PolicyCheckReport, check_policy, evaluate_recurrent, warn_missing_episode_start
     from sb3_diagnostics.preflight import PreflightReport, check_training_env
+    from sb3_diagnostics.sinks import WandbAlertSink
     from sb3_diagnostics.thresholds import (
         EntropyThresholds,
         EpisodeThresholds,

@@ -12,7 +12,7 @@ Live callbacks, the post-hoc report and the pre-flight all hand their metrics to
 - emission: Python warnings (category from the catalog family, ``stacklevel`` pointing at the
   user's ``learn()`` call), the SB3 logger (``diagnostics/<metric>`` scalars every update,
   ``diagnostics/alert/<code>`` series, ``diagnostics/findings/<code>`` TensorBoard text),
-  and the ``sb3_diagnostics`` :mod:`logging` logger.
+  the ``sb3_diagnostics`` :mod:`logging` logger, and an optional alert sink (:mod:`sb3_diagnostics.sinks`).
 
 It knows nothing of torch or SB3: a "logger" is anything with SB3's ``record(key, value, exclude)``.
 """
@@ -25,7 +25,7 @@ import os
 import sys
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import FrameType
 from typing import Any
 
@@ -41,32 +41,51 @@ log = logging.getLogger("sb3_diagnostics")
 
 #: prefix of every scalar this library records
 PREFIX = "diagnostics/"
+#: prefix of the context of an update where a code held (read back by the post-hoc report)
+CONTEXT = f"{PREFIX}context/"
 
 _LOG_LEVELS = {Severity.INFO: logging.INFO, Severity.WARNING: logging.WARNING, Severity.ERROR: logging.ERROR}
 #: SB3 output formats that must not receive our text or our scalars (the stdout table stays SB3's own)
 _TEXT_ONLY = ("stdout", "log", "json", "csv")
 _NOT_STDOUT = ("stdout", "log")
 
-#: TensorBoard custom-scalars layout: the ``diagnostics/`` charts grouped by concern, in triage
-#: order, one chart per quantity (so that values of different scales never share an axis).
+#: TensorBoard custom-scalars layout: the ``diagnostics/`` charts in triage order, each on its own scale: one
+#: quantity per chart, or several of one unit and size (the gradient norms of each network, the clipped fractions),
+#: never a KL of 0.02 beside 10 epochs on one axis.
 SCALARS_LAYOUT: dict[str, dict[str, list[Any]]] = {
     "sb3-diagnostics": {
-        "gradient norm": ["Multiline", [r"diagnostics/grad_norm.*", r"diagnostics/grad_peak.*"]],
-        "parameters without gradient": ["Multiline", [r"diagnostics/params_.*"]],
-        "VecNormalize clipping": ["Multiline", [r"diagnostics/vecnorm_.*_clip_frac"]],
-        "VecNormalize return scale": ["Multiline", [r"diagnostics/vecnorm_ret_std"]],
-        "recurrent state": ["Multiline", [r"diagnostics/lstm_.*"]],
-        "explained variance": ["Multiline", [r"diagnostics/explained_variance"]],
-        "Q-values": ["Multiline", [r"diagnostics/q_mean", r"diagnostics/q_value_spread"]],
-        "target network speed": ["Multiline", [r"diagnostics/target_drift_ratio"]],
-        "exploration": ["Multiline", [r"diagnostics/entropy_normalized", r"diagnostics/action_std_min"]],
-        "advantages": ["Multiline", [r"diagnostics/advantage_.*"]],
-        "policy updates": ["Multiline", [r"train/approx_kl", r"train/clip_fraction", r"diagnostics/epochs_completed"]],
-        "reward scale": ["Multiline", [r"diagnostics/reward_abs_.*", r"diagnostics/return_.*"]],
-        "reward signal": ["Multiline", [r"diagnostics/reward_nonzero_frac", r"diagnostics/reward_snr",
-                                        r"diagnostics/reward_component/.*"]],
-        "episodes": ["Multiline", [r"diagnostics/truncation_frac", r"diagnostics/episodes_finished"]],
-        "alerts": ["Multiline", [r"diagnostics/alert/.*"]],
+        title: ["Multiline", tags] for title, tags in (
+            ("gradient norm", [r"diagnostics/grad_norm.*", r"diagnostics/grad_peak.*"]),
+            ("parameters without gradient (count)", [r"diagnostics/params_.*"]),
+            ("VecNormalize: clipped fraction", [r"diagnostics/vecnorm_.*_clip_frac"]),
+            ("VecNormalize: rewards made alike by clipping (x)", [r"diagnostics/vecnorm_reward_squeeze"]),
+            ("VecNormalize: return scale", [r"diagnostics/vecnorm_ret_std"]),
+            ("LSTM state norm", [r"diagnostics/lstm_state_norm.*"]),
+            ("LSTM state not reset at episode starts", [r"diagnostics/lstm_hidden_boundaries",
+                                                        r"diagnostics/lstm_reset_violation"]),
+            ("explained variance", [r"diagnostics/explained_variance"]),
+            ("critic error (relative to the returns)", [r"diagnostics/value_error_rel"]),
+            ("Q-values: mean", [r"diagnostics/q_mean"]),
+            ("Q-values: spread", [r"diagnostics/q_value_spread"]),
+            ("target network speed", [r"diagnostics/target_drift_ratio"]),
+            ("entropy (fraction of maximum)", [r"diagnostics/entropy_normalized"]),
+            ("smallest action std (fraction of range)", [r"diagnostics/action_std_min"]),
+            ("advantages: std", [r"diagnostics/advantage_std"]),
+            ("advantages: largest |A|", [r"diagnostics/advantage_abs_max"]),
+            ("approx KL", [r"train/approx_kl", r"train/kl_divergence_loss"]),
+            ("clip fraction", [r"train/clip_fraction"]),
+            ("epochs completed per update", [r"diagnostics/epochs_completed"]),
+            ("reward: largest |r|", [r"diagnostics/reward_abs_max"]),
+            ("reward: mean |r|", [r"diagnostics/reward_abs_mean"]),
+            ("return: mean", [r"diagnostics/return_mean"]),
+            ("return: std", [r"diagnostics/return_std"]),
+            ("rewarded fraction of steps", [r"diagnostics/reward_nonzero_frac"]),
+            ("reward signal-to-noise", [r"diagnostics/reward_snr"]),
+            ("reward components", [r"diagnostics/reward_component/.*"]),
+            ("truncated fraction of episodes", [r"diagnostics/truncation_frac"]),
+            ("episodes finished per update", [r"diagnostics/episodes_finished"]),
+            ("alerts (1 while a code holds)", [r"diagnostics/alert/.*"]),
+        )
     }
 }
 
@@ -99,6 +118,8 @@ class Engine:
         2 also prints every update's metrics
     :param emit: False to only collect findings (the post-hoc report): no warnings, no logging
     :param ignore: codes never reported (judged harmless by the user)
+    :param sink: called with each new finding (e.g. :class:`~sb3_diagnostics.sinks.WandbAlertSink`); a sink
+        that raises is switched off, training goes on
     """
 
     def __init__(
@@ -109,7 +130,9 @@ class Engine:
         verbose: int = 0,
         emit: bool = True,
         ignore: Iterable[str] | None = (),
+        sink: Callable[[Finding], None] | None = None,
     ) -> None:
+        self.sink = sink
         self.cooldown = require_whole_number("cooldown", cooldown, 0, "updates")
         self.cooldown_steps = require_whole_number("cooldown_steps", cooldown_steps, 0, "timesteps")
         self.verbose = verbose
@@ -156,12 +179,30 @@ class Engine:
         self.start_update(step, logger)
         self.record_metrics(logger, metrics)
         new: list[Finding] = []
+        alerted = False
         for rule in rules:
             for alert in rule.observe(step, metrics):
+                alerted = True
                 finding = self.handle(alert, step, check, logger)
                 if finding is not None:
                     new.append(finding)
+        if alerted and logger is not None:
+            self.record_context(logger, metrics)
         return new
+
+    def record_context(self, logger: Any, metrics: Mapping[str, float]) -> None:
+        """
+        Record the context of an update where a code held (``_clip_reward``, the rewards clipping made alike...)
+        under ``diagnostics/context/<name>``, so that the post-hoc report, judging the logged run with the same
+        rules, writes the same message and hint, with the same numbers. Only at such updates, and only to
+        TensorBoard (what the report reads), not to CSV or JSON.
+
+        :param logger: the model's SB3 logger
+        :param metrics: the update's metrics
+        """
+        for name, value in metrics.items():
+            if name.startswith("_") and ":" not in name and isinstance(value, (int, float)) and math.isfinite(value):
+                logger.record(f"{CONTEXT}{name[1:]}", float(value), exclude=_TEXT_ONLY)  # for the report: TensorBoard
 
     def start_update(self, step: int, logger: Any | None) -> None:
         """
@@ -267,6 +308,13 @@ class Engine:
                 f"**{finding.severity}** at step {finding.step}: {finding.message}\n\n{finding.hint}",
                 exclude=_TEXT_ONLY,
             )
+        if self.sink is not None:
+            try:
+                self.sink(finding)
+            except Exception as exc:  # a bug in a sink never crashes training: that sink is switched off
+                log.warning("sb3-diagnostics: the alert sink %r failed with %s: %s. It is switched off; training "
+                            "continues and findings are still warned and logged.", self.sink, type(exc).__name__, exc)
+                self.sink = None
         if finding.severity >= Severity.WARNING:
             category = CATEGORIES[entry(finding.code).family]
             warnings.warn(text, category, stacklevel=_user_stacklevel())

@@ -11,6 +11,7 @@ indicators), then by onset. Torch-free.
 from __future__ import annotations
 
 import dataclasses
+import html
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -163,13 +164,103 @@ def _span_text(f: Finding, spans: Spans | None, last_step: int | None) -> str:
     return f"from step {f.step}"
 
 
+_SEVERITY_COLORS = {Severity.ERROR: "#c62828", Severity.WARNING: "#e65100", Severity.INFO: "#607d8b"}
+
+
+def findings_html(
+    findings: Iterable[Finding],
+    *,
+    min_severity: Severity = Severity.INFO,
+    spans: Spans | None = None,
+    last_step: int | None = None,
+    title: str = "sb3-diagnostics report",
+    notes: Sequence[str] = (),
+) -> str:
+    """
+    The triage as an HTML table (how reports display in Jupyter): one row per finding, root causes first,
+    each consequence indented under its cause, with severity, code, steps, message, what to try and cause.
+    Every text is escaped.
+
+    :param findings: the findings of a run
+    :param min_severity: leave out findings below this severity
+    :param spans: per code, [first, last] step of each episode of trouble (``Engine.spans``)
+    :param last_step: the last step of the run (with ``spans``)
+    :param title: the heading
+    :param notes: lines shown above the table (what was measured, what could not be read ...)
+    :return: an HTML fragment
+    """
+    esc = html.escape
+    every = triage(findings, spans)
+    shown = [f for f in every if f.severity >= min_severity]
+    parts = [f'<div class="sb3-diagnostics-report"><p><strong>{esc(title)}</strong>']
+    if shown:
+        counts = {s: sum(f.severity == s for f in shown) for s in Severity}
+        parts.append(": " + ", ".join(f"{n} {s}{'s' if n > 1 else ''}" for s, n in reversed(counts.items()) if n)
+                     + " (root causes first)")
+    parts.append("</p>")
+    parts += [f"<p>{esc(n)}</p>" for n in notes]
+    if not shown:
+        text = (f"No findings at {min_severity} or above ({len(every)} below it; lower min_severity to see them)."
+                if every else f"No findings. {HEALTHY_ADVICE}")
+        parts.append(f"<p>{esc(text)}</p></div>")
+        return "".join(parts)
+    cell = 'style="text-align:left; vertical-align:top"'
+    parts.append('<table class="sb3-diagnostics-findings"><thead><tr>'
+                 + "".join(f"<th {cell}>{h}</th>" for h in ("severity", "code", "steps", "message", "what to try",
+                                                            "caused by"))
+                 + "</tr></thead><tbody>")
+    for f in shown:
+        color = _SEVERITY_COLORS[f.severity]
+        code = f"<code>{esc(f.code)}</code>" if f.caused_by is None else f"&#8627; <code>{esc(f.code)}</code>"
+        cause = f"<code>{esc(f.caused_by)}</code>" if f.caused_by else ""
+        parts.append(
+            f'<tr class="sb3d-{f.severity}">'
+            f'<td {cell}><strong style="color:{color}">{str(f.severity).upper()}</strong></td>'
+            f"<td {cell}>{code}</td><td {cell}>{esc(_span_text(f, spans, last_step))}</td>"
+            f"<td {cell}>{esc(f.message)}</td><td {cell}>{esc(f.hint)}</td><td {cell}>{cause}</td></tr>"
+        )
+    parts.append("</tbody></table>")
+    first = first_problem(shown, spans=spans)
+    if first is not None:
+        parts.append(f"<p>Start with <code>{esc(first.code)}</code>: the findings folded under it are likely its "
+                     "consequences and may go away with it.</p>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+class ReportText(str):
+    """
+    The text of a report: a ``str`` (print it, search it, save it) that also shows as itself at the
+    Python prompt (not as a quoted one-liner) and as an HTML table in Jupyter.
+    """
+
+    findings: list[Finding]
+    spans: Spans | None
+    last_step: int | None
+    min_severity: Severity
+
+    def __new__(
+        cls, text: str, findings: Iterable[Finding] = (), *, min_severity: Severity = Severity.INFO,
+        spans: Spans | None = None, last_step: int | None = None,
+    ) -> ReportText:
+        self = super().__new__(cls, text)
+        self.findings, self.spans, self.last_step, self.min_severity = list(findings), spans, last_step, min_severity
+        return self
+
+    def __repr__(self) -> str:
+        return str.__str__(self)
+
+    def _repr_html_(self) -> str:
+        return findings_html(self.findings, min_severity=self.min_severity, spans=self.spans, last_step=self.last_step)
+
+
 def format_report(
     findings: Iterable[Finding],
     *,
     min_severity: Severity = Severity.INFO,
     spans: Spans | None = None,
     last_step: int | None = None,
-) -> str:
+) -> ReportText:
     """
     Render the triage as text: each root cause with what to try, and the findings it explains folded under it.
 
@@ -178,8 +269,16 @@ def format_report(
     :param spans: per code, [first, last] step of each episode of trouble (``Engine.spans``), to say
         which problems stopped
     :param last_step: the last step of the run (with ``spans``)
-    :return: multi-line text, ending with what to look at first
+    :return: multi-line text, ending with what to look at first (a ``str`` that displays as a table in Jupyter)
     """
+    findings = list(findings)
+    text = _format_report(findings, min_severity=min_severity, spans=spans, last_step=last_step)
+    return ReportText(text, findings, min_severity=min_severity, spans=spans, last_step=last_step)
+
+
+def _format_report(
+    findings: list[Finding], *, min_severity: Severity, spans: Spans | None, last_step: int | None
+) -> str:
     every = triage(findings, spans)
     shown = [f for f in every if f.severity >= min_severity]
     lines = ["sb3-diagnostics report"]
@@ -265,6 +364,10 @@ class Report(list[Finding]):
 
     def __str__(self) -> str:
         return self.format()
+
+    def _repr_html_(self) -> str:
+        notes = [f"{k}: {v}" for k, v in self._rows()] + [f"note: {n}" for n in self.summary.get("notes", [])]
+        return findings_html(self, title=self.title, notes=notes)
 
     def __repr__(self) -> str:
         codes = ", ".join(f"{f.code}({f.severity})" for f in self)

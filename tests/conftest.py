@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from typing import Any
 from warnings import WarningMessage
 
@@ -86,3 +87,45 @@ def train() -> Callable[..., Run]:
 @pytest.fixture
 def tmp_logdir(tmp_path: Any) -> str:
     return str(tmp_path / "tb")
+
+
+class _Table(HTMLParser):
+    """The header and rows (cell texts, unescaped) of the tables in an HTML fragment, and every tag seen."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.header: list[str] = []
+        self.rows: list[list[str]] = []
+        self.tags: list[str] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        self.tags.append(tag)
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            text = "".join(self._cell).strip()
+            (self.header if tag == "th" else self.rows[-1]).append(text)
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+@pytest.fixture
+def html_table() -> Callable[[str], _Table]:
+    """``html_table(fragment)``: parse a report's ``_repr_html_()`` (header, rows of cell texts, tags)."""
+
+    def parse(fragment: str) -> _Table:
+        table = _Table()
+        table.feed(fragment)
+        table.close()
+        table.rows = [row for row in table.rows if row]
+        return table
+
+    return parse

@@ -20,8 +20,9 @@ from sb3_diagnostics.rules.registry import check as registry_check
 from sb3_diagnostics.sb3.gradient_tap import GradientTap
 from sb3_diagnostics.sb3.models import is_on_policy, shares_step_locals
 from sb3_diagnostics.sb3.state import MetricCache
+from sb3_diagnostics.sb3.train_log import dump_final_update
 from sb3_diagnostics.thresholds import Thresholds, require_whole_number
-from sb3_diagnostics.triage import format_report
+from sb3_diagnostics.triage import ReportText, format_report
 from sb3_diagnostics.warnings import DiagnosticWarning
 
 log = logging.getLogger("sb3_diagnostics")
@@ -182,12 +183,15 @@ class DiagnosticCallback(BaseCallback):
         """Findings of this check, in order of detection."""
         return list(self._findings)
 
-    def report(self, min_severity: Severity | str = Severity.INFO) -> str:
+    def report(self, min_severity: Severity | str = Severity.INFO) -> ReportText:
         """
         :param min_severity: leave out findings below this severity
-        :return: the triage summary of this check's findings, root causes first
+        :return: the triage summary of this check's findings, root causes first (a ``str``; in Jupyter it
+            displays as a table)
         """
-        return format_report(self.findings, min_severity=Severity.parse(min_severity))
+        engine = self.engine
+        return format_report(self.findings, min_severity=Severity.parse(min_severity), spans=engine.spans,
+                             last_step=engine.last_step)
 
     @classmethod
     def not_applicable(cls, model: Any) -> str | None:
@@ -277,8 +281,8 @@ class DiagnosticCallback(BaseCallback):
         finally:
             self._guard(self._teardown)
         if self.judged_final and not self._shared:
-            # SB3 never dumps the last update of learn(); write it, as EvalCallback dumps its results.
-            self.model.logger.dump(self.model.num_timesteps)
+            # SB3 never dumps the last update of learn(): write it to the files (not to SB3's stdout table).
+            dump_final_update(self.model.logger, self.model.num_timesteps)
 
     def _judge_final(self) -> None:
         metrics = self._measure_final()

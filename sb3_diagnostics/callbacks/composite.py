@@ -32,8 +32,10 @@ from sb3_diagnostics.findings import Finding, Severity
 from sb3_diagnostics.rules.registry import CHECKS as RULES
 from sb3_diagnostics.rules.registry import coerce_all
 from sb3_diagnostics.sb3.gradient_tap import GradientTap
+from sb3_diagnostics.sb3.train_log import dump_final_update
+from sb3_diagnostics.sinks import Sink, make_sink
 from sb3_diagnostics.thresholds import require_whole_number
-from sb3_diagnostics.triage import format_report, triage
+from sb3_diagnostics.triage import ReportText, format_report, triage
 from sb3_diagnostics.warnings import DiagnosticWarning
 
 #: check key -> callback class, in the order they run (the order of the rule registry)
@@ -76,6 +78,10 @@ class DiagnosticsCallback(CallbackList):
     :param cooldown: updates a code must stay quiet before it is reported again
     :param seed: seed of the checks' own random generators (never the global RNG)
     :param off_policy_interval: for off-policy algorithms, measure at most once per this many timesteps
+    :param alert_sink: where each new finding also goes: None, ``"wandb"`` (W&B Alerts, Slack or e-mail, for
+        findings at warning or above: :class:`~sb3_diagnostics.sinks.WandbAlertSink`; needs ``pip install wandb``
+        and ``wandb.init()``), or any callable taking a :class:`Finding`. Called once per episode of trouble of a
+        code, like the warnings; a sink that raises is switched off, never training
     :param verbose: 0 only Python warnings and ``logging``; 1 also prints info findings, which checks
         run, and at the end of each ``learn()`` a summary (root causes first, consequences folded under
         them); 2 also prints every update's metrics
@@ -91,6 +97,7 @@ class DiagnosticsCallback(CallbackList):
         cooldown: int = 10,
         seed: int = 0,
         off_policy_interval: int = 1000,
+        alert_sink: str | Sink | None = None,
         verbose: int = 0,
     ) -> None:
         super().__init__([])
@@ -113,7 +120,7 @@ class DiagnosticsCallback(CallbackList):
         parse_stop_on(stop_on)  # validate now, not at the first finding
         self.stop_on = stop_on
         self.seed = require_seed(seed)
-        self.engine = Engine(cooldown=cooldown, verbose=self.verbose, ignore=ignore)
+        self.engine = Engine(cooldown=cooldown, verbose=self.verbose, ignore=ignore, sink=make_sink(alert_sink))
         self.gate = MeasureGate(require_whole_number("off_policy_interval", off_policy_interval, 1, "steps"))
         self.off_policy_interval = self.gate.interval
         self.skipped: dict[str, str] = {}
@@ -138,10 +145,10 @@ class DiagnosticsCallback(CallbackList):
         """
         return triage(self.engine.findings, self.engine.spans)
 
-    def report(self, min_severity: Severity | str = Severity.INFO) -> str:
+    def report(self, min_severity: Severity | str = Severity.INFO) -> ReportText:
         """
         :param min_severity: leave out findings below this severity
-        :return: the triage as text, the root cause on top
+        :return: the triage as text, the root cause on top (a ``str``; in Jupyter it displays as a table)
         """
         return format_report(self.findings, min_severity=Severity.parse(min_severity), spans=self.engine.spans,
                              last_step=self.engine.last_step)
@@ -255,8 +262,9 @@ class DiagnosticsCallback(CallbackList):
         super()._on_training_end()
         if any(getattr(c, "judged_final", False) for c in self.callbacks):
             # SB3 never dumps the last update of learn(): write it once, after every check judged it
-            # (a dump clears the logger's train/* values that later checks read).
-            self.model.logger.dump(self.model.num_timesteps)
+            # (a dump clears the logger's train/* values that later checks read), to the files only:
+            # SB3's stdout table stays as SB3 prints it, nothing appears after learn() returns.
+            dump_final_update(self.model.logger, self.model.num_timesteps)
         if self.verbose >= 1:
             from sb3_diagnostics.triage import summary
 

@@ -5,6 +5,7 @@ callbacks feed, and the same rules (built by each check's ``make_rules``) judge 
 
 from __future__ import annotations
 
+import html
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -12,13 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sb3_diagnostics.engine import PREFIX, Engine
+from sb3_diagnostics.engine import CONTEXT, PREFIX, Engine
 from sb3_diagnostics.findings import Finding, Severity
 from sb3_diagnostics.report.reader import RunScalars, read_run
 from sb3_diagnostics.rules.nan import NONFINITE_AT
 from sb3_diagnostics.rules.registry import all_rules
 from sb3_diagnostics.sb3.train_log import SB3_OFFLINE_KEYS, SB3_ROLLOUT_KEYS, SB3_TRAIN_KEYS
-from sb3_diagnostics.triage import triage
+from sb3_diagnostics.triage import findings_html, first_problem, triage
 
 Stream = list[tuple[int, dict[str, float]]]
 
@@ -52,9 +53,39 @@ class RunReport:
         return self.judged
 
     @property
+    def final_return(self) -> float | None:
+        """The last logged mean episode return (``rollout/ep_rew_mean``), None when the run logged none."""
+        points = [v for _, v in self.scalars.get("rollout/ep_rew_mean", []) if math.isfinite(v)]
+        return points[-1] if points else None
+
+    @property
     def worst(self) -> Severity | None:
         """The highest severity found, or None for a clean run."""
         return max((f.severity for f in self.findings), default=None)
+
+    def __str__(self) -> str:
+        from sb3_diagnostics.report.render import format_run
+
+        return format_run(self)
+
+    def __repr__(self) -> str:
+        if not self.judged:
+            return f"RunReport({str(self.path)!r}: unreadable, {len(self.problems)} problem(s))"
+        top = first_problem(self.findings, Severity.WARNING, self.spans)
+        first = f"; first problem {top.code} at step {top.step}" if top else ""
+        status = str(self.worst) if self.worst is not None else "ok"
+        return (f"RunReport({str(self.path)!r}: {status}, {len(self.findings)} finding(s){first}; "
+                f"last step {self.last_step})")
+
+    def _repr_html_(self) -> str:
+        """The run's triage as an HTML table (Jupyter)."""
+        title = f"Run {self.path} (last step {self.last_step}; read {', '.join(self.sources) or 'nothing'})"
+        notes = [f"note: {p}" for p in self.problems]
+        if not self.judged:
+            lines = [title, *notes, "Not judged: nothing in this run could be read, so nothing can be said about "
+                     "its health."]
+            return '<div class="sb3-diagnostics-report">' + "".join(f"<p>{html.escape(t)}</p>" for t in lines) + "</div>"
+        return findings_html(self.findings, spans=self.spans, last_step=self.last_step, title=title, notes=notes)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary."""
@@ -62,6 +93,8 @@ class RunReport:
             "run": str(self.path),
             "status": str(self.worst) if self.worst is not None else ("ok" if self.judged else "unreadable"),
             "last_step": self.last_step,
+            "final_return": self.final_return,
+            "root_cause": top.code if (top := first_problem(self.findings, Severity.WARNING, self.spans)) else None,
             "sources": self.sources,
             "problems": self.problems,
             "findings": [
@@ -101,11 +134,13 @@ def metric_stream(scalars: Mapping[str, list[tuple[int, float]]]) -> tuple[Strea
     by_dump: dict[tuple[int, int], dict[str, float]] = defaultdict(dict)
     nonfinite: dict[tuple[int, int], list[str]] = defaultdict(list)
     nonfinite_only: dict[int, list[str]] = {}
-    ours = any(tag.startswith(PREFIX) and not tag.startswith(f"{PREFIX}alert/") for tag in scalars)
+    ours = any(tag.startswith(PREFIX) and not tag.startswith((f"{PREFIX}alert/", CONTEXT)) for tag in scalars)
     sources = ["diagnostics/*"] if ours else []
     observed: set[tuple[int, int]] = set()  # dumps that carry the callback's own measurements
     for tag, points in scalars.items():
-        if tag.startswith(PREFIX):
+        if tag.startswith(CONTEXT):
+            name = "_" + tag[len(CONTEXT):]  # the context the live rules had where a code held
+        elif tag.startswith(PREFIX):
             name = tag[len(PREFIX):]
             if "/" in name and not name.startswith("reward_component/"):
                 continue  # alert series and finding text are outputs, not inputs
@@ -129,7 +164,7 @@ def metric_stream(scalars: Mapping[str, list[tuple[int, float]]]) -> tuple[Strea
                     nonfinite[key].append(tag)
                 continue
             by_dump[key].setdefault(name, value)
-            if tag.startswith(PREFIX):
+            if tag.startswith(PREFIX) and not tag.startswith(CONTEXT):
                 observed.add(key)
     if ours:
         # The callback judged at its own moments (off-policy: every off_policy_interval steps) while SB3 dumps
@@ -152,9 +187,9 @@ def metric_stream(scalars: Mapping[str, list[tuple[int, float]]]) -> tuple[Strea
     first_entropy = next((m["_entropy_loss"] for _, m in stream if "_entropy_loss" in m), None)
     discrete = "_std" not in {k for _, m in stream for k in m}
     for step, m in stream:
-        m["_progress"] = step / last if last > 0 else 0.0
+        m.setdefault("_progress", step / last if last > 0 else 0.0)  # the live value, where it was recorded
         if first_lr and "_learning_rate" in m:
-            m["_lr_ratio"] = m["_learning_rate"] / first_lr
+            m.setdefault("_lr_ratio", m["_learning_rate"] / first_lr)
         if not ours:
             length = m.get("_ep_len_mean")
             if "_ep_rew_mean" in m and length:

@@ -48,7 +48,9 @@ def format_run(report: RunReport, min_severity: Severity = Severity.INFO) -> str
 
 def format_table(reports: Sequence[RunReport], min_severity: Severity = Severity.WARNING) -> str:
     """
-    One line per run, most broken first: status, the most upstream problem and where it began.
+    One line per run, most broken first: status, the final return (the last ``rollout/ep_rew_mean``), the
+    root cause (the most upstream problem, :func:`~sb3_diagnostics.triage.first_problem`) and where it
+    began, and the other codes.
 
     :param reports: run reports
     :param min_severity: findings below this severity do not make a run "broken"
@@ -61,10 +63,16 @@ def format_table(reports: Sequence[RunReport], min_severity: Severity = Severity
         top = first_problem(r.findings, min_severity, r.spans)
         first = f"{top.code} @ {top.step}" if top else ("-" if r.readable else "unreadable")
         others = ", ".join(dict.fromkeys(f.code for f in shown if top is None or f.code != top.code))
-        rows.append((status, str(r.path), first, others))
-    widths = [max(len(row[i]) for row in rows + [("STATUS", "RUN", "FIRST PROBLEM", "ALSO")]) for i in range(3)]
-    out = [f"{'STATUS':<{widths[0]}}  {'RUN':<{widths[1]}}  {'FIRST PROBLEM':<{widths[2]}}  ALSO"]
-    out += [f"{s:<{widths[0]}}  {p:<{widths[1]}}  {f:<{widths[2]}}  {o}" for s, p, f, o in rows]
+        final = r.final_return
+        rows.append((status, str(r.path), "-" if final is None else f"{final:.4g}", first, others))
+    head = ("STATUS", "RUN", "FINAL RETURN", "ROOT CAUSE", "ALSO")
+    widths = [max(len(row[i]) for row in [*rows, head]) for i in range(4)]
+
+    def line(row: tuple[str, ...]) -> str:
+        s, p, ret, f, o = row
+        return f"{s:<{widths[0]}}  {p:<{widths[1]}}  {ret:>{widths[2]}}  {f:<{widths[3]}}  {o}".rstrip()
+
+    out = [line(head), *map(line, rows)]
     broken = sum(row[0] not in ("OK", "??") for row in rows)
     out.append(f"\n{broken} of {len(rows)} runs have findings at {min_severity} or above.")
     return "\n".join(out)

@@ -40,12 +40,16 @@ class VecNormalizeRule(Rule):
         self.reference_ret_std: float | None = None
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
+        restored: list[Alert] = []
         if (samples := get(metrics, "vecnorm_stats_samples")) is not None:
-            self.updates -= 1  # judged at the start of learn(), before any update
-            return self._not_restored(samples, metrics)
+            restored = self._not_restored(samples, metrics)
+            if all(get(metrics, k) is None for k in ("vecnorm_reward_squeeze", "vecnorm_obs_clip_frac", "vecnorm_ret_std")):
+                self.updates -= 1  # judged at the start of learn(), before any update
+                return restored
+            # a logged run: SB3 dumped the start of learn() with the first rollout, both are judged
         if self.updates <= self.th.warmup_updates:
-            return []
-        return self._rewards(metrics) + self._observations(metrics) + self._statistics(step, metrics)
+            return restored
+        return restored + self._rewards(metrics) + self._observations(metrics) + self._statistics(step, metrics)
 
     def _not_restored(self, samples: float, m: Metrics) -> list[Alert]:
         before, n_envs = get(m, "_updates_before") or 0.0, get(m, "_n_envs") or 1.0

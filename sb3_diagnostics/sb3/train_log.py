@@ -111,3 +111,29 @@ def episode_stats(model: Any) -> dict[str, float]:
         "_ep_len_std": (sum((x - mean_len) ** 2 for x in lengths) / n) ** 0.5,
         **({"_exploration_rate": float(exploration)} if isinstance(exploration, (int, float)) else {}),
     }
+
+
+def dump_final_update(logger: Any, step: int) -> None:
+    """
+    Write what the logger holds (the last update of ``learn()``, which SB3 never dumps) to its files:
+    TensorBoard, CSV, JSON, but not SB3's text tables (``stdout``, ``log``). SB3 itself prints no table
+    for that update, so the console stays exactly as without the callback, and nothing is printed
+    after ``learn()`` returns.
+
+    :param logger: the model's SB3 logger
+    :param step: ``num_timesteps``
+    """
+    from stable_baselines3.common.logger import DISABLED, HumanOutputFormat, KVWriter
+
+    formats = getattr(logger, "output_formats", None)
+    values = getattr(logger, "name_to_value", None)
+    if formats is None or values is None:  # not SB3's Logger: let it dump the way it does
+        logger.dump(step)
+        return
+    if getattr(logger, "level", None) != DISABLED:
+        for output in formats:
+            if isinstance(output, KVWriter) and not isinstance(output, HumanOutputFormat) and values:
+                output.write(values, logger.name_to_excluded, step)
+    values.clear()
+    logger.name_to_count.clear()
+    logger.name_to_excluded.clear()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
+import statistics
 import warnings
 
 import pytest
 from sb3_contrib import ARS, TRPO, MaskablePPO, RecurrentPPO
 from sb3_contrib.common.envs import InvalidActionEnvDiscrete
-from stable_baselines3 import A2C, PPO
+from stable_baselines3 import A2C, PPO, SAC
 from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.envs import IdentityEnvMultiBinary, IdentityEnvMultiDiscrete
@@ -24,6 +26,7 @@ from sb3_diagnostics import (
     Severity,
     UnknownCodeError,
 )
+from sb3_diagnostics.engine import SCALARS_LAYOUT
 from sb3_diagnostics.warnings import PolicyUpdateWarning
 
 
@@ -32,12 +35,16 @@ def test_stop_on_typo_lists_the_codes():
         DiagnosticsCallback(stop_on=["entropy_colapse"])
 
 
-def test_healthy_ppo_cartpole_is_silent(ppo_small, train):
-    cb = DiagnosticsCallback()
+def test_healthy_ppo_cartpole_is_silent(ppo_small, train, html_table, fake_wandb):
+    cb = DiagnosticsCallback(alert_sink="wandb")
     run = train(PPO("MlpPolicy", make_vec_env("CartPole-v1", n_envs=4, seed=0), **ppo_small()), 12000, cb)
     assert run.codes(Severity.WARNING) == set()
     assert run.warnings == []
+    assert fake_wandb.calls == []  # no W&B alert either
     assert "No findings" in cb.report()
+    shown = html_table(cb.report(min_severity="warning")._repr_html_())  # in Jupyter: no table, the advice
+    assert shown.rows == [] and "table" not in shown.tags
+    assert "No findings" in cb.report(min_severity="warning")._repr_html_()
 
 
 @pytest.mark.slow  # CI: make test-slow
@@ -104,11 +111,16 @@ def test_cooldown_warns_once_for_a_persistent_fault(broken_model, train):
     assert cb.engine.occurrences["policy_not_updating"] >= 15
 
 
-def test_report_puts_the_root_cause_first(broken_model, train):
+def test_report_puts_the_root_cause_first(broken_model, train, html_table, fake_wandb):
     # learning_rate=3e-10: the policy never moves (policy_not_updating, measured), so it also stays random
     # (policy_stays_random, a consequence): the report leads with the cause and folds the consequence under it.
-    cb = DiagnosticsCallback()
+    cb = DiagnosticsCallback(alert_sink="wandb")
     train(broken_model(), 6000, cb)
+    # each code alerted on W&B once, though both held for most of the ~23 updates
+    assert [(c["title"], c["level"]) for c in fake_wandb.calls] == [
+        ("sb3-diagnostics ERROR: policy_not_updating", fake_wandb.AlertLevel.ERROR),
+        ("sb3-diagnostics WARNING: policy_stays_random", fake_wandb.AlertLevel.WARN)]
+    assert cb.engine.occurrences["policy_not_updating"] > 10
     report = cb.report()
     assert report.index("[policy_not_updating]") < report.index("[policy_stays_random]")
     assert "Start with [policy_not_updating]" in report
@@ -116,6 +128,14 @@ def test_report_puts_the_root_cause_first(broken_model, train):
     [root, consequence] = cb.triage()
     assert (root.code, root.caused_by) == ("policy_not_updating", None)
     assert (consequence.code, consequence.caused_by) == ("policy_stays_random", "policy_not_updating")
+    # at the prompt the report shows as text, in Jupyter as a table in the same order
+    assert repr(report) == str(report) and isinstance(report, str)
+    table = html_table(report._repr_html_())
+    assert table.header == ["severity", "code", "steps", "message", "what to try", "caused by"]
+    assert [row[1] for row in table.rows] == ["policy_not_updating", "\u21b3 policy_stays_random"]
+    assert table.rows[0][0] == "ERROR" and table.rows[0][2] == f"from step {root.step}"
+    assert table.rows[0][3:] == [root.message, root.hint, ""]  # unescaped back to the very text
+    assert table.rows[1][3] == consequence.message and table.rows[1][5] == "policy_not_updating"
 
 
 def test_tensorboard_gets_scalars_alert_series_and_text(broken_model, train, tmp_logdir):
@@ -133,6 +153,17 @@ def test_tensorboard_gets_scalars_alert_series_and_text(broken_model, train, tmp
     assert alerts[-1] == 1.0 and len(alerts) >= 3
     assert any(t.startswith("diagnostics/findings/policy_not_updating") for t in events.Tags()["tensors"])
     assert "custom_scalars__config__" in events.Tags()["tensors"]  # the charts grouped in "Custom Scalars"
+    # each chart of the layout on one scale: the series it draws (TensorBoard matches the regexes unanchored) are
+    # of comparable size (KL ~1e-10 here and 10 epochs per update used to share an axis)
+    charts = SCALARS_LAYOUT["sb3-diagnostics"]
+    drawn = {title: [t for t in scalars if any(re.search(rx, t) for rx in regexes)]
+             for title, (_, regexes) in charts.items()}
+    assert len([t for tags in drawn.values() for t in tags]) >= 15
+    for title, tags in drawn.items():
+        sizes = [statistics.median(abs(e.value) for e in events.Scalars(t)) for t in tags]
+        sizes = [size for size in sizes if size > 0]
+        assert not sizes or max(sizes) <= 20 * min(sizes), (title, dict(zip(tags, sizes, strict=False)))
+    assert all(sum(t in tags for tags in drawn.values()) <= 1 for t in scalars)  # each series in one chart at most
 
 
 def test_stop_on_error_stops_training(broken_model, train):
@@ -255,3 +286,57 @@ def test_verbose_prints_one_summary_at_the_end_of_learn(ppo_small, capsys):
         assert expected in tail, tail
         if lr < 1e-6:
             assert "root cause(s), most upstream first" in tail and "Try: Set learning_rate" in tail
+
+
+def _tables(out: str) -> tuple[list[list[str]], str]:
+    """SB3's stdout tables (the keys of each, in order) and the text printed after the last one."""
+    lines = out.splitlines()
+    tables: list[list[str]] = []
+    current: list[str] | None = None
+    last_line = -1
+    for i, line in enumerate(lines):
+        if line.startswith("---") and set(line) == {"-"}:
+            if current is None:
+                current = []
+            else:
+                tables.append(current)
+                current, last_line = None, i
+        elif current is not None and line.startswith("|"):
+            current.append(line.split("|")[1].strip())
+    return tables, "\n".join(lines[last_line + 1:]).strip()
+
+
+@pytest.mark.parametrize("make, steps", [
+    (lambda tiny: PPO("MlpPolicy", "CartPole-v1", verbose=1, **tiny(n_steps=32, batch_size=32, n_epochs=1)), 128),
+    (lambda tiny: A2C("MlpPolicy", "CartPole-v1", verbose=1, **tiny(n_steps=8)), 240),
+    pytest.param(lambda tiny: SAC("MlpPolicy", "Pendulum-v1", verbose=1, learning_starts=100, batch_size=32,
+                                  **tiny(buffer_size=1000)), 400, marks=pytest.mark.slow),
+], ids=["PPO", "A2C", "SAC"])
+def test_sb3_stdout_tables_are_unchanged_and_nothing_follows_them(tiny, capsys, make, steps):
+    # SB3's console table is SB3's: the same tables with and without the callback, no diagnostics/ rows,
+    # and after learn() nothing but (at verbose=1) the one summary; the last update is dumped to files only
+    seen = {}
+    for name, callback in (("without", None), ("quiet", DiagnosticsCallback()),
+                           ("verbose", DiagnosticsCallback(verbose=1, off_policy_interval=100))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            make(tiny).learn(steps, callback=callback, log_interval=1)
+        seen[name] = _tables(capsys.readouterr().out)
+    tables, after = seen["without"]
+    assert len(tables) >= 2 and after == ""
+    assert seen["quiet"] == (tables, "")
+    verbose_tables, verbose_after = seen["verbose"]
+    assert verbose_tables == tables
+    assert not any("diagnostics" in key for table in verbose_tables for key in table)
+    assert verbose_after.startswith("sb3-diagnostics: ") and "|" not in verbose_after, verbose_after
+    assert len(verbose_after.splitlines()) <= 3, verbose_after  # healthy: one line
+
+
+def test_the_last_update_still_reaches_tensorboard(tiny, tmp_logdir):
+    # the final update SB3 never dumps is written to the event file (the post-hoc report judges it), not printed
+    model = PPO("MlpPolicy", "CartPole-v1", tensorboard_log=tmp_logdir, **tiny(n_steps=64, batch_size=64, n_epochs=2))
+    model.learn(256, callback=DiagnosticsCallback(), tb_log_name="run")
+    events = EventAccumulator(os.path.join(tmp_logdir, "run_1"))
+    events.Reload()
+    assert [e.step for e in events.Scalars("train/approx_kl")][-1] == 256
+    assert [e.step for e in events.Scalars("diagnostics/entropy_normalized")][-1] == 256

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from stable_baselines3 import PPO
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_diagnostics import DiagnosticsCallback, Severity
 from sb3_diagnostics.cli import main as cli
-from sb3_diagnostics.faults import NoisyRewardEnv
+from sb3_diagnostics.faults import NoisyRewardEnv, WinBonusEnv
 from sb3_diagnostics.report import find_runs, judge_run, report_runs
 
 
@@ -32,9 +36,28 @@ def test_live_callback_and_report_agree(learn, ppo_small, tmp_path):
     [run] = find_runs(tmp_path)
     report = judge_run(run)
     assert "diagnostics/*" in report.sources
-    live = [(f.code, f.severity, f.step) for f in callback.findings]
-    offline = [(f.code, f.severity, f.step) for f in report.findings]
-    assert live == offline and live
+    live = [(f.code, f.severity, f.step, f.message, f.hint) for f in callback.findings]
+    offline = [(f.code, f.severity, f.step, f.message, f.hint) for f in report.findings]
+    assert live == offline and live  # the same words and numbers: the context of each finding was logged
+
+
+@pytest.mark.parametrize("clip_reward, clipped", [(0.05, True), (10.0, False)])
+def test_post_hoc_hint_carries_the_live_numbers(learn, ppo_small, tmp_path, clip_reward, clipped):
+    # clip_reward=0.05 cuts a +100 win and every +1 hit to the same size: live, the hint computes how far to raise
+    # clip_reward; the report of the logged run says the same, with the same number (not a generic hint)
+    env = VecNormalize(make_vec_env(lambda: WinBonusEnv(hit_reward=1.0), n_envs=4, seed=0), clip_reward=clip_reward)
+    model = PPO("MlpPolicy", env, tensorboard_log=str(tmp_path), **ppo_small(n_epochs=2))
+    callback = DiagnosticsCallback()
+    learn(model, 4096, callback)
+    report = judge_run(find_runs(tmp_path)[0])
+    live = [f for f in callback.findings if f.code == "vecnormalize_reward_clipped"]
+    post = [f for f in report.findings if f.code == "vecnormalize_reward_clipped"]
+    assert bool(live) is clipped and bool(post) is clipped
+    if clipped:
+        [(live_needed,)] = [re.findall(r"to at least (\d+)", f.hint) for f in live]
+        assert [re.findall(r"to at least (\d+)", f.hint) for f in post] == [[live_needed]]
+        assert [(f.step, f.message, f.hint) for f in post] == [(f.step, f.message, f.hint) for f in live]
+        assert "clip_reward=0.05" in post[0].message and "+101 and +1" in post[0].message
 
 
 def test_run_with_only_some_keys(tmp_path):
