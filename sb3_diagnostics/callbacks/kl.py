@@ -8,7 +8,13 @@ import numpy as np
 
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
 from sb3_diagnostics.sb3.buffers import policy_stats
-from sb3_diagnostics.sb3.models import is_kl_constrained, is_off_policy, is_on_policy, policy_optimizers
+from sb3_diagnostics.sb3.models import (
+    is_kl_constrained,
+    is_off_policy,
+    is_on_policy,
+    kl_is_logged_before_every_step,
+    policy_optimizers,
+)
 from sb3_diagnostics.sb3.network import policy_outputs
 from sb3_diagnostics.sb3.spaces import sample_batch
 from sb3_diagnostics.sb3.train_log import episode_stats, read_train_metrics, updates_done
@@ -55,8 +61,9 @@ class KLWatchdogCallback(DiagnosticCallback):
                 "(its policy changes are not observed)")
 
     def _setup(self) -> None:
-        self._probe = None if is_kl_constrained(self.model) else sample_batch(
-            self.model.observation_space, PROBE_OBSERVATIONS, self.seed)
+        # measured directly unless a logged KL says how far each update moved the policy
+        direct = not is_kl_constrained(self.model) or kl_is_logged_before_every_step(self.model)
+        self._probe = sample_batch(self.model.observation_space, PROBE_OBSERVATIONS, self.seed) if direct else None
         self._probe_outputs: np.ndarray | None = None
         self._probe_updates = 0
         self._probe_step = -PROBE_STEPS
@@ -91,6 +98,10 @@ class KLWatchdogCallback(DiagnosticCallback):
             # whether the schedule allows any gradient step (off-policy), and whether the policy moves at all
             return {**self._schedule(), **self._policy_change()}
         out = self._select(self._cached("train", lambda: read_train_metrics(self.model)))
+        if self._probe is not None:  # PPO with one minibatch and one epoch: its logged KL is always 0
+            out.pop("approx_kl", None)
+            out.pop("clip_fraction", None)
+            out.update(self._policy_change())
         if out:
             entropy = self._cached("policy_stats", lambda: policy_stats(self.model, self.rng)).get("entropy_normalized")
             if entropy is not None:
@@ -110,4 +121,8 @@ class KLWatchdogCallback(DiagnosticCallback):
         return out
 
     def _measure_final(self) -> dict[str, float]:
-        return self._select(read_train_metrics(self.model))
+        out = self._select(read_train_metrics(self.model))
+        if self._probe is not None:
+            out.pop("approx_kl", None)
+            out.pop("clip_fraction", None)
+        return out

@@ -169,3 +169,16 @@ def test_gradient_steps_zero_means_no_gradient_step(tiny, train):
     model = SAC("MlpPolicy", "Pendulum-v1", learning_starts=100, gradient_steps=0, **tiny())
     run = train(model, 1000, KLWatchdogCallback())  # the "policy updates" check, for every algorithm
     assert run.severity("policy_not_updating") == Severity.ERROR
+
+
+def test_ppo_with_one_minibatch_and_one_epoch_is_judged_on_its_outputs_not_its_zero_kl(tiny, train):
+    # PPO logs approx_kl before each minibatch's gradient step: with n_epochs=1 and batch_size = n_steps * n_envs
+    # there is one step per update, so the KL SB3 logs is exactly 0 however far the policy moves. A healthy run of
+    # that shape was an ERROR (policy_not_updating); its outputs on a fixed batch say it moves.
+    single = dict(n_steps=256, batch_size=256, n_epochs=1)
+    healthy = train(PPO("MlpPolicy", "CartPole-v1", **tiny(**single)), 3072, KLWatchdogCallback())
+    assert healthy.codes(Severity.INFO) == set()
+    # the same shape with the actor frozen: the outputs do not move, and that is still seen
+    frozen = train(_freeze_actor(PPO("MlpPolicy", "CartPole-v1", **tiny(**single))), 3072, KLWatchdogCallback())
+    finding = next(f for f in frozen.findings if f.code == "policy_not_updating")
+    assert finding.severity == Severity.ERROR and "fixed batch of observations" in finding.message
