@@ -17,6 +17,7 @@ user attribute             value
 ``diagnosis_message``      what was seen, with the numbers, and what to try
 ``diagnosis_root_cause``   the triage's root cause (what to fix first): often ``diagnosis_code`` itself
 ``diagnosis_findings``     every code at warning or above, root causes first (``[]``: a healthy run)
+``diagnosis_timesteps``    the environment steps the trial trained for (what it cost)
 =========================  ==================================================================================
 """
 
@@ -36,18 +37,23 @@ STEP = PREFIX + "step"
 MESSAGE = PREFIX + "message"
 ROOT_CAUSE = PREFIX + "root_cause"
 FINDINGS = PREFIX + "findings"
+TIMESTEPS = PREFIX + "timesteps"
 
 #: Optuna's storages keep a user attribute as JSON text; messages are a few hundred characters
 _MAX_MESSAGE = 1000
 
 
 def trial_attrs(
-    findings: Sequence[Finding], spans: dict[str, list[list[int]]] | None = None, pruned_by: Finding | None = None
+    findings: Sequence[Finding],
+    spans: dict[str, list[list[int]]] | None = None,
+    pruned_by: Finding | None = None,
+    timesteps: int | None = None,
 ) -> dict[str, Any]:
     """
     :param findings: the findings of the trial's run so far (``DiagnosticsCallback.findings``)
     :param spans: ``Engine.spans``, for the triage
     :param pruned_by: the finding that pruned the trial, None when it was not pruned by the diagnosis
+    :param timesteps: the environment steps the trial trained for
     :return: the user attributes to set on the trial (JSON-serialisable values)
     """
     ordered = triage(findings, spans)
@@ -55,6 +61,8 @@ def trial_attrs(
     root = first_problem(findings, Severity.WARNING, spans)
     shown = pruned_by or root
     attrs: dict[str, Any] = {PRUNED: pruned_by is not None, FINDINGS: list(dict.fromkeys(serious))}
+    if timesteps is not None:
+        attrs[TIMESTEPS] = int(timesteps)
     if root is not None:
         attrs[ROOT_CAUSE] = root.code
     if shown is not None:

@@ -15,6 +15,7 @@ def _f(code: str, severity: Severity, step: int, message: str = "seen") -> Findi
 def test_a_healthy_run_carries_an_empty_diagnosis():
     attrs = trial_attrs([_f("reward_sparse", Severity.INFO, 100)])
     assert attrs == {"diagnosis_pruned": False, "diagnosis_findings": []}
+    assert trial_attrs([], timesteps=4096)["diagnosis_timesteps"] == 4096
 
 
 def test_the_pruning_finding_is_recorded_and_the_root_cause_beside_it():

@@ -297,7 +297,8 @@ class DiagnosticsCallback(CallbackList):
 
         pruned = pruning.scan(self.engine.findings)
         try:
-            trials.write(pruning.trial, trials.trial_attrs(self.engine.findings, self.engine.spans, pruning.matched))
+            trials.write(pruning.trial, trials.trial_attrs(self.engine.findings, self.engine.spans, pruning.matched,
+                                                        self.model.num_timesteps))
         except Exception as exc:  # a storage that cannot take the attributes: the pruning still happens
             from sb3_diagnostics.catalog import entry
 

@@ -58,13 +58,13 @@ def test_a_broken_trial_is_pruned_with_its_reason_and_a_healthy_one_completes(tm
     assert 0 < attrs["diagnosis_step"] < BUDGET
     assert "learning_rate is 3e-10" in attrs["diagnosis_message"]
     assert attrs["diagnosis_findings"][0] == "policy_not_updating"
-    assert steps[TYPO] < BUDGET  # it stopped early: the steps were saved
+    assert attrs["diagnosis_timesteps"] == steps[TYPO] < BUDGET  # it stopped early: the steps were saved
 
     assert healthy.state == optuna.trial.TrialState.COMPLETE
     assert healthy.user_attrs["diagnosis_pruned"] is False
     assert healthy.user_attrs["diagnosis_findings"] == []
     assert "diagnosis_code" not in healthy.user_attrs
-    assert steps[HEALTHY] >= BUDGET
+    assert healthy.user_attrs["diagnosis_timesteps"] == steps[HEALTHY] >= BUDGET
 
 
 def test_prune_on_an_empty_list_records_the_diagnosis_without_pruning(tmp_path, tiny):
