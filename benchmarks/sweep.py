@@ -15,7 +15,7 @@ The search space is rl-zoo3's PPO sampler with the learning rate drawn from [1e-
 [1e-5, 2e-3]: a range with a typo in it, as when 1e-10 is typed for 1e-4, so some trials cannot learn. Rollouts
 (n_steps 2^5-2^9) and minibatches (2^5-2^8) are narrowed so that every trial updates often enough within a
 small budget, on 2 cores. rl-zoo3 does not seed the model (seed=None), so twins differ by their initial
-weights; the environments are seeded.
+weights; the environments are seeded. rl-zoo3's defaults evaluate each trial once, at its end, on 5 episodes.
 """
 
 from __future__ import annotations
@@ -80,8 +80,7 @@ def run_study(folder: Path, name: str, prune_on: str, trials: int, steps: int, s
     storage = f"sqlite:///{folder / 'studies.db'}"
     cmd = [sys.executable, __file__, "zoo", "--", "--algo", "ppo", "--env", "CartPole-v1", "-conf", str(conf),
            "-optimize", "--storage", storage, "--study-name", name, "--n-trials", str(trials), "--n-jobs", "1",
-           "--sampler", "random", "--pruner", "none", "--seed", str(seed), "--n-evaluations", "4",
-           "--eval-episodes", "5", "--no-optim-plots", "-f", str(folder / "logs")]
+           "--sampler", "random", "--pruner", "none", "--seed", str(seed), "--no-optim-plots", "-f", str(folder / "logs")]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
     start = os.times()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)

@@ -259,6 +259,11 @@ class DiagnosticsCallback(CallbackList):
 
     # -- per rollout: off-policy algorithms end one every train_freq steps -----------------------
     def _on_rollout_start(self) -> None:
+        pruning = self.pruning
+        if pruning is not None and pruning.trial is not None and pruning.scan(self.engine.findings):
+            # found at the last rollout end or in train() (a NaN gradient): prune before the next forward pass,
+            # which a NaN would crash (rl-zoo3 then prunes the trial with no reason recorded)
+            self._on_training_end()  # ends the checks as learn() would, records the diagnosis, raises TrialPruned
         for callback in self._starters:
             callback.on_rollout_start()
 

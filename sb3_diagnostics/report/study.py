@@ -255,7 +255,8 @@ def format_study(name: str, rows: Sequence[TrialRow]) -> str:
         else:
             text = "no diagnosis recorded"
         if r.ended_by == "optuna":
-            text += " (pruned by Optuna's pruner)"
+            text += (" (pruned by Optuna's pruner)" if r.diagnosed else
+                     " (pruned: by Optuna's pruner, or an error in training the objective turned into a pruning)")
         lines.append(f"{r.number:>5}  {r.state:9} {_value(r.value):>9}  {text}")
 
     diagnosed = [r for r in rows if r.diagnosed]

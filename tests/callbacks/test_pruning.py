@@ -59,6 +59,8 @@ def test_a_broken_trial_is_pruned_with_its_reason_and_a_healthy_one_completes(tm
     assert "learning_rate is 3e-10" in attrs["diagnosis_message"]
     assert attrs["diagnosis_findings"][0] == "policy_not_updating"
     assert attrs["diagnosis_timesteps"] == steps[TYPO] < BUDGET  # it stopped early: the steps were saved
+    # found at a rollout end: pruned before the next rollout takes a step (or a forward pass a NaN would crash)
+    assert attrs["diagnosis_timesteps"] == attrs["diagnosis_step"]
 
     assert healthy.state == optuna.trial.TrialState.COMPLETE
     assert healthy.user_attrs["diagnosis_pruned"] is False
