@@ -277,7 +277,11 @@ class DiagnosticsCallback(CallbackList):
         super()._on_training_start()
         self._own_locals = None
         if self.pruning is not None:
-            self.pruning.start(self.locals, len(self.engine.findings))
+            try:
+                self.pruning.start(self.locals, len(self.engine.findings))
+            except Exception as exc:  # looking for the trial must never stop training: then nothing is pruned
+                self.pruning.trial = None
+                self._internal_error("pruning", exc)
             if self.verbose >= 1:
                 print(f"sb3-diagnostics: prune_on={self.prune_on!r}: " + (
                     "a matching finding prunes this Optuna trial" if self.pruning.trial is not None
