@@ -8,7 +8,13 @@ import numpy as np
 
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
 from sb3_diagnostics.sb3.buffers import policy_stats
-from sb3_diagnostics.sb3.models import is_kl_constrained, is_off_policy, is_on_policy, policy_optimizers
+from sb3_diagnostics.sb3.models import (
+    expected_steps_per_update,
+    is_kl_constrained,
+    is_off_policy,
+    is_on_policy,
+    policy_optimizers,
+)
 from sb3_diagnostics.sb3.network import policy_outputs
 from sb3_diagnostics.sb3.spaces import sample_batch
 from sb3_diagnostics.sb3.train_log import episode_stats, read_train_metrics, updates_done
@@ -43,6 +49,8 @@ class KLWatchdogCallback(DiagnosticCallback):
     """
 
     check_name = "kl"
+    #: whether the logged KL is blind to the update (one gradient step per update: see _setup)
+    _kl_blind = False
     _KEYS = ("approx_kl", "clip_fraction", "line_search_success", "epochs_completed", "n_epochs", "_lr_ratio",
              "_learning_rate")
 
@@ -54,7 +62,11 @@ class KLWatchdogCallback(DiagnosticCallback):
                 "(its policy changes are not observed)")
 
     def _setup(self) -> None:
-        self._probe = None if is_kl_constrained(self.model) else sample_batch(
+        # PPO logs each minibatch's KL before that minibatch's gradient step: with a single step per update
+        # (n_epochs=1 and one minibatch, which rl-zoo3's search samples) it logs 0 and clip fraction 0 whatever
+        # the step did. Its movement is then measured as for algorithms that log no KL.
+        self._kl_blind = hasattr(self.model, "n_epochs") and expected_steps_per_update(self.model) == 1
+        self._probe = None if is_kl_constrained(self.model) and not self._kl_blind else sample_batch(
             self.model.observation_space, PROBE_OBSERVATIONS, self.seed)
         self._probe_outputs: np.ndarray | None = None
         self._probe_updates = 0
@@ -83,10 +95,12 @@ class KLWatchdogCallback(DiagnosticCallback):
         return out
 
     def _select(self, train: dict[str, float]) -> dict[str, float]:
+        if self._kl_blind:
+            return {}
         return {k: train[k] for k in self._KEYS if k in train}
 
     def _measure(self) -> dict[str, float]:
-        if not is_kl_constrained(self.model):
+        if not is_kl_constrained(self.model) or self._kl_blind:
             # whether the schedule allows any gradient step (off-policy), and whether the policy moves at all
             return {**self._schedule(), **self._policy_change()}
         out = self._select(self._cached("train", lambda: read_train_metrics(self.model)))
