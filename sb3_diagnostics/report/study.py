@@ -268,6 +268,7 @@ def format_study(name: str, rows: Sequence[TrialRow]) -> str:
     codes = Counter(r.code for r in diagnosed if r.code is not None)
     healthy = sum(r.code is None for r in diagnosed)
     lines.append(f"What ended the trials ({len(diagnosed)} diagnosed, {healthy} without a warning):")
+    narrow: list[str] = []
     if len(diagnosed) < 10:
         lines.append(f"  (with {len(diagnosed)} trials, a range below may be chance)")
     for code, n in codes.most_common():
@@ -277,6 +278,7 @@ def format_study(name: str, rows: Sequence[TrialRow]) -> str:
         lines.append(f"  {code}: {n} trial{'s' if n > 1 else ''} ({pruned} pruned{tail})")
         for rng in ranges(rows, code):
             lines.append(f"    {rng.text}: {rng.hits} of {rng.total} trials ended in {code}")
+            narrow.append(code)
     others = [r for r in rows if r.state == "PRUNED" and not r.diagnosis.get("pruned")]
     if others:
         lines.append(f"  pruned by Optuna's pruner (learning curve): {len(others)}")
@@ -286,7 +288,7 @@ def format_study(name: str, rows: Sequence[TrialRow]) -> str:
         lines.append(f"Best: trial {best.number}, value {_value(best.value)}"
                      + (f" ({best.code})" if best.code else ""))
     if codes:
-        first = codes.most_common(1)[0][0]
+        first = narrow[0] if narrow else codes.most_common(1)[0][0]
         lines.append(f"Narrow the search space away from the ranges above; sb3-diagnostics explain {first} says "
                      "what the problem is and what to try.")
     return "\n".join(lines)
