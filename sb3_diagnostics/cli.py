@@ -67,9 +67,38 @@ def _writable(path: str, what: str) -> None:
         raise UsageError(f"{what} {path!r}: the folder {folder} does not exist; create it or choose another path.")
 
 
+def _cmd_report_study(args: argparse.Namespace) -> int:
+    """``report`` on an Optuna study: per trial its state, value and diagnosis, then what failed where."""
+    from sb3_diagnostics.report.study import format_study, load_study, study_json, worst_is_error
+
+    for flag, given in (("--plot", args.plot), ("--threshold", args.threshold), ("--workers", args.workers)):
+        if given:
+            raise UsageError(f"{flag} applies to TensorBoard runs, not to an Optuna study ({args.path}); leave it out.")
+    if args.json and args.json != "-":
+        _writable(args.json, "--json")
+    name, rows = load_study(args.path, args.study)
+    if not rows:
+        raise UsageError(f"study {name!r} in {args.path} has no trials yet.")
+    if args.json:
+        text = study_json(name, rows)
+        if args.json == "-":
+            print(text)
+        else:
+            with open(args.json, "w") as fh:
+                fh.write(text)
+    if args.json != "-":
+        print(format_study(name, rows))
+    return 1 if worst_is_error(rows) else 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from sb3_diagnostics.report import ReportInputError, format_run, format_table, rank, report_runs, to_json
+    from sb3_diagnostics.report.study import is_study_source
 
+    if is_study_source(args.path):
+        return _cmd_report_study(args)
+    if args.study is not None:
+        raise UsageError(f"--study names an Optuna study: give its storage (e.g. sqlite:///study.db), not {args.path}.")
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers {args.workers}: use a whole number >= 1 (or leave it out: all cores).")
     if args.json and args.json != "-":
@@ -297,8 +326,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--short", action="store_true", help="short budgets (a smoke test)")
     demo.set_defaults(func=_cmd_demo)
 
-    report = sub.add_parser("report", help="triage finished TensorBoard runs (one run or a sweep)", epilog=EXIT_CODES)
-    report.add_argument("path", help="a run directory (e.g. tb/PPO_1) or a tree of runs")
+    report = sub.add_parser("report", help="triage finished TensorBoard runs (one run or a sweep), or the trials of "
+                            "an Optuna study", epilog=EXIT_CODES)
+    report.add_argument("path", help="a run directory (e.g. tb/PPO_1) or a tree of runs; or an Optuna storage "
+                        "(sqlite:///study.db, study.db, rl-zoo3's study.log or logs/ppo/report_*.csv)")
+    report.add_argument("--study", "--study-name", dest="study", metavar="NAME",
+                        help="the Optuna study to explain (may be left out when the storage holds one)")
     report.add_argument("--json", metavar="FILE", help="write the reports as JSON ('-' for stdout only)")
     report.add_argument("--plot", metavar="PNG", help="write a dashboard of the run (the most broken one of a sweep)")
     report.add_argument("--min-severity", default="info", choices=["info", "warning", "error"])

@@ -43,6 +43,7 @@ def _modules() -> list[Path]:
     "sb3_diagnostics.thresholds", "sb3_diagnostics.metrics", "sb3_diagnostics.engine", "sb3_diagnostics.triage",
     "sb3_diagnostics.findings", "sb3_diagnostics.errors", "sb3_diagnostics.warnings", "sb3_diagnostics.report",
     "sb3_diagnostics.report.judge", "sb3_diagnostics.report.render", "sb3_diagnostics.cli", "sb3_diagnostics.explain",
+    "sb3_diagnostics.trials", "sb3_diagnostics.report.study",
 ])
 def test_the_judging_half_imports_without_torch_sb3_or_gymnasium(module):
     code = (

@@ -22,6 +22,7 @@ from sb3_diagnostics.callbacks.gradients import GradientCallback
 from sb3_diagnostics.callbacks.kl import KLWatchdogCallback
 from sb3_diagnostics.callbacks.lstm import LSTMResetCallback
 from sb3_diagnostics.callbacks.nan import NaNCallback
+from sb3_diagnostics.callbacks.pruning import TrialPruning
 from sb3_diagnostics.callbacks.q_values import QValueCallback
 from sb3_diagnostics.callbacks.reward import RewardSignalCallback
 from sb3_diagnostics.callbacks.value import ExplainedVarianceCallback
@@ -75,6 +76,13 @@ class DiagnosticsCallback(CallbackList):
     :param ignore: finding codes never to report (judged harmless for this run)
     :param stop_on: None (never stop), ``"error"`` / ``"warning"`` (stop training at the first
         finding at or above that severity), or a code / list of codes
+    :param prune_on: inside an Optuna trial (e.g. rl-zoo3's ``--optimize``), end the trial as pruned at
+        the first such finding (same values as ``stop_on``; ``"error"`` never fires on a healthy run), and
+        record the diagnosis on the trial as user attributes (``diagnosis_code``, ``diagnosis_step``,
+        ``diagnosis_message`` ..., see :mod:`sb3_diagnostics.trials`); ``[]`` records without pruning.
+        Outside a trial it does nothing. Needs ``pip install sb3-diagnostics[optuna]``.
+    :param trial: the Optuna trial, when you have it; by default it is found (rl-zoo3's trial callback, or
+        the ``trial`` argument of the objective that called ``learn()``)
     :param cooldown: updates a code must stay quiet before it is reported again
     :param seed: seed of the checks' own random generators (never the global RNG)
     :param off_policy_interval: for off-policy algorithms, measure at most once per this many timesteps
@@ -94,6 +102,8 @@ class DiagnosticsCallback(CallbackList):
         checks: Iterable[str] | None = None,
         ignore: Iterable[str] | None = (),
         stop_on: StopOn = None,
+        prune_on: StopOn = None,
+        trial: Any = None,
         cooldown: int = 10,
         seed: int = 0,
         off_policy_interval: int = 1000,
@@ -119,6 +129,9 @@ class DiagnosticsCallback(CallbackList):
             ignore = [ignore]
         parse_stop_on(stop_on)  # validate now, not at the first finding
         self.stop_on = stop_on
+        self.prune_on = prune_on
+        #: None when ``prune_on`` is None: no trial is looked for
+        self.pruning = TrialPruning(prune_on, trial) if prune_on is not None or trial is not None else None
         self.seed = require_seed(seed)
         self.engine = Engine(cooldown=cooldown, verbose=self.verbose, ignore=ignore, sink=make_sink(alert_sink))
         self.gate = MeasureGate(require_whole_number("off_policy_interval", off_policy_interval, 1, "steps"))
@@ -225,6 +238,11 @@ class DiagnosticsCallback(CallbackList):
         # one try (free in Python 3.11 until something raises) rather than one guard call per check.
         if self.engine.checks_failed != self._failed_seen:  # a check failed since (in any of its hooks)
             self._set_steppers(self._steppers)
+        pruning = self.pruning
+        if pruning is not None and pruning.trial is not None and (
+            pruning.matched is not None or (len(self.engine.findings) != pruning.seen and pruning.scan(self.engine.findings))
+        ):
+            return False  # learn() ends; _on_training_end records the finding and prunes the trial
         i = 0
         try:
             for i, work in enumerate(self._step_work):  # noqa: B007 (i names the failed check below)
@@ -245,6 +263,11 @@ class DiagnosticsCallback(CallbackList):
 
     # -- per rollout: off-policy algorithms end one every train_freq steps -----------------------
     def _on_rollout_start(self) -> None:
+        pruning = self.pruning
+        if pruning is not None and pruning.trial is not None and pruning.scan(self.engine.findings):
+            # found at the last rollout end or in train() (a NaN gradient): prune before the next forward pass,
+            # which a NaN would crash (rl-zoo3 then prunes the trial with no reason recorded)
+            self._on_training_end()  # ends the checks as learn() would, records the diagnosis, raises TrialPruned
         for callback in self._starters:
             callback.on_rollout_start()
 
@@ -257,6 +280,16 @@ class DiagnosticsCallback(CallbackList):
     def _on_training_start(self) -> None:
         super()._on_training_start()
         self._own_locals = None
+        if self.pruning is not None:
+            try:
+                self.pruning.start(self.locals, len(self.engine.findings))
+            except Exception as exc:  # looking for the trial must never stop training: then nothing is pruned
+                self.pruning.trial = None
+                self._internal_error("pruning", exc)
+            if self.verbose >= 1:
+                print(f"sb3-diagnostics: prune_on={self.prune_on!r}: " + (
+                    "a matching finding prunes this Optuna trial" if self.pruning.trial is not None
+                    else "no Optuna trial is running, nothing will be pruned"))
 
     def _on_training_end(self) -> None:
         super()._on_training_end()
@@ -269,6 +302,27 @@ class DiagnosticsCallback(CallbackList):
             from sb3_diagnostics.triage import summary
 
             print(summary(self.engine.findings, self.engine.spans))
+        if self.pruning is not None and self.pruning.trial is not None:
+            self._end_trial(self.pruning)
+
+    def _end_trial(self, pruning: TrialPruning) -> None:
+        """Record the diagnosis on the trial and, when a finding matched ``prune_on``, prune it."""
+        from sb3_diagnostics import trials
+
+        pruned = pruning.scan(self.engine.findings)
+        try:
+            trials.write(pruning.trial, trials.trial_attrs(self.engine.findings, self.engine.spans, pruning.matched,
+                                                        self.model.num_timesteps))
+        except Exception as exc:  # a storage that cannot take the attributes: the pruning still happens
+            from sb3_diagnostics.catalog import entry
+
+            self.engine.add(Finding(
+                "diagnostics_internal_error", Severity.WARNING, int(self.model.num_timesteps),
+                f"could not record the diagnosis on Optuna trial {getattr(pruning.trial, 'number', '?')}: "
+                f"{type(exc).__name__}: {exc}.", entry("diagnostics_internal_error").hint, check="pruning",
+            ), self.model.logger)
+        if pruned:
+            raise pruning.pruned_exception()
 
     def update_child_locals(self, locals_: dict[str, Any]) -> None:
         # The children hold this callback's own locals dict (CallbackList passes it on at training

@@ -76,14 +76,6 @@ def is_kl_constrained(model: Any) -> bool:
     return is_on_policy(model) and (hasattr(model, "clip_range") or hasattr(model, "line_search_max_iter"))
 
 
-def minibatches_per_epoch(model: Any) -> int | None:
-    """:return: PPO's minibatches per epoch (``ceil(n_steps * n_envs / batch_size)``), None for other algorithms"""
-    if not (is_kl_constrained(model) and hasattr(model, "clip_range")):
-        return None
-    rollout, batch = int(model.n_steps) * int(model.n_envs), getattr(model, "batch_size", None)
-    return max(1, -(-rollout // int(batch))) if batch else 1
-
-
 def kl_is_logged_before_every_step(model: Any) -> bool:
     """
     PPO logs ``train/approx_kl`` as the mean over its minibatches, each measured before that minibatch's own
@@ -92,7 +84,7 @@ def kl_is_logged_before_every_step(model: Any) -> bool:
 
     :return: whether the logged KL says nothing about the policy's change
     """
-    return minibatches_per_epoch(model) == 1 and int(getattr(model, "n_epochs", 0)) == 1
+    return hasattr(model, "clip_range") and is_kl_constrained(model) and expected_steps_per_update(model) == 1
 
 
 def has_stochastic_actor(model: Any) -> bool:

@@ -176,8 +176,8 @@ def test_ppo_with_one_minibatch_and_one_epoch_is_judged_on_its_outputs_not_its_z
     # there is one step per update, so the KL SB3 logs is exactly 0 however far the policy moves. A healthy run of
     # that shape was an ERROR (policy_not_updating); its outputs on a fixed batch say it moves.
     single = dict(n_steps=256, batch_size=256, n_epochs=1)
-    healthy = train(PPO("MlpPolicy", "CartPole-v1", **tiny(**single)), 3072, KLWatchdogCallback())
-    assert healthy.codes(Severity.INFO) == set()
+    healthy = train(PPO("MlpPolicy", "CartPole-v1", **tiny(**single)), 3072, DiagnosticsCallback(checks=["kl", "entropy"]))
+    assert not {"policy_not_updating", "policy_stays_random"} & healthy.codes(Severity.INFO)  # rl-zoo3 samples it
     # the same shape with the actor frozen: the outputs do not move, and that is still seen
     frozen = train(_freeze_actor(PPO("MlpPolicy", "CartPole-v1", **tiny(**single))), 3072, KLWatchdogCallback())
     finding = next(f for f in frozen.findings if f.code == "policy_not_updating")
