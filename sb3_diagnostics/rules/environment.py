@@ -40,7 +40,10 @@ _CHECKER_VERDICTS: tuple[tuple[tuple[str, ...], str, Severity | None], ...] = (
     (("finite lower and upper bound",), "action_space_not_normalized", Severity.WARNING),
     (("symmetric and normalized",), "action_space_not_normalized", Severity.INFO),
     (("minimum value is -infinity", "maximum value is infinity"), "action_space_not_normalized", None),
-    (("maximum and minimum values are equal",), "action_space_degenerate", Severity.WARNING),
+    # a Box dimension declared with low == high: no choice for an action, a constant for an observation (whose
+    # effect obs_dead_dims measures)
+    (("action space maximum and minimum values are equal",), "action_space_degenerate", Severity.WARNING),
+    (("observation space maximum and minimum values are equal",), "obs_dead_dims", Severity.INFO),
     # SB3's advice on image spaces (uint8 in [0, 255], at least 36x36 for CnnPolicy); what the values really are
     # is image_obs_not_scaled's, measured
     (("is an image but", "image but the upper and lower bounds", "minimal resolution for an image"),

@@ -255,8 +255,11 @@ def test_a_warning_the_env_raises_itself_is_not_blamed_on_the_checkers():
     ("A Box observation space minimum value is -infinity. This is probably too low.",
      "action_space_not_normalized", None),
     ("Something new a later SB3 asserts", "env_api_violation", Severity.WARNING),
+    # hill-a/stable-baselines #553's env declares a constant observation dim: not an action without choice
+    ("A Box observation space maximum and minimum values are equal.", "obs_dead_dims", Severity.INFO),
+    ("A Box action space maximum and minimum values are equal.", "action_space_degenerate", Severity.WARNING),
 ])
 def test_checker_messages_are_judged_by_what_they_mean_for_training(message, code, severity):
-    kind = "warn" if "infinity" in message else "assert"
+    kind = "warn" if "infinity" in message or "are equal" in message else "assert"
     verdict = checker_verdict("SB3" if kind == "assert" else "Gymnasium", kind, message)
     assert verdict[1] is severity and (severity is None or verdict[0] == code)
