@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # This machine has a CPU build of torch 2.13.0 on disk; any other torch pulls GBs of CUDA wheels.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup demo test test-slow real-failures zoo zoo-quick calibration calibration-quick overhead start-up lint type docs clean
+.PHONY: setup demo test test-slow real-failures zoo zoo-quick calibration calibration-quick sweep-quick overhead start-up lint type docs clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ zoo-quick: setup
 
 calibration: setup
 	$(BIN)/python benchmarks/calibration/run.py
+
+sweep-quick: setup
+	$(BIN)/python benchmarks/sweep.py --quick
 
 calibration-quick: setup
 	$(BIN)/python benchmarks/calibration/run.py --quick --workers 2
