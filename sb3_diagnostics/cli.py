@@ -80,15 +80,19 @@ def _cmd_report_study(args: argparse.Namespace) -> int:
     if not rows:
         raise UsageError(f"study {name!r} in {args.path} has no trials yet.")
     if args.json:
-        text = study_json(name, rows)
-        if args.json == "-":
-            print(text)
-        else:
-            with open(args.json, "w") as fh:
-                fh.write(text)
+        _write_json(args.json, study_json(name, rows))
     if args.json != "-":
         print(format_study(name, rows))
     return 1 if worst_is_error(rows) else 0
+
+
+def _write_json(where: str, text: str) -> None:
+    """``--json -`` prints, ``--json FILE`` writes."""
+    if where == "-":
+        print(text)
+    else:
+        with open(where, "w") as fh:
+            fh.write(text)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -120,12 +124,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
               f"{', '.join(str(r.path) for r in unreadable[:5])}", file=sys.stderr)
     min_severity = Severity.parse(args.min_severity)
     if args.json:
-        text = to_json(reports)
-        if args.json == "-":
-            print(text)
-        else:
-            with open(args.json, "w") as fh:
-                fh.write(text)
+        _write_json(args.json, to_json(reports))
     if args.json != "-":
         if len(reports) == 1:
             print(format_run(reports[0], min_severity=min_severity))
