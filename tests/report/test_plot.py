@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import pytest
 
 from sb3_diagnostics.cli import main as cli
 from sb3_diagnostics.findings import Severity
 from sb3_diagnostics.report import find_runs, judge_run
 from sb3_diagnostics.report.plot import CODE_PANELS, MAX_PANELS, plot_run
 from sb3_diagnostics.triage import triage
+
+# The dashboard reads the report's sweep of plain SB3 runs, which this file would train a second time on its own
+# worker (~50 s): the default suite stays under 10 minutes on 2 cores, CI runs these with the slow tests.
+pytestmark = pytest.mark.slow
 
 
 def _visible(fig):  # type: ignore[no-untyped-def]
