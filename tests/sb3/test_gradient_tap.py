@@ -44,6 +44,7 @@ def test_sampled_norms_measure_what_every_step_measures(ppo_small):
         assert b / 1.25 < a < b * 1.25
 
 
+@pytest.mark.slow  # 20 s: PPO's default 2560-step updates
 def test_long_updates_are_sampled_about_norms_per_update_times():
     # 20 epochs of 32 minibatches: 640 optimizer steps per update. One in 16 would measure 40 of them;
     # 32 per update (one in 20, plus the first) give the same median, and norm_every=1 still measures all.
