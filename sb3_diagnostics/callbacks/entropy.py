@@ -6,7 +6,7 @@ from typing import Any
 
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
 from sb3_diagnostics.sb3.buffers import policy_stats
-from sb3_diagnostics.sb3.models import has_stochastic_actor, is_on_policy, kl_is_logged_before_every_step
+from sb3_diagnostics.sb3.models import has_stochastic_actor, is_on_policy
 from sb3_diagnostics.sb3.train_log import episode_stats, progress, read_train_metrics
 
 
@@ -37,7 +37,7 @@ class EntropyCollapseCallback(DiagnosticCallback):
     def _measure(self) -> dict[str, float]:
         out = dict(self._cached("policy_stats", lambda: policy_stats(self.model, self.rng)))
         kl = self._cached("train", lambda: read_train_metrics(self.model)).get("approx_kl")
-        if kl is not None and not kl_is_logged_before_every_step(self.model):  # else it is 0 whatever happened
+        if kl is not None:
             out["approx_kl"] = kl
         out["_progress"] = progress(self.model)
         out.update(self._cached("episodes", lambda: episode_stats(self.model)))

@@ -98,9 +98,7 @@ class KLWatchdogCallback(DiagnosticCallback):
             # whether the schedule allows any gradient step (off-policy), and whether the policy moves at all
             return {**self._schedule(), **self._policy_change()}
         out = self._select(self._cached("train", lambda: read_train_metrics(self.model)))
-        if self._probe is not None:  # PPO with one minibatch and one epoch: its logged KL is always 0
-            out.pop("approx_kl", None)
-            out.pop("clip_fraction", None)
+        if self._probe is not None:  # PPO with one minibatch and one epoch: no KL read (always 0), outputs compared
             out.update(self._policy_change())
         if out:
             entropy = self._cached("policy_stats", lambda: policy_stats(self.model, self.rng)).get("entropy_normalized")
@@ -121,8 +119,4 @@ class KLWatchdogCallback(DiagnosticCallback):
         return out
 
     def _measure_final(self) -> dict[str, float]:
-        out = self._select(read_train_metrics(self.model))
-        if self._probe is not None:
-            out.pop("approx_kl", None)
-            out.pop("clip_fraction", None)
-        return out
+        return self._select(read_train_metrics(self.model))

@@ -73,6 +73,11 @@ def read_train_metrics(model: Any) -> dict[str, float]:
     if hasattr(model, "n_epochs") and hasattr(model, "clip_range"):
         out["epochs_completed"] = float(n_updates - previous)
         out["n_epochs"] = float(model.n_epochs)
+        from sb3_diagnostics.sb3.models import kl_is_logged_before_every_step  # torch: not for the report's import
+
+        if kl_is_logged_before_every_step(model):  # one minibatch, one epoch: KL and clip fraction are 0 regardless
+            out.pop("approx_kl", None)
+            out.pop("clip_fraction", None)
     return out
 
 
