@@ -57,7 +57,7 @@ STORIES: dict[str, Story] = {
               "Keep returns in roughly [-10, 10]: divide the reward, or wrap the env in VecNormalize(norm_reward=True)."),
         Story("learning-rate", "A learning rate 300x too high",
               "https://stable-baselines3.readthedocs.io/en/master/guide/rl_tips.html",
-              "PPO with learning_rate=0.1 and n_epochs=20", "learning_rate=3e-4 (SB3's default)",
+              "PPO with learning_rate=0.1", "learning_rate=3e-4 (SB3's default)",
               "kl_too_high", "length", 12_000, 6_000,
               "Lower learning_rate (3e-4 is SB3's default) or set target_kl=0.02 so no update moves the policy too far."),
         Story("learning-starts", "A DQN that never takes a gradient step",
@@ -86,7 +86,7 @@ def _make(story: str, fixed: bool, seed: int) -> Any:
         return PPO("MlpPolicy", VecNormalize(env, norm_obs=False) if fixed else env, **small)
     if story == "learning-rate":
         env = make_vec_env("CartPole-v1", n_envs=4, seed=seed)
-        return PPO("MlpPolicy", env, learning_rate=3e-4 if fixed else 0.1, n_epochs=20, **small)
+        return PPO("MlpPolicy", env, learning_rate=3e-4 if fixed else 0.1, **small)
     if story == "learning-starts":
         from stable_baselines3 import DQN
 
