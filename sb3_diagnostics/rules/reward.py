@@ -328,6 +328,18 @@ class RewardRule(Rule):
             outcome = f"and all {int(episodes)} episode returns were equal"
         else:
             outcome = f"and too few episodes finished ({int(episodes)}) for their returns to differ"
+        if not terminated and mean is not None and mean > 0:
+            # Every step pays the same positive amount and every episode runs to its time limit: the agent collects
+            # the most the env offers, as a solved CartPole does (or a model resumed after solving it). Only worth
+            # a note: if the env was meant to end episodes on failure, its `terminated` never fires.
+            return [Alert(
+                "reward_constant",
+                f"{per_step} {outcome}, and every episode ran to its time limit: the agent already collects the most "
+                "return the env pays (a solved survival task such as CartPole looks like this). If the env should end "
+                "episodes on failure, check that its step() ever returns terminated=True.",
+                reward_std, th.constant_std, severity=Severity.INFO,
+                hint="Nothing to fix if the task is solved; otherwise make step() return terminated=True on failure.",
+            )]
         if not terminated:
             # No episode reached a terminal state: the goal (as in MountainCar or Acrobot) has simply not been
             # reached yet. Normal at the start of such tasks; a problem when it lasts.

@@ -87,6 +87,20 @@ def test_constant_reward_that_ignores_the_action(run_ppo):
     assert run_ppo(BanditEnv((1.0, -1.0)), steps=2048).codes() == set()  # one-step episodes are not "dying"
 
 
+def test_every_episode_runs_to_its_time_limit(run_ppo):
+    # CartPole cannot fall within 8 steps, so a time limit of 8 makes every episode run to it with return 8, the way
+    # a solved CartPole (or a solved model resumed with VecNormalize.load, SB3 #1256's fix) does: +1 a step, the
+    # agent already collects the most the env offers. A note, not a warning.
+    solved = make_vec_env("CartPole-v1", n_envs=2, seed=0, env_kwargs=dict(max_episode_steps=8))
+    found = [f for f in run_ppo(solved).findings if f.code == "reward_constant"]
+    assert found and {f.severity for f in found} == {Severity.INFO}
+    assert "most return the env pays" in found[0].message
+    # Its twin: -1 a step until a goal random play never reaches (MountainCar): a warning once exploration has had
+    # its time
+    stuck = make_vec_env("MountainCar-v0", n_envs=4, seed=0)
+    assert run_ppo(stuck).severity("reward_constant") == Severity.WARNING
+
+
 def test_cartpole_constant_step_reward_is_fine(run_ppo):
     assert run_ppo(make_vec_env("CartPole-v1", n_envs=2, seed=0)).codes(Severity.INFO) == set()
 
