@@ -233,6 +233,14 @@ CATALOG: dict[str, CatalogEntry] = _rows(
     ("policy_stays_random", "entropy", W, "exploration", "exploration", "the policy never left its random start",
      "Raise learning_rate (e.g. 10x), and check that rewards vary and reach the agent.", JONES,
      ("episode_length_degenerate",)),
+    ("exploration_ends_before_learning", "entropy", W, "exploration", "exploration",
+     "epsilon reaches its final value before the first gradient step (DQN, QR-DQN)",
+     "Raise exploration_fraction so that epsilon decays after learning_starts, or lower learning_starts.",
+     ISSUES + "529", ()),
+    ("exploration_restarted", "entropy", W, "exploration", "exploration",
+     "a trained model's exploration schedule restarted (learn() with reset_num_timesteps=True)",
+     "Continue training with model.learn(N, reset_num_timesteps=False), or set exploration_initial_eps to the "
+     "epsilon the model ended with.", ISSUES + "1340", ("reward_decreasing",)),
     # --- gradients -----------------------------------------------------------------------
     ("grad_norm_exploding", "gradients", W, "gradient", "gradients", "gradient norm explodes",
      "Lower learning_rate and max_grad_norm (e.g. 0.5); scale rewards down.", WHAT_MATTERS,

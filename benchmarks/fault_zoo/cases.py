@@ -244,7 +244,9 @@ GRADIENT_AND_OFF_POLICY_FAULTS: list[Case] = [
          net_arch=[16])), 768, frozenset({"param_no_grad"}), quick=True),
     Case("dqn_nan_observation", "000 #5", lambda: DQN("MlpPolicy", NaNObservation(gym.make("CartPole-v1"),
          after_steps=300, index=2), **_small(learning_starts=100)), 1000, frozenset({"nan_detected"}),
-         frozenset({"q_value_divergence", "grad_norm_exploding"}), onset=300, options={"off_policy_interval": 100}),
+         # SB3's exploration defaults on 1000 steps: epsilon reaches its final value at step 100 = learning_starts
+         frozenset({"q_value_divergence", "grad_norm_exploding", "exploration_ends_before_learning"}), onset=300,
+         options={"off_policy_interval": 100}),
     Case("sac_reward_x1e4_gamma_0999", "003; 000 #8", lambda: SAC("MlpPolicy", RewardScale(gym.make("Pendulum-v1"),
          1e4), **_small(learning_starts=100, batch_size=64, gamma=0.999, learning_rate=1e-3)), 2500,
          frozenset({"q_value_divergence"}), frozenset({"reward_scale_huge", "grad_norm_exploding", "q_twin_divergence",
@@ -278,6 +280,24 @@ def _resumed_with_fresh_vecnormalize(algo: type[BaseAlgorithm], env_id: str, pre
         path = os.path.join(folder, "model")
         model.save(path)
         return algo.load(path, env=VecNormalize(make_vec_env(env_id, n_envs=2, seed=1)))
+
+
+def _resumed(algo: type[BaseAlgorithm], fixed: bool) -> Any:
+    """
+    An epsilon-greedy model trained 3000 steps, saved and loaded to train on (SB3 #1340, #1629). ``learn()``'s default
+    ``reset_num_timesteps=True`` restarts epsilon at 1; the fix from the threads sets it to where it ended.
+    """
+    import tempfile
+
+    model = algo("MlpPolicy", make_vec_env("CartPole-v1", seed=0), **_small(learning_starts=500,
+                                                                          exploration_fraction=0.5))
+    model.learn(3000)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "model")
+        model.save(path)
+        eps = model.exploration_final_eps
+        fix = dict(exploration_initial_eps=eps, exploration_final_eps=eps) if fixed else {}
+        return algo.load(path, env=make_vec_env("CartPole-v1", seed=1), custom_objects=fix or None)
 
 
 def _negated_cartpole() -> Any:
@@ -337,6 +357,16 @@ THREAD_FAULTS: list[Case] = [
          learning_starts=50_000)), 2000, frozenset({"policy_not_updating"}), options=_OFF),
     Case("qrdqn_budget_typed_in_episodes", "Trystan4/SSP_RL #34", lambda: QRDQN("MlpPolicy", "CartPole-v1", **_small(
          learning_starts=10_000)), 2000, frozenset({"policy_not_updating"}), options=_OFF),
+    Case("dqn_epsilon_spent_before_learning", "SB3 #529", lambda: DQN("MlpPolicy", make_vec_env(
+         "CartPole-v1", seed=0), **_small(learning_starts=2000, exploration_fraction=0.1)), 4000,
+         frozenset({"exploration_ends_before_learning"}), options=_OFF),
+    Case("qrdqn_epsilon_spent_before_learning", "SB3 #529", lambda: QRDQN("MlpPolicy", make_vec_env(
+         "Acrobot-v1", seed=0), **_small(learning_starts=1000, exploration_fraction=0.2)), 3000,
+         frozenset({"exploration_ends_before_learning"}), options=_OFF),
+    Case("qrdqn_resumed_restarts_epsilon", "SB3 #1340; rl-zoo3 #490", lambda: _resumed(QRDQN, fixed=False), 1500,
+         frozenset({"exploration_restarted"}), options=_OFF),
+    Case("dqn_resumed_restarts_epsilon", "SB3 #1629", lambda: _resumed(DQN, fixed=False), 1500,
+         frozenset({"exploration_restarted"}), frozenset({"reward_decreasing"}), options=_OFF),
     Case("tqc_resumed_behind_fresh_vecnormalize", "SB3 #1256", lambda: _resumed_with_fresh_vecnormalize(
          TQC, "Pendulum-v1", 600, learning_starts=100, batch_size=64), 300,
          frozenset({"vecnormalize_stats_not_restored"}), options=_OFF),
@@ -349,6 +379,8 @@ THREAD_FAULTS: list[Case] = [
          env=lambda: OldStepApi(gym.make("CartPole-v1"))),
 ]
 
+# Healthy epsilon-greedy runs decay epsilon after learning starts, as every rl-zoo3 DQN / QR-DQN config does (CartPole:
+# learning_starts=1000, epsilon at its end at step 8000 of 50k).
 HEALTHY: list[Case] = [
     Case("healthy_ppo_cartpole", "-", lambda: _ppo(_cartpole(4)), 12000, quick=True),
     Case("healthy_a2c_cartpole", "-", lambda: A2C("MlpPolicy", _cartpole(4), **_small(n_steps=8)), 8000, quick=True),
@@ -363,7 +395,8 @@ HEALTHY: list[Case] = [
     Case("healthy_ppo_pendulum_gsde", "-", lambda: PPO("MlpPolicy", VecNormalize(make_vec_env("Pendulum-v1",
          n_envs=4, seed=0)), use_sde=True, n_steps=256, batch_size=64, seed=0,
          policy_kwargs=dict(log_std_init=-2, net_arch=[32, 32])), 8192),
-    Case("healthy_dqn_cartpole", "-", lambda: DQN("MlpPolicy", "CartPole-v1", **_small(learning_starts=500)), 4000,
+    Case("healthy_dqn_cartpole", "-", lambda: DQN("MlpPolicy", "CartPole-v1", **_small(
+         learning_starts=500, exploration_fraction=0.25)), 4000,
          options=_OFF),
     Case("healthy_sac_pendulum", "-", lambda: SAC("MlpPolicy", "Pendulum-v1", **_small(learning_starts=100,
          batch_size=64)), 2000, quick=True, options=_OFF),
@@ -375,8 +408,12 @@ HEALTHY: list[Case] = [
     Case("healthy_td3_set_point_guarded_log", "-", lambda: TD3("MlpPolicy", make_vec_env(
          lambda: SetPointEnv(guard=True), seed=0), action_noise=_NOISE, **_small(learning_starts=200, batch_size=64)),
          1500, options=_OFF),
-    Case("healthy_qrdqn_cartpole", "-", lambda: QRDQN("MlpPolicy", "CartPole-v1", **_small(learning_starts=500)),
+    Case("healthy_qrdqn_cartpole", "-", lambda: QRDQN("MlpPolicy", "CartPole-v1", **_small(
+         learning_starts=500, exploration_fraction=0.25)),
          3000, options=_OFF),
+    Case("healthy_qrdqn_resumed_epsilon_kept", "-", lambda: _resumed(QRDQN, fixed=True), 1500, options=_OFF),
+    Case("healthy_dqn_epsilon_after_learning", "-", lambda: DQN("MlpPolicy", make_vec_env(
+         "CartPole-v1", seed=0), **_small(learning_starts=2000, exploration_fraction=0.75)), 4000, options=_OFF),
     Case("healthy_tqc_pendulum", "-", lambda: TQC("MlpPolicy", "Pendulum-v1", **_small(learning_starts=100,
          batch_size=64)), 1500, options=_OFF),
     Case("healthy_sac_critic_weight_decay", "-", lambda: regularise_critic(SAC("MlpPolicy", "Pendulum-v1",

@@ -21,7 +21,7 @@ from gymnasium import spaces
 from stable_baselines3 import DQN
 from stable_baselines3.common.env_util import make_vec_env
 
-expected = ["exploration_ends_before_learning (missing code)"]
+expected = ["exploration_ends_before_learning"]
 stage = "live"
 STEPS = 20_000
 N = 8

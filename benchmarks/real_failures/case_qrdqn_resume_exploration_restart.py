@@ -22,7 +22,7 @@ import _harness as H
 import gymnasium as gym
 from sb3_contrib import QRDQN
 
-expected = ["exploration_restarted (missing code: a resumed model's epsilon / schedules restart from their initial value)"]
+expected = ["exploration_restarted"]
 stage = "live"
 PRETRAIN, STEPS = 15_000, 8_000
 TMP = tempfile.mkdtemp(prefix="qrdqn_case_")

@@ -1,4 +1,4 @@
-"""EntropyCollapseCallback: entropy collapse, action-std collapse, a policy that stays random."""
+"""EntropyCollapseCallback: entropy collapse, action-std collapse, a policy that stays random, the exploration schedule."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
 from sb3_diagnostics.sb3.buffers import policy_stats
 from sb3_diagnostics.sb3.models import has_stochastic_actor, is_on_policy
-from sb3_diagnostics.sb3.train_log import episode_stats, progress, read_train_metrics
+from sb3_diagnostics.sb3.train_log import episode_stats, learn_schedule, progress, read_train_metrics
 
 
 class EntropyCollapseCallback(DiagnosticCallback):
@@ -19,7 +19,9 @@ class EntropyCollapseCallback(DiagnosticCallback):
 
     Measured once per update with a no-grad pass of the policy on up to 256 observations of
     the rollout (on-policy) or replay buffer (SAC family). Logs ``diagnostics/entropy_normalized``
-    or ``diagnostics/action_std_min``.
+    or ``diagnostics/action_std_min``. For epsilon-greedy models (DQN, QR-DQN), whose exploration is
+    a schedule, the schedule is judged at the start of each ``learn()``: ``exploration_ends_before_learning``
+    and ``exploration_restarted``.
 
     :param thresholds: :class:`~sb3_diagnostics.thresholds.EntropyThresholds` or a dict of its fields
 
@@ -28,13 +30,27 @@ class EntropyCollapseCallback(DiagnosticCallback):
 
     check_name = "entropy"
 
+    def _init_state(self) -> None:
+        self._schedule: dict[str, float] = {}
+
     @classmethod
     def not_applicable(cls, model: Any) -> str | None:
-        if is_on_policy(model) or has_stochastic_actor(model):
+        if is_on_policy(model) or has_stochastic_actor(model) or _epsilon_greedy(model):
             return None
         return f"{type(model).__name__} has a deterministic policy, so there is no entropy to collapse"
 
+    def _setup(self) -> None:
+        # read at the start of learn(), before the step counter moves; judged now and again at each measurement
+        self._schedule = learn_schedule(self.model) if _epsilon_greedy(self.model) else {}
+        self._judge(self._schedule)
+
+    def _measure_final(self) -> dict[str, float]:
+        # epsilon-greedy: the schedule once more at the end of learn(), so a misfit that held to the end says so
+        return dict(self._schedule) if not (is_on_policy(self.model) or has_stochastic_actor(self.model)) else {}
+
     def _measure(self) -> dict[str, float]:
+        if not (is_on_policy(self.model) or has_stochastic_actor(self.model)):
+            return dict(self._schedule)  # epsilon-greedy: nothing else to measure
         out = dict(self._cached("policy_stats", lambda: policy_stats(self.model, self.rng)))
         kl = self._cached("train", lambda: read_train_metrics(self.model)).get("approx_kl")
         if kl is not None:
@@ -42,3 +58,8 @@ class EntropyCollapseCallback(DiagnosticCallback):
         out["_progress"] = progress(self.model)
         out.update(self._cached("episodes", lambda: episode_stats(self.model)))
         return out
+
+
+def _epsilon_greedy(model: Any) -> bool:
+    """:return: whether the model explores by an epsilon schedule (DQN, QR-DQN)"""
+    return hasattr(model, "exploration_schedule") and hasattr(model, "exploration_initial_eps")

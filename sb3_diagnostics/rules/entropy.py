@@ -174,3 +174,57 @@ class ActionStdRule(Rule):
             0.0, th.std_collapse,
             hint="Use ent_coef='auto' (SB3's default for SAC, TQC and CrossQ) or a positive ent_coef.",
         )]
+
+
+class ExplorationScheduleRule(Rule):
+    """
+    Judges the exploration schedule of a ``learn()`` call once, at its start (metrics of
+    :func:`sb3_diagnostics.sb3.train_log.learn_schedule`): ``exploration_ends_before_learning`` when an
+    epsilon-greedy model's epsilon reaches its final value at or before ``learning_starts`` (SB3 #529), and
+    ``exploration_restarted`` when a model that already trained starts a ``learn()`` with its step counter reset
+    (``reset_num_timesteps=True``, the default), which restarts epsilon from ``exploration_initial_eps`` and the
+    random ``learning_starts`` phase (SB3 #1340, #1629); it holds until epsilon is back at its final value.
+    The metrics are read once, at the start of ``learn()``, and judged at each measurement.
+    """
+
+    codes = ("exploration_ends_before_learning", "exploration_restarted")
+
+    def __init__(self, thresholds: EntropyThresholds | None = None) -> None:
+        super().__init__()
+
+    def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
+        initial, final, end = (get(metrics, k) for k in ("_eps_initial", "_eps_final", "_eps_end"))
+        if initial is None or final is None or end is None or initial <= final:
+            return []  # no decaying epsilon: nothing to judge
+        starts = get(metrics, "_learning_starts") or 0.0
+        learn_end = get(metrics, "_learn_end") or 0.0
+        start = get(metrics, "_learn_start") or 0.0
+        before = get(metrics, "_updates_before") or 0.0
+        alerts: list[Alert] = []
+        if before > 0 and start == 0 and step < end:  # a problem until epsilon is back at its final value
+            random_phase = (f" It also acts uniformly at random, without a gradient step, for its first "
+                            f"learning_starts={int(starts)} steps again." if starts > 0 else "")
+            alerts.append(Alert(
+                "exploration_restarted",
+                f"learn() starts at step 0 with a model that already did {int(before)} gradient updates: "
+                f"reset_num_timesteps=True (learn()'s default) restarts the exploration schedule, so epsilon is back "
+                f"at exploration_initial_eps={initial:g} and decays to {final:g} only by step {end:.0f}: the trained "
+                f"agent acts mostly at random and its returns fall back to a beginner's.{random_phase}",
+                before, 0.0,
+                hint="Continue with model.learn(N, reset_num_timesteps=False), or set model.exploration_initial_eps "
+                     "(and exploration_final_eps) to the epsilon it ended with before calling learn().",
+            ))
+        if 0 < starts < learn_end and end <= starts:
+            target = min(4 * starts, (starts + learn_end) / 2)  # decay over the first stretch of learning
+            alerts.append(Alert(
+                "exploration_ends_before_learning",
+                f"epsilon decays from {initial:g} to its final {final:g} by step {end:.0f} (exploration_fraction of "
+                f"the {learn_end:.0f} steps), at or before learning_starts={int(starts)}, when the first gradient step "
+                f"happens: all of its decay is spent while the agent acts at random anyway, and from the first update "
+                f"on it explores with epsilon={final:g} only, so a Q-network that prefers one action keeps choosing it.",
+                end, starts,
+                hint=f"Raise exploration_fraction so that epsilon decays after learning starts (e.g. "
+                     f"exploration_fraction={target / learn_end:.2g}: epsilon reaches {final:g} at step {target:.0f}), "
+                     "or lower learning_starts.",
+            ))
+        return alerts

@@ -86,6 +86,29 @@ def updates_done(model: Any) -> int:
     return int(getattr(model, "_n_updates", 0) or 0)
 
 
+def learn_schedule(model: Any) -> dict[str, float]:
+    """
+    The exploration and learning schedule of the current ``learn()`` call, read at its start: where it starts
+    (``_learn_start``, 0 when ``reset_num_timesteps=True``) and ends (``_learn_end``), the gradient updates the
+    model did before it (``_updates_before``), ``_learning_starts`` (off-policy), and for epsilon-greedy models
+    (DQN, QR-DQN) ``_eps_initial``, ``_eps_final`` and ``_eps_end`` (the step at which epsilon reaches its final
+    value: ``exploration_fraction`` of the progress SB3 counts to ``_learn_end``).
+    """
+    out: dict[str, float] = {"_learn_start": float(model.num_timesteps), "_updates_before": float(updates_done(model))}
+    end = getattr(model, "_total_timesteps", None)
+    if isinstance(end, (int, float)) and end > 0:
+        out["_learn_end"] = float(end)
+    starts = getattr(model, "learning_starts", None)
+    if isinstance(starts, (int, float)) and not isinstance(starts, bool):
+        out["_learning_starts"] = float(starts)
+    eps = [getattr(model, name, None) for name in ("exploration_initial_eps", "exploration_final_eps",
+                                                   "exploration_fraction")]
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in eps) and "_learn_end" in out:
+        initial, final, fraction = (float(v) for v in eps)  # type: ignore[arg-type]
+        out.update(_eps_initial=initial, _eps_final=final, _eps_end=fraction * out["_learn_end"])
+    return out
+
+
 def progress(model: Any) -> float:
     """:return: fraction of the current ``learn()`` call done, from SB3's own progress counter."""
     return float(1.0 - model._current_progress_remaining)

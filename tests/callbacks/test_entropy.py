@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gymnasium as gym
 import pytest
-from stable_baselines3 import A2C, PPO, SAC
+from sb3_contrib import QRDQN
+from stable_baselines3 import A2C, DQN, PPO, SAC
 
 from sb3_diagnostics import EntropyCollapseCallback, Severity
 
@@ -61,11 +63,39 @@ def test_gsde_small_initial_std_is_not_a_collapse(train):
 
 
 def test_not_applicable_to_deterministic_policies_says_so_once(tiny, train):
-    from stable_baselines3 import DQN
+    from stable_baselines3 import TD3
 
     cb = EntropyCollapseCallback()
-    model = DQN("MlpPolicy", "CartPole-v1", learning_starts=100, **tiny())
+    model = TD3("MlpPolicy", "Pendulum-v1", learning_starts=100, **tiny())
     run = train(model, 300, cb)
     train(model, 300, cb)
     assert [f.code for f in cb.findings] == ["check_not_applicable"]
     assert run.warnings == []
+
+
+@pytest.mark.parametrize("fraction, expected", [(0.1, {"exploration_ends_before_learning"}), (0.75, set())])
+def test_dqn_epsilon_decays_before_learning_starts(tiny, train, fraction, expected):
+    # SB3 #529: exploration_fraction * total_timesteps ends before learning_starts, so epsilon is at its final
+    # value from the first gradient step on. Twin: epsilon still decaying after learning starts.
+    model = DQN("MlpPolicy", "CartPole-v1", learning_starts=1000, exploration_fraction=fraction, **tiny())
+    run = train(model, 1500, EntropyCollapseCallback())
+    assert run.codes() == expected
+    if expected:
+        message = run.findings[0].message
+        assert "by step 150" in message and "learning_starts=1000" in message
+        # the suggestion ends the decay halfway between learning_starts and the end of training
+        assert "exploration_fraction=0.83: epsilon reaches 0.05 at step 1250" in run.findings[0].hint
+
+
+@pytest.mark.parametrize("algo", [DQN, QRDQN])
+def test_resumed_model_restarts_its_exploration(tiny, train, tmp_path, algo):
+    # SB3 #1340 / #1629: a trained DQN / QR-DQN is saved, loaded and trained on with learn()'s default
+    # reset_num_timesteps=True: epsilon is back at 1. Twin: reset_num_timesteps=False.
+    algo("MlpPolicy", "CartPole-v1", learning_starts=100, exploration_fraction=0.5, **tiny()).learn(600).save(
+        tmp_path / "model")
+    restarted = train(algo.load(tmp_path / "model", env=gym.make("CartPole-v1")), 300, EntropyCollapseCallback())
+    assert restarted.codes() == {"exploration_restarted"}
+    assert "exploration_initial_eps=1" in restarted.findings[0].message
+    continued = train(algo.load(tmp_path / "model", env=gym.make("CartPole-v1")), 300, EntropyCollapseCallback(),
+                      reset_num_timesteps=False)
+    assert continued.codes(Severity.INFO) == set()
