@@ -188,6 +188,7 @@ def metric_stream(scalars: Mapping[str, list[tuple[int, float]]]) -> tuple[Strea
     discrete = "_std" not in {k for _, m in stream for k in m}
     for step, m in stream:
         m.setdefault("_progress", step / last if last > 0 else 0.0)  # the live value, where it was recorded
+        m["_offline"] = 1.0  # read from the logs: what only the live callback measures is not known
         if first_lr and "_learning_rate" in m:
             m.setdefault("_lr_ratio", m["_learning_rate"] / first_lr)
         if not ours:

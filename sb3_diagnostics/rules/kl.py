@@ -22,6 +22,8 @@ class PolicyUpdateRule(Rule):
         th = self.th = thresholds or KLThresholds()
         self._high = Streak()
         self._still = Streak()
+        #: whether every update of the current still streak logged a clip fraction of exactly 0 (PPO)
+        self._unclipped = False
         self._clip = Window(th.window)
         self._entropy = Window(th.window + 1)
         self._early = Window(th.window)
@@ -40,7 +42,8 @@ class PolicyUpdateRule(Rule):
         if clip is not None:
             alerts += self._judge_clip(clip, kl)
         if kl is not None:
-            alerts += self._judge_movement(kl, clip, get(metrics, "_lr_ratio"), get(metrics, "_learning_rate"))
+            alerts += self._judge_movement(kl, clip, get(metrics, "_lr_ratio"), get(metrics, "_learning_rate"),
+                                           offline=bool(get(metrics, "_offline")))
         alerts += self._judge_early_stop(get(metrics, "epochs_completed"), get(metrics, "n_epochs"))
         alerts += self._judge_line_search(get(metrics, "line_search_success"))
         return alerts
@@ -84,10 +87,15 @@ class PolicyUpdateRule(Rule):
                       "is only worth knowing.", median, th.clip_fraction, severity=Severity.INFO)]
 
     def _judge_movement(
-        self, kl: float, clip: float | None, lr_ratio: float | None, learning_rate: float | None
+        self, kl: float, clip: float | None, lr_ratio: float | None, learning_rate: float | None,
+        offline: bool = False,
     ) -> list[Alert]:
         th = self.th
         still = kl < th.not_updating_kl and (clip is None or clip == 0.0)
+        # PPO logs a KL of ~0 (float noise) and a clip fraction of exactly 0 both when nothing moves the policy and
+        # when each update is one gradient step on one minibatch (SB3 measures them before that step). Live, the
+        # callback tells them apart (it compares the policy's outputs); from the logs alone it cannot.
+        self._unclipped = (self._unclipped if self._still.count else True) and clip == 0.0
         scheduled_end = lr_ratio is not None and lr_ratio < th.lr_floor
         n = self._still.update(still and not scheduled_end)
         if n < th.not_updating_consecutive:
@@ -123,6 +131,17 @@ class PolicyUpdateRule(Rule):
                 "1e-3), so each step moves the weights by nothing. A typo such as 3e-10 for 3e-4 does this.",
                 kl, th.not_updating_kl,
                 hint=f"Set learning_rate to a working value (SB3's PPO default is 3e-4; it is {learning_rate:.2g}).",
+            )]
+        if offline and self._unclipped:
+            return [Alert(
+                "policy_not_updating",
+                f"{seen}{lr}: no sample was ever clipped. Either the policy's parameters never change (frozen, or "
+                "not in the optimizer), or each update is a single gradient step on a single minibatch (n_epochs=1 "
+                "with batch_size >= n_steps * n_envs), where SB3 measures KL and clip fraction before that step. The "
+                "logs cannot tell these apart; DiagnosticsCallback, which compares the policy's outputs, can.",
+                kl, th.not_updating_kl, severity=Severity.WARNING,
+                hint="If n_epochs=1 and batch_size >= n_steps * n_envs, this is expected; otherwise check that the "
+                "policy's parameters are in the optimizer and receive gradients (param_no_grad).",
             )]
         if learning_rate is not None:
             return [Alert(

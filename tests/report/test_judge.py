@@ -28,6 +28,23 @@ def test_plain_sb3_logs_give_the_right_codes(plain_runs, sweep, name):
         assert expected in serious
 
 
+def test_one_minibatch_ppo_read_from_its_logs_is_no_error(learn, tmp_path, sweep):
+    # n_epochs=1 with batch_size = n_steps: one gradient step per update, on one minibatch. SB3 measures approx_kl
+    # and clip_fraction before that step, so it logs exactly 0 for both, as a frozen policy would: from the logs
+    # alone that is not "broken beyond doubt" (an ERROR would stop an Optuna sweep's healthy trials; live, the callback
+    # compares the policy's outputs and stays silent: tests/callbacks/test_kl.py).
+    model = PPO("MlpPolicy", "CartPole-v1", tensorboard_log=str(tmp_path), n_steps=256, batch_size=256, n_epochs=1,
+                seed=0, policy_kwargs=dict(net_arch=[32, 32]))
+    learn(model, 4096)
+    findings = judge_run(find_runs(tmp_path)[0]).findings
+    assert max((f.severity for f in findings), default=Severity.INFO) <= Severity.WARNING
+    [still] = [f for f in findings if f.code == "policy_not_updating"]
+    assert "single minibatch" in still.message and "cannot tell" in still.message
+    # its twin, a learning rate typo (3e-10), stays an error: the learning rate logged says why the policy is still
+    [typo] = [f for f in judge_run(find_runs(sweep / "lr_typo")[0]).findings if f.code == "policy_not_updating"]
+    assert typo.severity is Severity.ERROR
+
+
 def test_live_callback_and_report_agree(learn, ppo_small, tmp_path):
     model = PPO("MlpPolicy", NoisyRewardEnv(), tensorboard_log=str(tmp_path),
                 **ppo_small(learning_rate=0.01, n_epochs=30))
