@@ -124,7 +124,7 @@ CATALOG: dict[str, CatalogEntry] = _rows(
     ("reward_not_learnable", "environment", W, "environment", "environment",
      "no observation dimension correlates with reward",
      "Make sure the observation contains what the reward depends on.", JONES, ("explained_variance_negative",)),
-    ("action_space_degenerate", "environment", E, "environment", "environment",
+    ("action_space_degenerate", "buffers", E, "environment", "environment",
      "an action dimension offers no choice: a Box dimension of zero width, a Discrete(1)",
      "Give every action dimension a range (low < high) or remove it from the action space.",
      "https://github.com/hill-a/stable-baselines/issues/553", ("action_no_effect", "policy_stays_random")),

@@ -10,9 +10,9 @@ from gymnasium import spaces
 from stable_baselines3.common.preprocessing import get_obs_shape
 
 from sb3_diagnostics.callbacks.base import DiagnosticCallback, StopOn
-from sb3_diagnostics.rules.buffers import ALIASED, FAR_ACTION, SHAPE
+from sb3_diagnostics.rules.buffers import ALIASED, DEGENERATE_ACTION, FAR_ACTION, SHAPE
 from sb3_diagnostics.sb3.models import NO_STEP_LOCALS, is_off_policy, is_on_policy, shares_step_locals
-from sb3_diagnostics.sb3.spaces import far_action_dims, shared_memory
+from sb3_diagnostics.sb3.spaces import degenerate_action_dims, far_action_dims, shared_memory
 from sb3_diagnostics.sb3.steps import last_observation, raw_terminal_observation
 from sb3_diagnostics.thresholds import BufferThresholds
 
@@ -112,8 +112,11 @@ class BufferShapeCallback(DiagnosticCallback):
         self._flush()
         assert isinstance(self.thresholds, BufferThresholds)
         far = far_action_dims(self.model.action_space, self.thresholds.action_half_width)
-        if far:
-            self._judge({"action_far_dims": float(len(far)), **{FAR_ACTION + label: 1.0 for label in far}})
+        degenerate, dims = degenerate_action_dims(self.model.action_space)
+        if far or degenerate:
+            self._judge({"action_far_dims": float(len(far)), **{FAR_ACTION + label: 1.0 for label in far},
+                         "action_dims": float(dims), "action_degenerate_dims": float(len(degenerate)),
+                         **{DEGENERATE_ACTION + label: 1.0 for label in degenerate}})
 
     def _report(self, description: str, stored: bool) -> None:
         if description not in self._reported:

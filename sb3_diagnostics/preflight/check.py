@@ -49,7 +49,7 @@ from sb3_diagnostics.rules import environment as E
 from sb3_diagnostics.rules.buffers import ALIASED, FAR_ACTION
 from sb3_diagnostics.rules.environment import CHECKER, EnvironmentRule, checker_verdict
 from sb3_diagnostics.rules.reward import COMPONENT_PREFIX, RewardRule, reward_metrics
-from sb3_diagnostics.sb3.spaces import far_action_dims, layout
+from sb3_diagnostics.sb3.spaces import degenerate_action_dims, far_action_dims, layout
 from sb3_diagnostics.thresholds import PreflightThresholds, RewardThresholds
 
 #: reward codes judged under random actions (reward_low_snr is left to the live check: random actions are noise)
@@ -128,21 +128,13 @@ class _Measure:
         """Action dimensions that offer no choice, and Box bounds far from [-1, 1]."""
         m, space = self.metrics, self.driver.action_space
         names = self.act_layout.names
+        degenerate, total = degenerate_action_dims(space, names)
         if isinstance(space, spaces.Box):
-            low, high = (np.asarray(b, dtype=np.float64).reshape(-1) for b in (space.low, space.high))
-            labels = names if len(names) == low.size else [f"action[{i}]" for i in range(low.size)]
-            zero = np.isfinite(low) & (high <= low)
-            far = far_action_dims(space, self.th.action_half_width, labels)
+            far = far_action_dims(space, self.th.action_half_width, names)
             for label in far:
                 m[FAR_ACTION + label] = 1.0
             m["action_far_dims"] = float(len(far))
-            degenerate = [f"{labels[i]} (low = high = {low[i]:.4g})" for i in np.flatnonzero(zero)]
-            total = low.size
-        elif isinstance(space, (spaces.Discrete, spaces.MultiDiscrete)):
-            nvec = np.asarray(space.n if isinstance(space, spaces.Discrete) else space.nvec).reshape(-1)
-            degenerate = [f"{type(space).__name__} dimension {i} has 1 choice" for i in np.flatnonzero(nvec <= 1)]
-            total = nvec.size
-        else:
+        if not total:
             return
         m["action_dims"] = float(total)
         m["action_degenerate_dims"] = float(len(degenerate))

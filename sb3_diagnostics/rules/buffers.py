@@ -12,6 +12,8 @@ SHAPE = "_shape:"
 ALIASED = "_aliased:"
 #: prefix of context keys naming one Box action dimension far from [-1, 1] (``"<label> in [low, high]"``)
 FAR_ACTION = "_far_action:"
+#: prefix of the labels of action dimensions that offer no choice
+DEGENERATE_ACTION = "_degenerate_action:"
 
 
 class BufferShapeRule(Rule):
@@ -26,17 +28,19 @@ class BufferShapeRule(Rule):
     ``_aliased:<description>``.
 
     Reads ``action_far_dims`` (``_far_action:<dim in [low, high]>``), the Box action dimensions far from
-    [-1, 1], measured once at the start of ``learn()``.
+    [-1, 1], and ``action_degenerate_dims`` / ``action_dims`` (``_degenerate_action:<dim>``), the action dimensions
+    that offer no choice, measured once at the start of ``learn()``.
     """
 
-    codes = ("buffer_shape_mismatch", "obs_buffer_aliased", "action_space_not_normalized")
+    codes = ("buffer_shape_mismatch", "obs_buffer_aliased", "action_space_not_normalized", "action_space_degenerate")
 
     def __init__(self, thresholds: BufferThresholds | None = None) -> None:
         super().__init__()
         self.th = thresholds or BufferThresholds()
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
-        return [*aliased_alerts(metrics), *self._shapes(metrics), *far_action_alerts(metrics, self.th.action_half_width)]
+        return [*aliased_alerts(metrics), *self._shapes(metrics), *degenerate_action_alerts(metrics),
+                *far_action_alerts(metrics, self.th.action_half_width)]
 
     def _shapes(self, metrics: Metrics) -> list[Alert]:
         stored, raw = get(metrics, "buffer_shape_mismatch"), get(metrics, "env_obs_shape_mismatch")
@@ -108,4 +112,24 @@ def far_action_alerts(metrics: Metrics, half_width: float) -> list[Alert]:
         "[-1, 1], where a huge range makes a small change of the network output a huge change of action "
         f"(threshold: half-width > {half_width:g}, or 0 not strictly inside the range).",
         far, half_width,
+    )]
+
+
+def degenerate_action_alerts(metrics: Metrics) -> list[Alert]:
+    """
+    ``action_space_degenerate`` from ``action_degenerate_dims`` / ``action_dims`` and the ``_degenerate_action:``
+    labels, the same verdict live (at the start of ``learn()``) and before training: an error when no dimension
+    offers a choice, a warning when some do.
+    """
+    degenerate, dims = get(metrics, "action_degenerate_dims"), get(metrics, "action_dims")
+    if not degenerate or not dims:
+        return []
+    every = degenerate >= dims
+    return [Alert(
+        "action_space_degenerate",
+        f"{int(degenerate)} of {int(dims)} action dimension(s) offer no choice: "
+        f"{listing(labels(metrics, DEGENERATE_ACTION), 4)}. "
+        + ("Whatever the policy outputs, the action is the same, so there is nothing to learn."
+           if every else "The policy still spends exploration (and entropy bonus) on them for nothing."),
+        degenerate, 0.0, severity=None if every else Severity.WARNING,
     )]

@@ -10,7 +10,7 @@ import math
 
 from sb3_diagnostics.findings import Alert, Severity
 from sb3_diagnostics.rules.base import Metrics, Rule, get, labels, listing
-from sb3_diagnostics.rules.buffers import aliased_alerts, far_action_alerts
+from sb3_diagnostics.rules.buffers import DEGENERATE_ACTION, aliased_alerts, degenerate_action_alerts, far_action_alerts
 from sb3_diagnostics.thresholds import PreflightThresholds
 
 #: context keys that carry a label (the value is a number that goes with it)
@@ -22,7 +22,6 @@ STD_SMALLEST = "_std_smallest:"
 CORR_FEATURE = "_corr_feature:"
 DIFFERENCE = "_difference:"
 PREFIXES = "_prefixes:"
-DEGENERATE_ACTION = "_degenerate_action:"
 OUTSIDE_SPACE = "_outside_space:"
 #: what SB3's and Gymnasium's check_env said: ``_checker:<checker>|<assert or warn>|<message>``
 CHECKER = "_checker:"
@@ -210,20 +209,7 @@ class EnvironmentRule(Rule):
         return alerts
 
     def _actions(self, m: Metrics) -> list[Alert]:
-        alerts = []
-        degenerate, dims = get(m, "action_degenerate_dims"), get(m, "action_dims")
-        if degenerate and dims:
-            every = degenerate >= dims
-            alerts.append(Alert(
-                "action_space_degenerate",
-                f"{int(degenerate)} of {int(dims)} action dimension(s) offer no choice: "
-                f"{listing(labels(m, DEGENERATE_ACTION), 4)}. "
-                + ("Whatever the policy outputs, the action is the same, so there is nothing to learn."
-                   if every else "The policy still spends exploration (and entropy bonus) on them for nothing."),
-                degenerate, 0.0, severity=None if every else Severity.WARNING,
-            ))
-        alerts.extend(far_action_alerts(m, self.th.action_half_width))
-        return alerts
+        return [*degenerate_action_alerts(m), *far_action_alerts(m, self.th.action_half_width)]
 
     def _observations(self, m: Metrics) -> list[Alert]:
         th, alerts = self.th, []

@@ -130,6 +130,26 @@ def far_action_dims(space: spaces.Space, half_width: float, names: list[str] | N
     return [f"{labels[i]} in [{low[i]:.4g}, {high[i]:.4g}]" for i in np.flatnonzero(far)]
 
 
+def degenerate_action_dims(space: spaces.Space, names: list[str] | None = None) -> tuple[list[str], int]:
+    """
+    Action dimensions that offer no choice: a Box dimension with low = high (hill-a #553: ``high=action_min``),
+    a Discrete(1) or a MultiDiscrete entry of 1.
+
+    :param space: an action space (other kinds have none)
+    :param names: a label per Box dimension (default ``action[i]``)
+    :return: (a label per such dimension, the number of action dimensions; 0 for other kinds of space)
+    """
+    if isinstance(space, spaces.Box):
+        low, high = (np.asarray(b, dtype=np.float64).reshape(-1) for b in (space.low, space.high))
+        labels = names if names is not None and len(names) == low.size else [f"action[{i}]" for i in range(low.size)]
+        zero = np.isfinite(low) & (high <= low)
+        return [f"{labels[i]} (low = high = {low[i]:.4g})" for i in np.flatnonzero(zero)], int(low.size)
+    if isinstance(space, (spaces.Discrete, spaces.MultiDiscrete)):
+        nvec = np.asarray(space.n if isinstance(space, spaces.Discrete) else space.nvec).reshape(-1)
+        return [f"{type(space).__name__} dimension {i} has 1 choice" for i in np.flatnonzero(nvec <= 1)], int(nvec.size)
+    return [], 0
+
+
 def shared_memory(a: Any, b: Any) -> str | None:
     """
     Where two observations (arrays, or dicts / tuples of arrays) are the same memory, or None: an env

@@ -145,3 +145,25 @@ def test_action_space_far_from_minus_one_one_is_reported_when_learn_starts(algo,
     tuned = train(model(False), steps, DiagnosticsCallback(thresholds={"buffers": {"action_half_width": 1e5}},
                                                            checks=["buffers"]))
     assert [f.threshold for f in tuned.findings if f.code == "action_space_not_normalized"] == [1e5]
+
+
+# -- action dimensions without a choice ------------------------------------------------------------
+class AirFlowEnv(HeaterEnv):
+    """hill-a/stable-baselines #553: ``Box(low=action_min, high=action_min)``, a typo for ``high=action_max``."""
+
+    def __init__(self, low: list[float], high: list[float]) -> None:
+        super().__init__(normalized=True)
+        self.action_space = gym.spaces.Box(np.array(low, np.float32), np.array(high, np.float32))
+
+
+@pytest.mark.parametrize("low, high, severity", [
+    ([30.0], [30.0], Severity.ERROR),  # the thread's typo: every action is 30, nothing to learn
+    ([-1.0, 0.0], [1.0, 0.0], Severity.WARNING),  # one of two dimensions is dead weight
+    ([-1.0], [1.0], None),  # the fix
+])
+def test_action_dimension_without_a_choice_is_reported_when_learn_starts(ppo_small, train, low, high, severity):
+    model = PPO("MlpPolicy", make_vec_env(lambda: AirFlowEnv(low, high), seed=0), **ppo_small())
+    found = [f for f in train(model, 64, BufferShapeCallback()).findings if f.code == "action_space_degenerate"]
+    assert [(f.severity, f.step) for f in found] == ([(severity, 0)] if severity else [])
+    if severity is Severity.ERROR:
+        assert "action[0] (low = high = 30)" in found[0].message
