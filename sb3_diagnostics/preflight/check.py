@@ -46,7 +46,7 @@ from sb3_diagnostics.preflight.rollout import (
     safe_flat,
 )
 from sb3_diagnostics.rules import environment as E
-from sb3_diagnostics.rules.buffers import ALIASED, FAR_ACTION
+from sb3_diagnostics.rules.buffers import ALIASED, DEGENERATE_ACTION, FAR_ACTION
 from sb3_diagnostics.rules.environment import CHECKER, EnvironmentRule, checker_verdict
 from sb3_diagnostics.rules.reward import COMPONENT_PREFIX, RewardRule, reward_metrics
 from sb3_diagnostics.sb3.spaces import degenerate_action_dims, far_action_dims, layout
@@ -139,7 +139,7 @@ class _Measure:
         m["action_dims"] = float(total)
         m["action_degenerate_dims"] = float(len(degenerate))
         for label in degenerate:
-            m[E.DEGENERATE_ACTION + label] = 1.0
+            m[DEGENERATE_ACTION + label] = 1.0
 
     def _observations(self, roll: Rollout, stat_dims: np.ndarray) -> None:
         m, s = self.metrics, self.summary

@@ -10,7 +10,7 @@ import math
 
 from sb3_diagnostics.findings import Alert, Severity
 from sb3_diagnostics.rules.base import Metrics, Rule, get, labels, listing
-from sb3_diagnostics.rules.buffers import DEGENERATE_ACTION, aliased_alerts, degenerate_action_alerts, far_action_alerts
+from sb3_diagnostics.rules.buffers import aliased_alerts, degenerate_action_alerts, far_action_alerts
 from sb3_diagnostics.thresholds import PreflightThresholds
 
 #: context keys that carry a label (the value is a number that goes with it)
