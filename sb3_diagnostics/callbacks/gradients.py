@@ -198,6 +198,7 @@ class GradientCallback(DiagnosticCallback):
             if received[i] == 0 and stepped.intersection(owners) and tap.params[i].numel() > 0
         ]
         outside = [tap.names[i] for i, owners in enumerate(tap.owners) if not owners and received[i] > 0]
+        outside += tap.late_parameters()  # built after learn() started (in forward()): never in an optimizer
         out = {"params_without_grad": float(len(without)), "params_not_in_optimizer": float(len(outside))}
         out.update({NO_GRAD + name: 1.0 for name in without})
         out.update({NOT_IN_OPTIMIZER + name: 1.0 for name in outside})

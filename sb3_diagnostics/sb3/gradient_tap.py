@@ -189,6 +189,21 @@ class GradientTap(PerModel):
             self.schedule.request(uid, norm_every)
         self._install(model)
 
+    def late_parameters(self) -> list[str]:
+        """
+        Trainable parameters the policy gained after the hooks were installed (a layer built in ``forward()``,
+        SB3 #1271) that have a gradient and belong to no optimizer: they are never stepped.
+
+        :return: their names
+        """
+        model = self._model()
+        if model is None:
+            return []
+        known = {id(p) for p in self.params}
+        owned = {id(p) for o in self.optimizers.values() for group in o.param_groups for p in group["params"]}
+        return [name for name, p in model.policy.named_parameters()
+                if p.requires_grad and p.grad is not None and id(p) not in known and id(p) not in owned]
+
     def error_of(self, user: object) -> Exception | None:
         """:return: what broke ``user``'s part of the tap (its listener raised, or the tap itself failed), or None"""
         return self._errors.get(id(user))
