@@ -146,7 +146,7 @@ CATALOG: dict[str, CatalogEntry] = _rows(
      "observations outside the declared space (dtype or bounds)",
      "Return observations of observation_space's dtype (np.float32 for a float32 Box: obs.astype(np.float32)) "
      "within its bounds, or widen the bounds to what the env really emits.", ENV_CHECKER, ()),
-    ("image_obs_not_scaled", "environment", W, "environment", "environment",
+    ("image_obs_not_scaled", "buffers", W, "environment", "environment",
      "float image observations in [0, 255]",
      "Declare the images as Box(0, 255, shape, np.uint8) so SB3 divides them by 255, or divide by 255 in the env "
      "and declare Box(0, 1).", ISSUES + "268", ("policy_stays_random", "explained_variance_negative",

@@ -233,10 +233,15 @@ class KLThresholds(Thresholds):
 
 @dataclass(frozen=True)
 class BufferThresholds(Thresholds):
-    """:param action_half_width: a Box action dimension wider than this either way of its centre is far from [-1, 1]"""
+    """
+    :param action_half_width: a Box action dimension wider than this either way of its centre is far from [-1, 1]
+    :param image_scaled_max: float image observations above this were not scaled to [0, 1] (a little above 1:
+        normalised images may overshoot; unscaled ones reach 255)
+    """
 
     action_half_width: float = 10.0
-    _non_negative = ("action_half_width",)
+    image_scaled_max: float = 10.0
+    _non_negative = ("action_half_width", "image_scaled_max")
 
 
 @dataclass(frozen=True)

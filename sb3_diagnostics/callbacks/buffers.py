@@ -12,7 +12,7 @@ from stable_baselines3.common.preprocessing import get_obs_shape
 from sb3_diagnostics.callbacks.base import DiagnosticCallback, StopOn
 from sb3_diagnostics.rules.buffers import ALIASED, DEGENERATE_ACTION, FAR_ACTION, SHAPE
 from sb3_diagnostics.sb3.models import NO_STEP_LOCALS, is_off_policy, is_on_policy, shares_step_locals
-from sb3_diagnostics.sb3.spaces import degenerate_action_dims, far_action_dims, shared_memory
+from sb3_diagnostics.sb3.spaces import degenerate_action_dims, far_action_dims, float_image_max, shared_memory
 from sb3_diagnostics.sb3.steps import last_observation, raw_terminal_observation
 from sb3_diagnostics.thresholds import BufferThresholds
 
@@ -67,8 +67,10 @@ class BufferShapeCallback(DiagnosticCallback):
       episode end and already holds the next episode's first observation (an env that returns one
       array; DummyVecEnv copies the others, but not this one) (``warning``).
 
-    ``action_space_not_normalized``: at the start of every ``learn()``, Box action dimensions far from
-    [-1, 1] (``warning``), as the pre-flight judges them.
+    ``action_space_not_normalized`` and ``action_space_degenerate``: at the start of every ``learn()``, Box
+    action dimensions far from [-1, 1] (``warning``) or without a choice, as the pre-flight judges them.
+    ``image_obs_not_scaled``: at each measurement, float image observations the policy acts on above
+    ``image_scaled_max`` (SB3 divides only uint8 images by 255).
 
     Works for on- and off-policy algorithms.
 
@@ -231,4 +233,6 @@ class BufferShapeCallback(DiagnosticCallback):
     def _measure(self) -> dict[str, float]:
         self._check_buffers()  # a buffer swapped between updates (model.replay_buffer = ...)
         self._flush()
-        return {}
+        # float images the policy acts on, as SB3 hands them over (after VecNormalize, if any)
+        top = float_image_max(self.model.observation_space, last_observation(self.model))
+        return {} if top is None else {"float_image_max": top}

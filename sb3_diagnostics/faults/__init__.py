@@ -29,6 +29,7 @@ from sb3_diagnostics.faults.envs import (
     TimePenalty,
     WinBonusEnv,
 )
+from sb3_diagnostics.faults.images import GridImageEnv
 from sb3_diagnostics.faults.policies import (
     DetachedExtractor,
     ForgetfulLstmPolicy,
@@ -49,6 +50,7 @@ __all__ = [
     "ExpErrorReward",
     "ForgetfulLstmPolicy",
     "GlobalNoise",
+    "GridImageEnv",
     "InPlaceObservation",
     "LateValueHeadPolicy",
     "NaNObservation",

@@ -29,10 +29,12 @@ class BufferShapeRule(Rule):
 
     Reads ``action_far_dims`` (``_far_action:<dim in [low, high]>``), the Box action dimensions far from
     [-1, 1], and ``action_degenerate_dims`` / ``action_dims`` (``_degenerate_action:<dim>``), the action dimensions
-    that offer no choice, measured once at the start of ``learn()``.
+    that offer no choice, measured once at the start of ``learn()``; ``float_image_max``, the largest value of
+    the float image observations the policy acted on, at each measurement.
     """
 
-    codes = ("buffer_shape_mismatch", "obs_buffer_aliased", "action_space_not_normalized", "action_space_degenerate")
+    codes = ("buffer_shape_mismatch", "obs_buffer_aliased", "action_space_not_normalized", "action_space_degenerate",
+             "image_obs_not_scaled")
 
     def __init__(self, thresholds: BufferThresholds | None = None) -> None:
         super().__init__()
@@ -40,7 +42,8 @@ class BufferShapeRule(Rule):
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
         return [*aliased_alerts(metrics), *self._shapes(metrics), *degenerate_action_alerts(metrics),
-                *far_action_alerts(metrics, self.th.action_half_width)]
+                *far_action_alerts(metrics, self.th.action_half_width),
+                *image_scale_alerts(metrics, self.th.image_scaled_max)]
 
     def _shapes(self, metrics: Metrics) -> list[Alert]:
         stored, raw = get(metrics, "buffer_shape_mismatch"), get(metrics, "env_obs_shape_mismatch")
@@ -132,4 +135,18 @@ def degenerate_action_alerts(metrics: Metrics) -> list[Alert]:
         + ("Whatever the policy outputs, the action is the same, so there is nothing to learn."
            if every else "The policy still spends exploration (and entropy bonus) on them for nothing."),
         degenerate, 0.0, severity=None if every else Severity.WARNING,
+    )]
+
+
+def image_scale_alerts(metrics: Metrics, scaled_max: float) -> list[Alert]:
+    """``image_obs_not_scaled`` from ``float_image_max``, the same verdict live and before training."""
+    top = get(metrics, "float_image_max")
+    if top is None or top <= scaled_max:
+        return []
+    return [Alert(
+        "image_obs_not_scaled",
+        f"image-shaped float observations reach {top:.4g} (threshold {scaled_max:g}): SB3 divides only uint8 image "
+        "observations by 255, so these reach the CNN in [0, 255], its activations saturate and it learns poorly "
+        "(SB3 #268). Nothing to do if your own features extractor divides them by 255.",
+        top, scaled_max,
     )]

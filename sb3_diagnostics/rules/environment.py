@@ -10,7 +10,7 @@ import math
 
 from sb3_diagnostics.findings import Alert, Severity
 from sb3_diagnostics.rules.base import Metrics, Rule, get, labels, listing
-from sb3_diagnostics.rules.buffers import aliased_alerts, degenerate_action_alerts, far_action_alerts
+from sb3_diagnostics.rules.buffers import aliased_alerts, degenerate_action_alerts, far_action_alerts, image_scale_alerts
 from sb3_diagnostics.thresholds import PreflightThresholds
 
 #: context keys that carry a label (the value is a number that goes with it)
@@ -197,15 +197,7 @@ class EnvironmentRule(Rule):
                 "works from wrong assumptions.",
                 1.0, 0.0, severity=Severity.WARNING,
             ))
-        top = get(m, "float_image_max")
-        if top is not None and top > self.th.image_scaled_max:
-            alerts.append(Alert(
-                "image_obs_not_scaled",
-                f"image-shaped float observations reach {top:.4g} (threshold {self.th.image_scaled_max:g}): SB3 divides "
-                "only uint8 image observations by 255, so these reach the CNN in [0, 255], its activations saturate and "
-                "it learns poorly (SB3 #268).",
-                top, self.th.image_scaled_max,
-            ))
+        alerts.extend(image_scale_alerts(m, self.th.image_scaled_max))
         return alerts
 
     def _actions(self, m: Metrics) -> list[Alert]:

@@ -14,7 +14,7 @@ from stable_baselines3.common.save_util import save_to_pkl
 from stable_baselines3.common.vec_env import SubprocVecEnv
 
 from sb3_diagnostics import BufferShapeCallback, Severity
-from sb3_diagnostics.faults import InPlaceObservation, PovObservation, SharedBufferVecEnv
+from sb3_diagnostics.faults import GridImageEnv, InPlaceObservation, PovObservation, SharedBufferVecEnv
 
 
 # -- buffer shapes ---------------------------------------------------------------------------------
@@ -167,3 +167,17 @@ def test_action_dimension_without_a_choice_is_reported_when_learn_starts(ppo_sma
     assert [(f.severity, f.step) for f in found] == ([(severity, 0)] if severity else [])
     if severity is Severity.ERROR:
         assert "action[0] (low = high = 30)" in found[0].message
+
+
+# -- float images not scaled -------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype, scale, expected", [
+    (np.float32, 1.0, Severity.WARNING),  # SB3 #268: float images in [0, 255] reach the network as they are
+    (np.float32, 1 / 255, None),  # the fix: divided by 255 in the env
+    (np.uint8, 1.0, None),  # uint8 images, which SB3 divides by 255 itself
+])
+def test_float_images_the_policy_acts_on_are_not_scaled(ppo_small, train, dtype, scale, expected):
+    model = PPO("MlpPolicy", make_vec_env(lambda: GridImageEnv(dtype, scale=scale), seed=0), **ppo_small())
+    found = [f for f in train(model, 512, BufferShapeCallback()).findings if f.code == "image_obs_not_scaled"]
+    assert [f.severity for f in found][:1] == ([expected] if expected else [])
+    if expected:
+        assert "reach 255" in found[0].message

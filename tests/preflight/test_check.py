@@ -15,6 +15,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from sb3_diagnostics.errors import EnvCrashedError, InvalidThresholdError, NotAnEnvironmentError
+from sb3_diagnostics.faults import GridImageEnv
 from sb3_diagnostics.findings import Severity
 from sb3_diagnostics.preflight import PreflightReport, check_training_env
 from sb3_diagnostics.warnings import DiagnosticWarning, EnvironmentWarning, RewardWarning
@@ -375,30 +376,6 @@ def test_bad_input_raises_clear_errors():
     assert isinstance(NotAnEnvironmentError("x"), TypeError) and isinstance(InvalidThresholdError("x"), ValueError)
 
 
-class GridImageEnv(gym.Env):
-    """Walk a lit pixel to the centre of a 12 x 12 RGB image: the observation is the image alone, no vector part."""
-
-    observation_space = spaces.Box(0, 255, (12, 12, 3), np.uint8)
-    action_space = spaces.Discrete(4)
-
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        self.t = 0
-        self.pos = self.np_random.integers(0, 12, 2)
-        return self._obs(), {}
-
-    def _obs(self):
-        image = np.zeros((12, 12, 3), np.uint8)
-        image[self.pos[0], self.pos[1]] = 255
-        return image
-
-    def step(self, action):
-        self.t += 1
-        self.pos = np.clip(self.pos + [(1, 0), (-1, 0), (0, 1), (0, -1)][int(action)], 0, 11)
-        arrived = bool((self.pos == 6).all())
-        return self._obs(), 1.0 if arrived else -0.01 * float(np.abs(self.pos - 6).sum()), arrived, self.t >= 30, {}
-
-
 @pytest.mark.parametrize("wrap", [lambda env: env, lambda env: DummyVecEnv([lambda: env])], ids=["Env", "DummyVecEnv"])
 def test_image_only_observation_is_checked(wrap):
     report = run(wrap(GridImageEnv()), n_steps=200)
@@ -478,24 +455,13 @@ def test_unknown_env_id_raises_a_clear_error():
     assert isinstance(info.value.__cause__, gym.error.Error)
 
 
-class FloatGridImageEnv(GridImageEnv):
-    """GridImageEnv with its images as float32, as SB3 #268's user had them: in [0, 255] (or divided by 255)."""
-
-    def __init__(self, scale: float = 1.0, dtype: Any = np.float32) -> None:
-        self.scale, self.dtype = scale, dtype
-        self.observation_space = spaces.Box(0.0, 255.0 * scale, (12, 12, 3), np.float32)
-
-    def _obs(self):
-        return (super()._obs().astype(np.float64) * self.scale).astype(self.dtype)
-
-
 @pytest.mark.parametrize("wrap", [lambda env: env, lambda env: DummyVecEnv([lambda: env])], ids=["Env", "DummyVecEnv"])
 def test_float_images_in_0_255_are_not_scaled(wrap):
     # SB3 #268: a CNN learns poorly until the user divides the images by 255 (SB3 rescales only uint8 images)
-    report = run(wrap(FloatGridImageEnv()), n_steps=200)
+    report = run(wrap(GridImageEnv(np.float32)), n_steps=200)
     assert severity_of(report, "image_obs_not_scaled") == Severity.WARNING
     # the twins: images divided by 255, and uint8 images SB3 rescales itself
-    assert "image_obs_not_scaled" not in {f.code for f in run(wrap(FloatGridImageEnv(scale=1 / 255)), n_steps=200)}
+    assert "image_obs_not_scaled" not in {f.code for f in run(wrap(GridImageEnv(np.float32, scale=1 / 255)), n_steps=200)}
     assert "image_obs_not_scaled" not in {f.code for f in run(wrap(GridImageEnv()), n_steps=200)}
 
 
