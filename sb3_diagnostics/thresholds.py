@@ -385,7 +385,8 @@ class GradientThresholds(Thresholds):
         and a tiny gradient is expected)
     :param consecutive: updates in a row an exploding or vanishing norm must last
     :param no_grad_updates: updates in a row a trainable parameter must go without any gradient while
-        its optimizer steps before ``param_no_grad`` is reported
+        its optimizer steps before ``param_no_grad`` is reported (one with a gradient that no optimizer holds
+        is reported at once)
     :param narrow_width: a hidden layer of at most this many units, narrower than the observation, is a
         bottleneck (``net_arch``, ``features_dim``)
     :param stuck_units: fraction of a layer's units dead (ReLU at 0) or saturated (tanh / sigmoid at a bound)

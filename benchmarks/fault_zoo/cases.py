@@ -28,13 +28,16 @@ from stable_baselines3.common.vec_env import VecNormalize
 from sb3_diagnostics.faults import (
     BanditEnv,
     ChainEnv,
+    DeclaredActionBox,
     DetachedExtractor,
     DoubleUpdateSAC,
     EpisodeEndRewardEnv,
     ExpErrorReward,
     ForgetfulLstmPolicy,
     GlobalNoise,
+    GridImageEnv,
     InPlaceObservation,
+    LazyExtractor,
     NaNObservation,
     NoisyRewardEnv,
     OldStepApi,
@@ -367,6 +370,17 @@ THREAD_FAULTS: list[Case] = [
          frozenset({"exploration_restarted"}), options=_OFF),
     Case("dqn_resumed_restarts_epsilon", "SB3 #1629", lambda: _resumed(DQN, fixed=False), 1500,
          frozenset({"exploration_restarted"}), frozenset({"reward_decreasing"}), options=_OFF),
+    Case("ppo_action_box_low_equals_high", "hill-a/stable-baselines #553", lambda: _ppo(make_vec_env(
+         lambda: DeclaredActionBox(gym.make("Pendulum-v1"), 30.0, 30.0), n_envs=2, seed=0)), 1024,
+         frozenset({"action_space_degenerate"}), frozenset({"policy_stays_random", "reward_constant"})),
+    Case("a2c_action_box_low_equals_high", "hill-a/stable-baselines #553", lambda: A2C("MlpPolicy", make_vec_env(
+         lambda: DeclaredActionBox(gym.make("MountainCarContinuous-v0"), 5.0, 5.0), n_envs=2, seed=0),
+         **_small(n_steps=8)), 1000, frozenset({"action_space_degenerate"}),
+         frozenset({"policy_stays_random", "reward_constant"})),
+    Case("ppo_float_images_0_255", "SB3 #268", lambda: _ppo(make_vec_env(lambda: GridImageEnv(np.float32), n_envs=2,
+         seed=0)), 1024, frozenset({"image_obs_not_scaled"})),
+    Case("ppo_layer_built_in_forward", "SB3 #1271", lambda: _ppo(_cartpole(2), policy_kwargs=dict(
+         net_arch=[32], features_extractor_class=LazyExtractor)), 2048, frozenset({"param_no_grad"})),
     Case("tqc_resumed_behind_fresh_vecnormalize", "SB3 #1256", lambda: _resumed_with_fresh_vecnormalize(
          TQC, "Pendulum-v1", 600, learning_starts=100, batch_size=64), 300,
          frozenset({"vecnormalize_stats_not_restored"}), options=_OFF),
@@ -411,6 +425,12 @@ HEALTHY: list[Case] = [
     Case("healthy_qrdqn_cartpole", "-", lambda: QRDQN("MlpPolicy", "CartPole-v1", **_small(
          learning_starts=500, exploration_fraction=0.25)),
          3000, options=_OFF),
+    Case("healthy_ppo_action_box_rescaled", "-", lambda: _ppo(make_vec_env(
+         lambda: DeclaredActionBox(gym.make("Pendulum-v1"), -1.0, 1.0), n_envs=2, seed=0)), 1024),
+    Case("healthy_ppo_float_images_divided", "-", lambda: _ppo(make_vec_env(
+         lambda: GridImageEnv(np.float32, scale=1 / 255), n_envs=2, seed=0)), 1024),
+    Case("healthy_ppo_layer_built_in_init", "-", lambda: _ppo(_cartpole(2), policy_kwargs=dict(
+         net_arch=[32], features_extractor_class=LazyExtractor, features_extractor_kwargs=dict(lazy=False))), 2048),
     Case("healthy_qrdqn_resumed_epsilon_kept", "-", lambda: _resumed(QRDQN, fixed=True), 1500, options=_OFF),
     Case("healthy_dqn_epsilon_after_learning", "-", lambda: DQN("MlpPolicy", make_vec_env(
          "CartPole-v1", seed=0), **_small(learning_starts=2000, exploration_fraction=0.75)), 4000, options=_OFF),

@@ -7,7 +7,7 @@ Not part of the stable API: names and behaviour may change between releases.
 """
 
 from sb3_diagnostics.faults.algorithms import DoubleUpdateDQN, DoubleUpdateSAC, EveryStepUpdateDQN, regularise_critic
-from sb3_diagnostics.faults.api import OldStepApi, ShiftedDiscreteActions
+from sb3_diagnostics.faults.api import DeclaredActionBox, OldStepApi, ShiftedDiscreteActions
 from sb3_diagnostics.faults.envs import (
     BanditEnv,
     ChainEnv,
@@ -34,12 +34,14 @@ from sb3_diagnostics.faults.policies import (
     DetachedExtractor,
     ForgetfulLstmPolicy,
     LateValueHeadPolicy,
+    LazyExtractor,
     UnsummedLogProbPolicy,
 )
 from sb3_diagnostics.faults.vec_envs import SharedBufferVecEnv
 
 __all__ = [
     "BanditEnv",
+    "DeclaredActionBox",
     "ChainEnv",
     "ConstantObsEnv",
     "DetachedExtractor",
@@ -53,6 +55,7 @@ __all__ = [
     "GridImageEnv",
     "InPlaceObservation",
     "LateValueHeadPolicy",
+    "LazyExtractor",
     "NaNObservation",
     "NoisyRewardEnv",
     "ObservationScale",

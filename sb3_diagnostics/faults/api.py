@@ -34,3 +34,25 @@ class OldStepApi(gym.Wrapper):
     def step(self, action: Any) -> Any:  # type: ignore[override]
         obs, reward, terminated, truncated, info = self.env.step(action)
         return obs, reward, terminated or truncated, info
+
+
+class DeclaredActionBox(gym.ActionWrapper):
+    """
+    Declares the Box action space ``Box(low, high)`` and maps it linearly onto the env's own range, the way a user
+    writes the physical range into the space. ``low == high`` is hill-a #553's typo (``high=action_min``): every
+    action the policy picks is clipped to that one value, the bottom of the env's range.
+    """
+
+    def __init__(self, env: gym.Env, low: float, high: float) -> None:
+        super().__init__(env)
+        assert isinstance(env.action_space, spaces.Box)
+        self._low, self._high = float(low), float(high)
+        shape = env.action_space.shape
+        self.action_space = spaces.Box(np.full(shape, low, np.float32), np.full(shape, high, np.float32))
+
+    def action(self, action: Any) -> Any:
+        inner = self.env.action_space
+        assert isinstance(inner, spaces.Box)
+        a = np.clip(np.asarray(action, np.float64), self._low, self._high)
+        share = (a - self._low) / max(self._high - self._low, 1e-12)
+        return (inner.low + share * (inner.high - inner.low)).astype(inner.dtype)

@@ -52,3 +52,23 @@ class UnsummedLogProbPolicy(ActorCriticPolicy):
         values, _, entropy = super().evaluate_actions(obs, actions)
         per_dim: Any = self.get_distribution(obs).distribution
         return values, per_dim.log_prob(actions), entropy
+
+
+class LazyExtractor(BaseFeaturesExtractor):
+    """
+    A features extractor that builds its layer in its first ``forward()``, "when the input shape is not known a
+    priori" (SB3 #1271): after the policy's optimizer was made, so the layer is in none of its param groups and is
+    never stepped. ``lazy=False`` is the fix (the layer built in ``__init__``, its input size from the space).
+    """
+
+    def __init__(self, observation_space: gym.spaces.Box, features_dim: int = 16, lazy: bool = True) -> None:
+        super().__init__(observation_space, features_dim)
+        self.net: th.nn.Module | None = None
+        if not lazy:
+            self.net = th.nn.Sequential(th.nn.Linear(int(np.prod(observation_space.shape)), features_dim), th.nn.Tanh())
+
+    def forward(self, observations: th.Tensor) -> th.Tensor:
+        if self.net is None:
+            self.net = th.nn.Sequential(th.nn.Linear(observations.shape[1], self.features_dim), th.nn.Tanh()).to(
+                observations.device)
+        return self.net(observations)

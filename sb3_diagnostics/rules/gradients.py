@@ -101,8 +101,9 @@ class ParamGradRule(Rule):
     """
     Reads ``params_without_grad`` (trainable parameters in an optimizer that stepped this update,
     that received no gradient at all) and ``params_not_in_optimizer`` (parameters that receive
-    gradients but belong to no optimizer, so they never change), with the parameter names in the
-    context keys ``_no_grad:<name>`` and ``_not_in_optimizer:<name>``.
+    gradients but belong to no optimizer, so they never change; a structural fact, reported at the
+    first measurement that shows it), with the parameter names in the context keys ``_no_grad:<name>``
+    and ``_not_in_optimizer:<name>``.
     """
 
     codes = ("param_no_grad",)
@@ -129,9 +130,8 @@ class ParamGradRule(Rule):
                     "never uses).",
                     without, 0.0,
                 ))
-        if outside is not None:
-            n = self._outside.update(outside > 0)
-            if n >= th.no_grad_updates:
+        # structural, not noise: a parameter with a gradient that no optimizer holds is never stepped
+        if outside is not None and self._outside.update(outside > 0):
                 names = listing(labels(metrics, NOT_IN_OPTIMIZER))
                 alerts.append(Alert(
                     "param_no_grad",

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import gymnasium as gym
 import pytest
-import torch as th
 from sb3_contrib import TRPO, CrossQ, RecurrentPPO
 from stable_baselines3 import A2C, PPO, SAC, TD3
 from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
-from torch import nn
 
 from sb3_diagnostics import BufferShapeCallback, Severity
 from sb3_diagnostics.callbacks.gradients import GradientCallback
 from sb3_diagnostics.callbacks.nan import NaNCallback
 from sb3_diagnostics.errors import InvalidThresholdError
-from sb3_diagnostics.faults import DetachedExtractor, LateValueHeadPolicy, ObservationScale, RewardScale
+from sb3_diagnostics.faults import DetachedExtractor, LateValueHeadPolicy, LazyExtractor, ObservationScale, RewardScale
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -80,24 +77,11 @@ def test_layer_created_after_the_optimizer(train):
     assert finding.severity == Severity.ERROR and "value_net.weight" in finding.message and "no optimizer" in finding.message
 
 
-class _Extractor(BaseFeaturesExtractor):
-    """SB3 #1271: a features extractor that builds its layer in its first forward() (``lazy``), after the optimizer."""
-
-    def __init__(self, observation_space: gym.spaces.Box, lazy: bool = True) -> None:
-        super().__init__(observation_space, features_dim=16)
-        self.net = None if lazy else nn.Sequential(nn.Linear(observation_space.shape[0], 16), nn.Tanh())
-
-    def forward(self, x: th.Tensor) -> th.Tensor:
-        if self.net is None:
-            self.net = nn.Sequential(nn.Linear(x.shape[1], self.features_dim), nn.Tanh()).to(x.device)
-        return self.net(x)
-
-
 @pytest.mark.parametrize("lazy", [True, False])
 def test_layer_built_in_forward_after_learn_started(train, lazy):
     # built in the first forward(), the layer is in no optimizer's param groups: it gets gradients, is never stepped
     model = PPO("MlpPolicy", "CartPole-v1", n_steps=128, batch_size=64, seed=0, policy_kwargs=dict(
-        net_arch=[16], features_extractor_class=_Extractor, features_extractor_kwargs=dict(lazy=lazy)))
+        net_arch=[16], features_extractor_class=LazyExtractor, features_extractor_kwargs=dict(lazy=lazy)))
     found = [f for f in train(model, 512, GradientCallback()).findings if f.code == "param_no_grad"]
     if lazy:
         assert found and "features_extractor.net.0.weight" in found[0].message
