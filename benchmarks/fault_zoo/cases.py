@@ -377,6 +377,14 @@ THREAD_FAULTS: list[Case] = [
          lambda: DeclaredActionBox(gym.make("MountainCarContinuous-v0"), 5.0, 5.0), n_envs=2, seed=0),
          **_small(n_steps=8)), 1000, frozenset({"action_space_degenerate"}),
          frozenset({"policy_stays_random", "reward_constant"})),
+    Case("ppo_action_box_0_to_10000", "hill-a/stable-baselines #277; SB3 #1972", lambda: _ppo(make_vec_env(
+         lambda: DeclaredActionBox(gym.make("Pendulum-v1"), 0.0, 10_000.0), n_envs=2, seed=0)), 1024,
+         frozenset({"action_space_not_normalized"})),
+    Case("sac_action_box_0_to_10000", "hill-a/stable-baselines #277; SB3 #389", lambda: SAC("MlpPolicy", make_vec_env(
+         lambda: DeclaredActionBox(gym.make("Pendulum-v1"), 0.0, 10_000.0), seed=0), **_small(learning_starts=100,
+         batch_size=64)), 600, frozenset({"action_space_not_normalized"}), options=_OFF),
+    Case("env_wrapper_swallows_episode_ends", "SB3 #1806", lambda: None, 0, frozenset({"episodes_never_end"}),
+         env=lambda: SwallowEpisodeEnd(gym.make("CartPole-v1"))),
     Case("ppo_float_images_0_255", "SB3 #268", lambda: _ppo(make_vec_env(lambda: GridImageEnv(np.float32), n_envs=2,
          seed=0)), 1024, frozenset({"image_obs_not_scaled"})),
     Case("ppo_layer_built_in_forward", "SB3 #1271", lambda: _ppo(_cartpole(2), policy_kwargs=dict(
