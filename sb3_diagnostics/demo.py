@@ -90,10 +90,11 @@ def _make(story: str, fixed: bool, seed: int) -> Any:
     if story == "learning-starts":
         from stable_baselines3 import DQN
 
-        # rl-zoo3's tuned DQN for CartPole (hyperparams/dqn.yml), with learning_starts typed one zero too many
+        # rl-zoo3's tuned DQN for CartPole (hyperparams/dqn.yml), with learning_starts typed one zero too many; its
+        # epsilon decays over half the budget (rl-zoo3's 0.16 of 50k ends it at step 8000, after learning starts)
         return DQN("MlpPolicy", make_vec_env("CartPole-v1", seed=seed), learning_starts=1000 if fixed else 50_000,
                    learning_rate=2.3e-3, batch_size=64, buffer_size=100_000, target_update_interval=10,
-                   train_freq=256, gradient_steps=128, exploration_fraction=0.16, exploration_final_eps=0.04,
+                   train_freq=256, gradient_steps=128, exploration_fraction=0.5, exploration_final_eps=0.04,
                    seed=seed, policy_kwargs=dict(net_arch=[256, 256]))
     raise KeyError(story)
 
