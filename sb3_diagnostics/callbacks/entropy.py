@@ -46,10 +46,10 @@ class EntropyCollapseCallback(DiagnosticCallback):
 
     def _measure_final(self) -> dict[str, float]:
         # epsilon-greedy: the schedule once more at the end of learn(), so a misfit that held to the end says so
-        return dict(self._schedule) if not (is_on_policy(self.model) or has_stochastic_actor(self.model)) else {}
+        return dict(self._schedule)
 
     def _measure(self) -> dict[str, float]:
-        if not (is_on_policy(self.model) or has_stochastic_actor(self.model)):
+        if self._schedule:
             return dict(self._schedule)  # epsilon-greedy: nothing else to measure
         out = dict(self._cached("policy_stats", lambda: policy_stats(self.model, self.rng)))
         kl = self._cached("train", lambda: read_train_metrics(self.model)).get("approx_kl")

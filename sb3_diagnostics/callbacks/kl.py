@@ -17,7 +17,7 @@ from sb3_diagnostics.sb3.models import (
 )
 from sb3_diagnostics.sb3.network import policy_outputs
 from sb3_diagnostics.sb3.spaces import sample_batch
-from sb3_diagnostics.sb3.train_log import episode_stats, read_train_metrics, updates_done
+from sb3_diagnostics.sb3.train_log import episode_stats, learn_schedule, read_train_metrics, updates_done
 
 #: observations of the fixed batch the policy's outputs are compared on
 PROBE_OBSERVATIONS = 64
@@ -109,10 +109,8 @@ class KLWatchdogCallback(DiagnosticCallback):
 
     def _schedule(self) -> dict[str, float]:
         """An off-policy algorithm's training schedule: when gradient steps begin, and how many per call."""
-        model, out = self.model, {}
-        starts, end = getattr(model, "learning_starts", None), getattr(model, "_total_timesteps", None)
-        if isinstance(starts, int | float) and isinstance(end, int | float):
-            out["_learning_starts"], out["_learn_end"] = float(starts), float(end)
+        model, schedule = self.model, learn_schedule(self.model)
+        out: dict[str, float] = {k: schedule[k] for k in ("_learning_starts", "_learn_end") if k in schedule}
         steps = getattr(model, "gradient_steps", None)
         if isinstance(steps, int | float):
             out["_gradient_steps"] = float(steps)

@@ -178,7 +178,7 @@ class ActionStdRule(Rule):
 
 class ExplorationScheduleRule(Rule):
     """
-    Judges the exploration schedule of a ``learn()`` call once, at its start (metrics of
+    Judges the exploration schedule of a ``learn()`` call (metrics of
     :func:`sb3_diagnostics.sb3.train_log.learn_schedule`): ``exploration_ends_before_learning`` when an
     epsilon-greedy model's epsilon reaches its final value at or before ``learning_starts`` (SB3 #529), and
     ``exploration_restarted`` when a model that already trained starts a ``learn()`` with its step counter reset

@@ -132,16 +132,16 @@ class ParamGradRule(Rule):
                 ))
         # structural, not noise: a parameter with a gradient that no optimizer holds is never stepped
         if outside is not None and self._outside.update(outside > 0):
-                names = listing(labels(metrics, NOT_IN_OPTIMIZER))
-                alerts.append(Alert(
-                    "param_no_grad",
-                    f"{int(outside)} parameter(s) receive gradients but belong to no optimizer, so they never change: "
-                    f"{names}. A layer created after the optimizer (e.g. after super()._build() in a custom policy) is "
-                    "not in its param_groups.",
-                    outside, 0.0,
-                    hint="Create every layer before the optimizer (in _build, before self.optimizer = ...), or add its "
-                    "parameters with optimizer.add_param_group().",
-                ))
+            names = listing(labels(metrics, NOT_IN_OPTIMIZER))
+            alerts.append(Alert(
+                "param_no_grad",
+                f"{int(outside)} parameter(s) receive gradients but belong to no optimizer, so they never change: "
+                f"{names}. A layer created after the optimizer (e.g. after super()._build() in a custom policy) is "
+                "not in its param_groups.",
+                outside, 0.0,
+                hint="Create every layer before the optimizer (in _build, before self.optimizer = ...), or add its "
+                "parameters with optimizer.add_param_group().",
+            ))
         return alerts
 
 
