@@ -6,6 +6,6 @@ from sb3_diagnostics import DiagnosticsCallback
 
 model = SAC("MlpPolicy", "Pendulum-v1", ent_coef=0.0, learning_starts=100, batch_size=64,
             policy_kwargs=dict(net_arch=[32, 32]), seed=0)
-cb = DiagnosticsCallback(off_policy_interval=500)
+cb = DiagnosticsCallback()
 model.learn(3000, callback=cb)
 print(cb.report())

@@ -8,6 +8,6 @@ from sb3_diagnostics.faults import NaNObservation  # the library's fault reprodu
 
 env = NaNObservation(gym.make("CartPole-v1"), after_steps=300, index=2)
 model = DQN("MlpPolicy", env, learning_starts=100, policy_kwargs=dict(net_arch=[32, 32]), seed=0)
-cb = DiagnosticsCallback(off_policy_interval=100)
+cb = DiagnosticsCallback()
 model.learn(1000, callback=cb)
 print(cb.report())

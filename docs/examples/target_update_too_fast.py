@@ -5,6 +5,6 @@ from sb3_diagnostics.faults import DoubleUpdateSAC  # the library's fault reprod
 
 model = DoubleUpdateSAC("MlpPolicy", "Pendulum-v1", learning_starts=100, batch_size=64,
                         policy_kwargs=dict(net_arch=[32, 32]), seed=0)
-cb = DiagnosticsCallback(off_policy_interval=100)
+cb = DiagnosticsCallback()
 model.learn(500, callback=cb)
 print(cb.report())

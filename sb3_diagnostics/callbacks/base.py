@@ -20,7 +20,7 @@ from sb3_diagnostics.rules.registry import check as registry_check
 from sb3_diagnostics.sb3.gradient_tap import GradientTap
 from sb3_diagnostics.sb3.models import is_on_policy, shares_step_locals
 from sb3_diagnostics.sb3.state import MetricCache
-from sb3_diagnostics.sb3.train_log import dump_final_update
+from sb3_diagnostics.sb3.train_log import dump_final_update, updates_done
 from sb3_diagnostics.thresholds import Thresholds, require_whole_number
 from sb3_diagnostics.triage import ReportText, format_report
 from sb3_diagnostics.warnings import DiagnosticWarning
@@ -83,17 +83,24 @@ def require_seed(seed: object) -> int:
 
 class MeasureGate:
     """
-    When the checks measure: at every rollout end on-policy; off-policy (whose "rollout" ends every
-    ``train_freq`` steps) at most once per ``interval`` timesteps. One gate serves every check of a
+    When the checks measure: at every rollout end on-policy. Off-policy algorithms end a "rollout" every
+    ``train_freq`` steps; they are measured at the first rollout end once ``updates`` gradient updates
+    happened since the last measurement (so the checks keep pace with the algorithm's own training:
+    SAC / TD3 / TQC with one update per step every ``updates`` steps, DQN with one update per 4 steps
+    every ``4 * updates``), and in any case once ``interval`` timesteps passed (before ``learning_starts``,
+    or with few updates, the checks that read the environment still run). One gate serves every check of a
     ``DiagnosticsCallback``, so they all measure at the same steps. A step counter that restarts
     (``learn(reset_num_timesteps=True)``, or the callback reused on a new model) restarts the gate.
 
-    :param interval: off-policy: timesteps between two measurements
+    :param interval: off-policy: timesteps after which a measurement is due whatever the updates
+    :param updates: off-policy: gradient updates after which a measurement is due (None: only ``interval``)
     """
 
-    def __init__(self, interval: int) -> None:
+    def __init__(self, interval: int, updates: int | None = None) -> None:
         self.interval = interval
+        self.updates = updates
         self.last = -math.inf
+        self.last_updates = 0
 
     def due(self, model: Any) -> bool:
         """:return: whether the checks measure at this rollout end (idempotent for one step)"""
@@ -102,12 +109,20 @@ class MeasureGate:
         step = model.num_timesteps
         if step == self.last:
             return True
-        if step < self.last:
+        updates = updates_done(model)
+        if step < self.last or updates < self.last_updates:
             self.last = -math.inf
-        if step - self.last < self.interval:
+        if step - self.last < self.interval and (self.updates is None or updates - self.last_updates < self.updates):
             return False
-        self.last = step
+        self.last, self.last_updates = step, updates
         return True
+
+
+def require_updates(updates: object) -> int | None:
+    """:return: ``off_policy_updates`` (None or a whole number >= 1) :raises InvalidThresholdError: otherwise"""
+    if updates is None:
+        return None
+    return require_whole_number("off_policy_updates", updates, 1, "gradient updates")
 
 
 class DiagnosticCallback(BaseCallback):
@@ -127,8 +142,10 @@ class DiagnosticCallback(BaseCallback):
         or above that severity), or a code / list of codes
     :param cooldown: updates a code must stay quiet before it is reported again
     :param seed: seed of the check's own random generator (for sub-sampling; never the global RNG)
-    :param off_policy_interval: off-policy algorithms end a "rollout" every ``train_freq`` steps;
-        measure at most once per this many timesteps there (on-policy: every rollout)
+    :param off_policy_interval: off-policy algorithms end a "rollout" every ``train_freq`` steps; measure
+        at least once per this many timesteps there (on-policy: every rollout)
+    :param off_policy_updates: off-policy: also measure once this many gradient updates happened since the last
+        measurement (None: only every ``off_policy_interval`` timesteps)
     :param verbose: 0 only Python warnings and ``logging``; 1 also prints info-level findings;
         2 also prints every update's metrics
     """
@@ -146,13 +163,15 @@ class DiagnosticCallback(BaseCallback):
         cooldown: int = 10,
         seed: int = 0,
         off_policy_interval: int = 1000,
+        off_policy_updates: int | None = 250,
         verbose: int = 0,
     ) -> None:
         super().__init__(verbose=require_verbose(verbose))
         self.thresholds: Thresholds | None = registry_check(self.check_name).coerce(thresholds)
         self._stop_severity, self._stop_codes = parse_stop_on(stop_on)
         self.engine = Engine(cooldown=cooldown, verbose=self.verbose)
-        self.gate = MeasureGate(require_whole_number("off_policy_interval", off_policy_interval, 1, "steps"))
+        self.gate = MeasureGate(require_whole_number("off_policy_interval", off_policy_interval, 1, "steps"),
+                                require_updates(off_policy_updates))
         self.seed = require_seed(seed)
         self.rng = np.random.default_rng(self.seed)
         self._findings: list[Finding] = []

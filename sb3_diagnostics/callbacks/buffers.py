@@ -89,10 +89,11 @@ class BufferShapeCallback(DiagnosticCallback):
         cooldown: int = 10,
         seed: int = 0,
         off_policy_interval: int = 1000,
+        off_policy_updates: int | None = 250,
         verbose: int = 0,
     ) -> None:
         super().__init__(BufferThresholds.coerce(thresholds), stop_on=stop_on, cooldown=cooldown, seed=seed,
-                         off_policy_interval=off_policy_interval, verbose=verbose)
+                         off_policy_interval=off_policy_interval, off_policy_updates=off_policy_updates, verbose=verbose)
 
     @classmethod
     def not_applicable(cls, model: Any) -> str | None:

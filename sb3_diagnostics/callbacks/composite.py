@@ -13,6 +13,7 @@ from sb3_diagnostics.callbacks.base import (
     StopOn,
     parse_stop_on,
     require_seed,
+    require_updates,
     require_verbose,
 )
 from sb3_diagnostics.callbacks.buffers import BufferShapeCallback
@@ -85,7 +86,11 @@ class DiagnosticsCallback(CallbackList):
         the ``trial`` argument of the objective that called ``learn()``)
     :param cooldown: updates a code must stay quiet before it is reported again
     :param seed: seed of the checks' own random generators (never the global RNG)
-    :param off_policy_interval: for off-policy algorithms, measure at most once per this many timesteps
+    :param off_policy_interval: for off-policy algorithms, measure at least once per this many timesteps
+        (also before ``learning_starts``, when no gradient update happens)
+    :param off_policy_updates: for off-policy algorithms, also measure once this many gradient updates happened
+        since the last measurement, so that the checks keep pace with the algorithm's training (SAC / TD3 with
+        one update per step: every 250 steps); None: only every ``off_policy_interval`` timesteps
     :param alert_sink: where each new finding also goes: None, ``"wandb"`` (W&B Alerts, Slack or e-mail, for
         findings at warning or above: :class:`~sb3_diagnostics.sinks.WandbAlertSink`; needs ``pip install wandb``
         and ``wandb.init()``), or any callable taking a :class:`Finding`. Called once per episode of trouble of a
@@ -107,6 +112,7 @@ class DiagnosticsCallback(CallbackList):
         cooldown: int = 10,
         seed: int = 0,
         off_policy_interval: int = 1000,
+        off_policy_updates: int | None = 250,
         alert_sink: str | Sink | None = None,
         verbose: int = 0,
     ) -> None:
@@ -134,8 +140,10 @@ class DiagnosticsCallback(CallbackList):
         self.pruning = TrialPruning(prune_on, trial) if prune_on is not None or trial is not None else None
         self.seed = require_seed(seed)
         self.engine = Engine(cooldown=cooldown, verbose=self.verbose, ignore=ignore, sink=make_sink(alert_sink))
-        self.gate = MeasureGate(require_whole_number("off_policy_interval", off_policy_interval, 1, "steps"))
+        self.gate = MeasureGate(require_whole_number("off_policy_interval", off_policy_interval, 1, "steps"),
+                                require_updates(off_policy_updates))
         self.off_policy_interval = self.gate.interval
+        self.off_policy_updates = self.gate.updates
         self.skipped: dict[str, str] = {}
         self._layouts: set[int] = set()
         self._steppers: list[DiagnosticCallback] = []

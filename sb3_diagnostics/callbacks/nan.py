@@ -105,10 +105,11 @@ class NaNCallback(DiagnosticCallback):
     uses_tap = True
 
     def __init__(
-        self, *, stop_on: StopOn = None, cooldown: int = 10, seed: int = 0, off_policy_interval: int = 1000, verbose: int = 0
+        self, *, stop_on: StopOn = None, cooldown: int = 10, seed: int = 0, off_policy_interval: int = 1000,
+        off_policy_updates: int | None = 250, verbose: int = 0
     ) -> None:
         super().__init__(None, stop_on=stop_on, cooldown=cooldown, seed=seed, off_policy_interval=off_policy_interval,
-                         verbose=verbose)
+                         off_policy_updates=off_policy_updates, verbose=verbose)
 
     def _init_state(self) -> None:
         self._tap: GradientTap | None = None

@@ -92,11 +92,12 @@ class RewardSignalCallback(DiagnosticCallback):
         cooldown: int = 10,
         seed: int = 0,
         off_policy_interval: int = 1000,
+        off_policy_updates: int | None = 250,
         verbose: int = 0,
         episode_thresholds: Any = None,
     ) -> None:
         super().__init__(thresholds, stop_on=stop_on, cooldown=cooldown, seed=seed,
-                         off_policy_interval=off_policy_interval, verbose=verbose)
+                         off_policy_interval=off_policy_interval, off_policy_updates=off_policy_updates, verbose=verbose)
         self.window_samples = require_whole_number("window_samples", window_samples, 1, "steps")
         if episode_thresholds is not None:
             warnings.warn(

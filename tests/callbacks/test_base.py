@@ -20,6 +20,7 @@ from sb3_diagnostics import (
 )
 from sb3_diagnostics.callbacks.composite import CHECKS
 from sb3_diagnostics.callbacks.q_values import QValueCallback
+from sb3_diagnostics.errors import InvalidThresholdError
 from sb3_diagnostics.faults import RewardScale
 from sb3_diagnostics.sb3.gradient_tap import GradientTap
 
@@ -155,6 +156,37 @@ def test_off_policy_checks_measure_again_after_timesteps_restart(tiny):
         DQN("MlpPolicy", "CartPole-v1", learning_starts=50, **tiny()).learn(350, callback=cb)
         third = _CountingQCheck.measured - first - second
     assert first >= 3 and second == first and third == first
+
+
+class _StepRecordingQCheck(QValueCallback):
+    def _init_state(self) -> None:
+        super()._init_state()
+        self.measured_at: list[int] = []
+
+    def _measure(self):
+        self.measured_at.append(self.model.num_timesteps)
+        return super()._measure()
+
+
+@pytest.mark.parametrize("train_freq, updates, gap", [(1, 250, 250), (4, 250, 1000), (1, None, 1000)],
+                         ids=["one update per step", "DQN's train_freq=4", "off_policy_updates=None"])
+def test_off_policy_gate_counts_updates_not_steps(tiny, train_freq, updates, gap):
+    # Before learning_starts no update happens: the timestep interval (1000) still measures the environment.
+    # After it, a measurement once 250 updates happened: every 250 steps with one update per step (SAC's and
+    # TD3's defaults), where a fixed 1000-step gate saw a 1200-step run once; every 1000 at DQN's train_freq=4.
+    cb = _StepRecordingQCheck(off_policy_updates=updates)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        DQN("MlpPolicy", "CartPole-v1", learning_starts=1200, train_freq=train_freq, **tiny()).learn(3200, callback=cb)
+    assert cb.measured_at[:2] == [train_freq, 1000 + train_freq]
+    later = np.diff([s for s in cb.measured_at if s > 1200])
+    assert len(later) >= 1 and set(later) == {gap}
+
+
+def test_off_policy_updates_must_be_a_whole_number():
+    with pytest.raises(InvalidThresholdError, match="off_policy_updates=0"):
+        DiagnosticsCallback(off_policy_updates=0)
+    assert DiagnosticsCallback(off_policy_updates=None).off_policy_updates is None
 
 
 def test_stop_on_stops_one_learn_call_not_the_next(ppo_small):

@@ -7,7 +7,7 @@ import pytest
 from sb3_contrib import QRDQN
 from stable_baselines3 import A2C, DQN, PPO, SAC
 
-from sb3_diagnostics import EntropyCollapseCallback, Severity
+from sb3_diagnostics import DiagnosticsCallback, EntropyCollapseCallback, Severity
 
 
 @pytest.mark.slow
@@ -50,6 +50,18 @@ def test_sac_with_auto_entropy_keeps_action_std(tiny, train):
     cb = EntropyCollapseCallback(off_policy_interval=200)
     run = train(SAC("MlpPolicy", "Pendulum-v1", ent_coef="auto", learning_starts=100, batch_size=64, **tiny()), 2000, cb)
     assert run.codes(Severity.INFO) == set()
+
+
+@pytest.mark.parametrize("ent_coef", [0.0, "auto"], ids=["no entropy bonus", "SAC default"])
+def test_sac_std_collapse_within_a_short_run_is_seen_with_default_cadence(tiny, train, ent_coef):
+    # The std of a SAC without entropy bonus falls under 1% of the action range after ~1300 steps. A gate of one
+    # measurement per 1000 steps judged a 2000-step run twice; measuring every 250 gradient updates sees it.
+    model = SAC("MlpPolicy", "Pendulum-v1", ent_coef=ent_coef, learning_starts=100, batch_size=64, **tiny())
+    run = train(model, 2000, DiagnosticsCallback(checks=["entropy"]))
+    if ent_coef == 0.0:
+        assert run.severity("action_std_collapse") == Severity.WARNING
+    else:
+        assert run.codes(Severity.INFO) == set()
 
 
 def test_gsde_small_initial_std_is_not_a_collapse(train):
