@@ -219,8 +219,13 @@ class Engine:
         self.last_step = max(self.last_step, int(step))
         self.update_index += 1
         if logger is not None:
+            # A 1 the logger still holds has not been written yet (off-policy, several measurements can fall
+            # between two of SB3's dumps): it stays, so that the dump says the code held since the last one.
+            pending = getattr(logger, "name_to_value", None) or {}
             for code in self._last_held:
-                logger.record(f"{PREFIX}alert/{code}", 0.0, exclude=_NOT_STDOUT)
+                key = f"{PREFIX}alert/{code}"
+                if pending.get(key) != 1.0:
+                    logger.record(key, 0.0, exclude=_NOT_STDOUT)
 
     def record_metrics(self, logger: Any | None, metrics: Mapping[str, float]) -> None:
         """

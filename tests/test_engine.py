@@ -66,3 +66,18 @@ def test_cooldown_also_counts_timesteps_so_tiny_updates_do_not_repeat_a_code():
     for step in (10, 20, 30, 40, 50):
         engine.start_update(step, None)
     assert engine.handle(_alert(), 50, "entropy", None) is not None
+
+
+def test_alert_series_keeps_a_one_until_the_logger_writes_it():
+    # Off-policy, several measurements can fall between two of SB3's log dumps (every log_interval episodes):
+    # a code that held at the first and not at the second must still reach TensorBoard as a 1 at that dump.
+    from stable_baselines3.common.logger import Logger
+
+    logger, engine = Logger(folder=None, output_formats=[]), Engine()
+    engine.start_update(1, logger)
+    engine.handle(_alert(), 1, "entropy", logger)
+    engine.start_update(351, logger)  # quiet here, before any dump
+    assert logger.name_to_value["diagnostics/alert/entropy_collapse"] == 1.0
+    logger.dump(400)
+    engine.start_update(601, logger)  # quiet after the dump: back to 0
+    assert logger.name_to_value["diagnostics/alert/entropy_collapse"] == 0.0
