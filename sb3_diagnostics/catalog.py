@@ -197,7 +197,7 @@ CATALOG: dict[str, CatalogEntry] = _rows(
     ("policy_output_invalid", "policy", E, "pipeline", "pipeline", "the policy's outputs do not match the spaces",
      "Return actions of action_space.shape inside its bounds, values of shape (batch, 1) and log-probabilities "
      "of shape (batch,) summed over action dims.", CUSTOM_POLICY, (*_CRITIC, *_LEARNING)),
-    ("module_not_registered", "policy", E, "pipeline", "pipeline",
+    ("module_not_registered", "gradients", E, "pipeline", "pipeline",
      "a layer is kept in a plain list or dict, invisible to the optimizer",
      "Keep layers in nn.ModuleList / nn.ModuleDict (parameters in nn.ParameterList), or assign each to an "
      "attribute, so that PyTorch registers them.", "https://pytorch.org/docs/stable/generated/torch.nn.ModuleList.html",

@@ -9,9 +9,14 @@ from typing import Any
 import numpy as np
 
 from sb3_diagnostics.callbacks.base import DiagnosticCallback, StopOn
-from sb3_diagnostics.rules.gradients import NO_GRAD, NOT_IN_OPTIMIZER, network_metrics
+from sb3_diagnostics.rules.gradients import NO_GRAD, NOT_IN_OPTIMIZER, network_metrics, registration_metrics
 from sb3_diagnostics.sb3.gradient_tap import NORM_EVERY, GradientTap
-from sb3_diagnostics.sb3.models import expected_steps_per_update, has_stochastic_actor, policy_optimizers
+from sb3_diagnostics.sb3.models import (
+    expected_steps_per_update,
+    has_stochastic_actor,
+    policy_optimizers,
+    unregistered_modules,
+)
 from sb3_diagnostics.sb3.network import narrow_layers
 from sb3_diagnostics.thresholds import GradientThresholds, require_whole_number
 
@@ -71,8 +76,8 @@ class GradientCallback(DiagnosticCallback):
         with no thinning)
     :param norms_per_update: in updates of more than ``norm_every * norms_per_update`` optimizer
         steps, measure one step in ``steps // norms_per_update`` instead (None: never thin). For
-        off-policy algorithms an "update" is the judged window of ``off_policy_interval`` env steps
-        (SAC's defaults: 1000 critic and 1000 actor steps, so one pair of steps in 31 is measured)
+        off-policy algorithms an "update" is the judged window between two measurements (SAC's defaults:
+        ``off_policy_updates=250`` critic and actor steps, so one pair of steps in 16 is measured)
 
     See :class:`~sb3_diagnostics.callbacks.base.DiagnosticCallback` for the other parameters.
     """
@@ -90,10 +95,11 @@ class GradientCallback(DiagnosticCallback):
         cooldown: int = 10,
         seed: int = 0,
         off_policy_interval: int = 1000,
+        off_policy_updates: int | None = 250,
         verbose: int = 0,
     ) -> None:
         super().__init__(thresholds, stop_on=stop_on, cooldown=cooldown, seed=seed,
-                         off_policy_interval=off_policy_interval, verbose=verbose)
+                         off_policy_interval=off_policy_interval, off_policy_updates=off_policy_updates, verbose=verbose)
         self.norm_every = require_whole_number("norm_every", norm_every, 1, "optimizer steps")
         self.norms_per_update = (
             None if norms_per_update is None else require_whole_number("norms_per_update", norms_per_update, 1, "steps")
@@ -121,6 +127,8 @@ class GradientCallback(DiagnosticCallback):
         self._peaks.clear()
         self._rebase()
         self._judge(network_metrics(narrow_layers(self.model, self._th.narrow_width), None, self._th))
+        # a layer in a plain list is in no optimizer and gets no hook: only the module tree shows it
+        self._judge(registration_metrics(unregistered_modules(self.model.policy)))
 
     @property
     def _th(self) -> GradientThresholds:

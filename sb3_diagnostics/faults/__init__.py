@@ -35,6 +35,7 @@ from sb3_diagnostics.faults.policies import (
     ForgetfulLstmPolicy,
     LateValueHeadPolicy,
     LazyExtractor,
+    ListExtractor,
     UnsummedLogProbPolicy,
 )
 from sb3_diagnostics.faults.vec_envs import SharedBufferVecEnv
@@ -56,6 +57,7 @@ __all__ = [
     "InPlaceObservation",
     "LateValueHeadPolicy",
     "LazyExtractor",
+    "ListExtractor",
     "NaNObservation",
     "NoisyRewardEnv",
     "ObservationScale",

@@ -72,3 +72,21 @@ class LazyExtractor(BaseFeaturesExtractor):
             self.net = th.nn.Sequential(th.nn.Linear(observations.shape[1], self.features_dim), th.nn.Tanh()).to(
                 observations.device)
         return self.net(observations)
+
+
+class ListExtractor(BaseFeaturesExtractor):
+    """
+    A features extractor whose hidden layers live in a plain Python list: PyTorch does not register them, so they
+    are in no optimizer (and not in ``state_dict``) while ``forward()`` uses them: their weights never change.
+    ``registered=True`` is the fix (the same layers in an ``nn.ModuleList``).
+    """
+
+    def __init__(self, observation_space: gym.spaces.Box, features_dim: int = 16, registered: bool = False) -> None:
+        super().__init__(observation_space, features_dim)
+        layers = [th.nn.Linear(int(np.prod(observation_space.shape)), features_dim), th.nn.Tanh()]
+        self.layers: Any = th.nn.ModuleList(layers) if registered else layers
+
+    def forward(self, observations: th.Tensor) -> th.Tensor:
+        for layer in self.layers:
+            observations = layer(observations)
+        return observations

@@ -41,7 +41,7 @@ from sb3_diagnostics.engine import warn_findings
 from sb3_diagnostics.errors import InvalidThresholdError
 from sb3_diagnostics.findings import Finding, Severity
 from sb3_diagnostics.policy.recurrent import PREDICT_EPISODE_START_NOTE
-from sb3_diagnostics.rules.gradients import NetworkRule, network_metrics
+from sb3_diagnostics.rules.gradients import NetworkRule, RegistrationRule, network_metrics, registration_metrics
 from sb3_diagnostics.rules.lstm import RecurrentStateRule
 from sb3_diagnostics.sb3.models import (
     is_recurrent,
@@ -168,14 +168,8 @@ class _PolicyChecker:
             self._check_recurrent()
 
     def _check_registration(self) -> None:
-        hidden = unregistered_modules(self.policy)
-        if hidden:
-            self.add("module_not_registered", (
-                f"{len(hidden)} layer(s) or parameter(s) are kept in a plain Python list or dict: {_names(hidden)}. "
-                "PyTorch does not register them, so they are not in policy.parameters(): the optimizer never updates "
-                "them, model.save() does not store them and .to(device) does not move them. The forward pass still "
-                "uses them, so training runs while their weights never change."
-            ), len(hidden), 0.0)
+        for alert in RegistrationRule().observe(0, registration_metrics(unregistered_modules(self.policy))):
+            self.add(alert.code, alert.message, alert.value, alert.threshold)
 
     def _check_capacity(self) -> None:
         """Bottleneck layers, and units dead or saturated on every sampled observation (before any update)."""

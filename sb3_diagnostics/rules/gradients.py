@@ -146,6 +146,45 @@ class ParamGradRule(Rule):
 
 
 
+
+#: prefix of context keys naming a layer or parameter kept in a plain list or dict (``_unregistered:<path>``)
+UNREGISTERED = "_unregistered:"
+
+
+def registration_metrics(unregistered: list[str]) -> dict[str, float]:
+    """
+    :param unregistered: paths of the layers and parameters kept in a plain list or dict (from
+        :func:`sb3_diagnostics.sb3.models.unregistered_modules`)
+    :return: the metrics :class:`RegistrationRule` judges
+    """
+    return {"modules_not_registered": float(len(unregistered)), **{UNREGISTERED + name: 1.0 for name in unregistered}}
+
+
+class RegistrationRule(Rule):
+    """
+    ``module_not_registered``: layers or parameters kept in a plain Python list or dict of a module, which PyTorch
+    does not register (``modules_not_registered``, their paths in ``_unregistered:<path>``). Structural: judged
+    when training starts, and by ``check_policy``.
+    """
+
+    codes = ("module_not_registered",)
+
+    def __init__(self, thresholds: GradientThresholds | None = None) -> None:
+        super().__init__()  # nothing to tune: a layer is registered or it is not
+
+    def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
+        count = get(metrics, "modules_not_registered")
+        if not count:
+            return []
+        return [Alert(
+            "module_not_registered",
+            f"{int(count)} layer(s) or parameter(s) are kept in a plain Python list or dict: "
+            f"{listing(labels(metrics, UNREGISTERED), limit=6)}. PyTorch does not register them, so they are not in "
+            "policy.parameters(): the optimizer never updates them, model.save() does not store them and .to(device) "
+            "does not move them. The forward pass still uses them, so training runs while their weights never change.",
+            count, 0.0,
+        )]
+
 #: prefix of context keys naming a narrow layer (``_narrow:net_arch[1] = 2``)
 NARROW = "_narrow:"
 #: prefix of context keys naming a layer with stuck units (value: the stuck fraction)

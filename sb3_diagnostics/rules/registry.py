@@ -18,7 +18,7 @@ from sb3_diagnostics.rules.base import Rule
 from sb3_diagnostics.rules.buffers import BufferShapeRule
 from sb3_diagnostics.rules.entropy import ActionStdRule, EntropyRule, ExplorationScheduleRule
 from sb3_diagnostics.rules.episodes import EpisodeRule
-from sb3_diagnostics.rules.gradients import GradientNormRule, NetworkRule, ParamGradRule
+from sb3_diagnostics.rules.gradients import GradientNormRule, NetworkRule, ParamGradRule, RegistrationRule
 from sb3_diagnostics.rules.kl import NoUpdateRule, PolicyUpdateRule
 from sb3_diagnostics.rules.lstm import RecurrentStateRule
 from sb3_diagnostics.rules.nan import NonFiniteRule
@@ -87,7 +87,7 @@ CHECKS: dict[str, Check] = {
         Check("value", ValueThresholds, (ExplainedVarianceRule, AdvantageRule)),
         Check("q_values", QValueThresholds, (QValueRule, TargetUpdateRule)),
         Check("entropy", EntropyThresholds, (EntropyRule, ActionStdRule, ExplorationScheduleRule)),
-        Check("gradients", GradientThresholds, (GradientNormRule, ParamGradRule, NetworkRule)),
+        Check("gradients", GradientThresholds, (GradientNormRule, ParamGradRule, NetworkRule, RegistrationRule)),
         Check("kl", KLThresholds, (PolicyUpdateRule, NoUpdateRule)),
         Check("reward", RewardThresholds, (RewardRule,)),
         Check("episodes", EpisodeThresholds, (EpisodeRule,)),

@@ -5,14 +5,21 @@ from __future__ import annotations
 import gymnasium as gym
 import pytest
 from sb3_contrib import TRPO, CrossQ, RecurrentPPO
-from stable_baselines3 import A2C, PPO, SAC, TD3
+from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
 from stable_baselines3.common.env_util import make_vec_env
 
-from sb3_diagnostics import BufferShapeCallback, Severity
+from sb3_diagnostics import BufferShapeCallback, DiagnosticsCallback, Severity
 from sb3_diagnostics.callbacks.gradients import GradientCallback
 from sb3_diagnostics.callbacks.nan import NaNCallback
 from sb3_diagnostics.errors import InvalidThresholdError
-from sb3_diagnostics.faults import DetachedExtractor, LateValueHeadPolicy, LazyExtractor, ObservationScale, RewardScale
+from sb3_diagnostics.faults import (
+    DetachedExtractor,
+    LateValueHeadPolicy,
+    LazyExtractor,
+    ListExtractor,
+    ObservationScale,
+    RewardScale,
+)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -87,6 +94,24 @@ def test_layer_built_in_forward_after_learn_started(train, lazy):
         assert found and "features_extractor.net.0.weight" in found[0].message
     else:  # the fix: the layer built in __init__ (its input size from observation_space)
         assert found == []
+
+
+@pytest.mark.parametrize(("algo", "env", "registered"), [
+    (PPO, "CartPole-v1", False), (PPO, "CartPole-v1", True), (DQN, "CartPole-v1", False), (DQN, "CartPole-v1", True),
+])
+def test_layers_in_a_plain_list_are_reported_live(train, algo, env, registered):
+    # A custom extractor that keeps its layers in a Python list: they are in no optimizer and get no gradient hook,
+    # so only the module tree shows them. The live callback says so when training starts, as check_policy does.
+    model = algo("MlpPolicy", env, seed=0, policy_kwargs=dict(
+        net_arch=[16], features_extractor_class=ListExtractor, features_extractor_kwargs=dict(registered=registered)))
+    run = train(model, 256, DiagnosticsCallback())
+    found = [f for f in run.findings if f.code == "module_not_registered"]
+    if registered:  # the fix: the same layers in an nn.ModuleList
+        assert found == []
+    else:
+        [finding] = found
+        assert finding.severity == Severity.ERROR and finding.step == 0 and "features_extractor.layers[0]" in finding.message
+        assert "ModuleList" in finding.hint
 
 
 @pytest.mark.parametrize("make_model, steps", [

@@ -14,7 +14,7 @@ from sb3_contrib import TRPO, RecurrentPPO
 from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
 
 from sb3_diagnostics.errors import InvalidThresholdError
-from sb3_diagnostics.faults import DetachedExtractor, ForgetfulLstmPolicy, UnsummedLogProbPolicy
+from sb3_diagnostics.faults import DetachedExtractor, ForgetfulLstmPolicy, ListExtractor, UnsummedLogProbPolicy
 from sb3_diagnostics.findings import Severity
 from sb3_diagnostics.policy import (
     PolicyCheckReport,
@@ -136,27 +136,12 @@ def test_bad_input():
         check_policy(PPO("MlpPolicy", "CartPole-v1", policy_kwargs=small_net()), n_samples=1)
 
 
-class _ListExtractor(torch.nn.Module):
-    """A features extractor whose hidden layers live in a plain list (or, registered, in an nn.ModuleList)."""
-
-    def __init__(self, observation_space: spaces.Box, registered: bool = False) -> None:
-        super().__init__()
-        self.features_dim = 16
-        layers = [torch.nn.Linear(int(observation_space.shape[0]), 16), torch.nn.Tanh()]
-        self.layers = torch.nn.ModuleList(layers) if registered else layers
-
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        for layer in self.layers:
-            obs = layer(obs)
-        return obs
-
-
 @pytest.mark.parametrize("algo", [PPO, SAC])
 def test_layers_in_a_plain_list_are_module_not_registered(algo):
     # A user's custom extractor keeps its layers in a Python list: PyTorch does not register them, so they are
     # in no optimizer, but forward() uses them and training runs while their weights never change.
     env = "CartPole-v1" if algo is PPO else "Pendulum-v1"
-    model = algo("MlpPolicy", env, seed=0, policy_kwargs=dict(net_arch=[16], features_extractor_class=_ListExtractor))
+    model = algo("MlpPolicy", env, seed=0, policy_kwargs=dict(net_arch=[16], features_extractor_class=ListExtractor))
     finding = next(f for f in check(model) if f.code == "module_not_registered")
     assert finding.severity is Severity.ERROR and "layers[0]" in finding.message and "ModuleList" in finding.hint
     # the fault is real: training leaves the hidden layer untouched
@@ -168,7 +153,7 @@ def test_layers_in_a_plain_list_are_module_not_registered(algo):
     assert torch.equal(before, hidden.weight)
     # the twin: the same layers in an nn.ModuleList
     twin = algo("MlpPolicy", env, seed=0, policy_kwargs=dict(
-        net_arch=[16], features_extractor_class=_ListExtractor, features_extractor_kwargs=dict(registered=True)))
+        net_arch=[16], features_extractor_class=ListExtractor, features_extractor_kwargs=dict(registered=True)))
     assert "module_not_registered" not in {f.code for f in check(twin)}
 
 
