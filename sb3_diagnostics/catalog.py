@@ -162,6 +162,11 @@ CATALOG: dict[str, CatalogEntry] = _rows(
      "Make every step worth living: a positive reward for surviving or progress, a terminal penalty larger than "
      "the penalties it avoids, or no termination on failure (truncate instead).",
      "https://github.com/jxx123/simglucose/issues/40", ("episode_length_degenerate", "reward_decreasing", "entropy_collapse")),
+    ("timeout_as_termination", "environment", W, "environment", "environment",
+     "every episode ends with terminated=True at one step count: a time limit reported as termination",
+     "If the episode ends because its step budget ran out, return terminated=False, truncated=True (or wrap the env in "
+     "gymnasium.wrappers.TimeLimit(env, max_episode_steps=N)); if it truly ends there, put the time left in the "
+     "observation.", TIME_LIMITS, ()),
     ("episodes_never_end", "episodes", W, "environment", "environment",
      "no episode ends (no time limit, and no terminal state reached)",
      "Give the env a time limit (gym.make(..., max_episode_steps=N) or gymnasium.wrappers.TimeLimit) and return "

@@ -346,6 +346,8 @@ class PreflightThresholds(Thresholds):
     :param reward_corr: no observation feature correlating with the reward above this makes it
         unlearnable
     :param short_episode: every episode shorter than this many steps is degenerate (a fixed-horizon task is fine)
+    :param timeout_min_length: episodes that all end with ``terminated=True`` at one step count of at least this many
+        steps (and no observation dim that follows the step count) are a time limit reported as termination
     :param reset_seeds: seeds tried to see whether ``reset()`` randomises the first observation
     :param determinism_steps: steps replayed twice with the same seed and actions
     :param action_states: states at which different actions are compared
@@ -362,6 +364,7 @@ class PreflightThresholds(Thresholds):
     max_mlp_dims: int = 1000
     reward_corr: float = 0.1
     short_episode: int = 3
+    timeout_min_length: int = 10
     reset_seeds: int = 5
     determinism_steps: int = 100
     action_states: int = 3
@@ -369,7 +372,8 @@ class PreflightThresholds(Thresholds):
     action_half_width: float = 10.0
     image_scaled_max: float = 10.0
     _fractions = ("reward_corr",)
-    _counts = ("max_mlp_dims", "short_episode", "reset_seeds", "determinism_steps", "action_states", "action_horizon")
+    _counts = ("max_mlp_dims", "short_episode", "timeout_min_length", "reset_seeds", "determinism_steps", "action_states",
+               "action_horizon")
     _non_negative = ("dead_dim_std", "scale_ratio", "action_half_width", "image_scaled_max")
 
 

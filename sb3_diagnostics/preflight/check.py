@@ -219,6 +219,11 @@ class _Measure:
                 random_return_mean=float(returns.mean()) if returns.size else math.nan,
                 random_return_std=float(returns.std()) if returns.size >= 2 else math.nan,
             )
+            if lengths.size >= 3 and lengths.min() == lengths.max() and not any(roll.episode_truncated):
+                # every episode "terminates" at one step count: a time limit reported as termination, unless the
+                # observation tells the agent how much time is left (then the end is part of the state)
+                m["_fixed_termination_length"] = float(lengths[0])
+                m["_time_observed"] = float(time_is_observed(roll.obs, roll.positions))
             return
         per_env = roll.rewards.shape[0]
         limit = time_limit(self.driver.env)
@@ -439,3 +444,19 @@ def check_training_env(
     if verbose >= 1:
         print(report.format())
     return report
+
+
+def time_is_observed(obs: np.ndarray, positions: np.ndarray, min_corr: float = 0.99) -> bool:
+    """
+    :param obs: (N, D) observations
+    :param positions: (N,) the step of its episode at which each was observed
+    :return: whether one observation dim follows the step count (a clock or a time-left feature)
+    """
+    if obs.size == 0 or positions.size != obs.shape[0] or np.std(positions) == 0:
+        return False
+    centred = obs - obs.mean(axis=0)
+    spread = centred.std(axis=0)
+    steps = (positions - positions.mean()) / positions.std()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = (centred * steps[:, None]).mean(axis=0) / spread
+    return bool(np.any(np.abs(corr[spread > 0]) >= min_corr))

@@ -52,6 +52,8 @@ class Rollout:
     space_problem: str | None = None  # the first observation of the right shape that is not in the space
     image_max: float | None = None  # the largest value of float image observations
     aliased: str | None = None  # how two observations turned out to be one buffer mutated in place
+    #: (N,) the step of its episode at which each row of ``obs`` was observed (0 at reset)
+    positions: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def collect(
@@ -65,7 +67,7 @@ def collect(
     shape_problem: str | None = None
     shape_skipped = False
     vectorized = driver.is_vec
-    obs_rows, next_rows, act_rows, next_done = [], [], [], []
+    obs_rows, next_rows, act_rows, next_done, positions = [], [], [], [], []
     rewards = np.zeros((iterations, driver.n_envs))
     dones = np.zeros((iterations, driver.n_envs), dtype=bool)
     terminated = np.zeros((iterations, driver.n_envs), dtype=bool)
@@ -123,6 +125,7 @@ def collect(
                     components.setdefault(str(name), [0.0] * index).append(as_float(value))
             for values in components.values():  # a component missing at this step counts as 0
                 values.extend([0.0] * (index + 1 - len(values)))
+            position = running[i]
             running[i] += 1
             if step.terminated or step.truncated:
                 dones[t, i] = True
@@ -144,6 +147,7 @@ def collect(
                                     and np.array_equal(o1, first_flat, equal_nan=True)):
                 changed = True
             obs_rows.append(o0[stat_dims])
+            positions.append(position)
             next_rows.append(o1[stat_dims])
             next_done.append(bool(dones[t, i]))
             try:
@@ -161,7 +165,7 @@ def collect(
         components={k: np.asarray(v) for k, v in components.items()}, episode_lengths=lengths,
         episode_truncated=truncs, first_nonfinite_obs=first_bad_obs, first_nonfinite_reward=first_bad_reward,
         obs_changed=changed, shape_problem=shape_problem, shape_skipped=shape_skipped,
-        space_problem=space_problem, image_max=image_max, aliased=aliased,
+        space_problem=space_problem, image_max=image_max, aliased=aliased, positions=np.asarray(positions, dtype=float),
     )
 
 

@@ -111,8 +111,8 @@ class EnvironmentRule(Rule):
 
     codes = (
         "buffer_shape_mismatch", "obs_nan_inf", "nan_detected", "obs_constant", "obs_too_large", "obs_dead_dims",
-        "obs_scale_mismatch", "episode_length_degenerate", "episodes_never_end", "reward_not_learnable",
-        "env_nondeterministic", "reset_not_randomized", "action_no_effect", "action_space_degenerate",
+        "obs_scale_mismatch", "episode_length_degenerate", "episodes_never_end", "timeout_as_termination",
+        "reward_not_learnable", "env_nondeterministic", "reset_not_randomized", "action_no_effect", "action_space_degenerate",
         "action_space_not_normalized", "obs_not_in_space", "image_obs_not_scaled", "obs_buffer_aliased",
         "env_api_violation",
     )
@@ -268,6 +268,17 @@ class EnvironmentRule(Rule):
         if episodes is None:
             return []
         if episodes > 0:
+            fixed = get(m, "_fixed_termination_length")
+            if fixed is not None and fixed >= th.timeout_min_length and not get(m, "_time_observed"):
+                return [Alert(
+                    "timeout_as_termination",
+                    f"under random actions every one of {int(episodes)} episodes ended with terminated=True at exactly "
+                    f"step {int(fixed)}, and no observation dim follows the step count: that is a time limit reported as "
+                    "a termination. SB3 bootstraps the value at truncated=True ends only, so the critic learns the last "
+                    "states as if nothing came after them, which they do not show (SB3 #284; Pardo et al. 2018, Time "
+                    "Limits in Reinforcement Learning).",
+                    fixed, th.timeout_min_length,
+                )]
             longest = get(m, "episode_length_max")
             if longest is not None and longest < th.short_episode:
                 return [Alert(

@@ -496,3 +496,22 @@ def test_observations_written_into_one_array(env_id):
     # the healthy twins: the same envs, returning new arrays
     assert "obs_buffer_aliased" not in {f.code for f in run(gym.make(env_id))}
     assert "obs_buffer_aliased" not in {f.code for f in run(make_vec_env(env_id, n_envs=2, seed=0))}
+
+
+def test_time_limit_reported_as_termination():
+    # SB3 #284: an env that counts its own steps and says terminated=True when its budget runs out. The 3-d state
+    # drifts slowly and only the step budget ends an episode; the twins return truncated=True, or observe the time.
+    slow = dict(move_fn=lambda env, a: env.x + 0.01 * _effect(env.action_space, a), reset_fn=lambda env: np.zeros(3))
+    faulty = run(FnEnv(done_fn=lambda env: (env.t >= 40, False), **slow))
+    assert severity_of(faulty, "timeout_as_termination") == Severity.WARNING
+    finding = next(f for f in faulty if f.code == "timeout_as_termination")
+    assert "exactly step 40" in finding.message and "truncated=True" in finding.hint
+    # the fix: the same budget as a truncation
+    assert "timeout_as_termination" not in {f.code for f in run(FnEnv(done_fn=lambda env: (False, env.t >= 40), **slow))}
+    # a true fixed-horizon end: the time left is in the observation, so the last state is a state like any other
+    clock = FnEnv(done_fn=lambda env: (env.t >= 40, False), obs_fn=lambda env: np.append(env.x, 40 - env.t).astype(
+        np.float32), **slow)
+    assert "timeout_as_termination" not in {f.code for f in run(clock)}
+    # one-step episodes (a bandit) and episodes ended by the state (CartPole) are not a clock
+    assert "timeout_as_termination" not in {f.code for f in run(gym.make("CartPole-v1"))}
+    assert "timeout_as_termination" not in {f.code for f in run(FnEnv(done_fn=lambda env: (True, False)))}

@@ -41,7 +41,7 @@ class Task(gym.Env):
 
     def step(self, action):
         self.t += 1
-        return self._obs(), self._reward(action), self.t >= 20, False, {}
+        return self._obs(), self._reward(action), False, self.t >= 20, {}  # a time limit: truncated
 
 
 class Float64Obs(Task):  # np.random.uniform returns float64 (SB3 #1105-style custom envs)
