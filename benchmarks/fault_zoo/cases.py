@@ -38,9 +38,11 @@ from sb3_diagnostics.faults import (
     GridImageEnv,
     InPlaceObservation,
     LazyExtractor,
+    ListExtractor,
     NaNObservation,
     NoisyRewardEnv,
     OldStepApi,
+    OwnStepBudget,
     PovObservation,
     RewardComponents,
     RewardCurriculum,
@@ -110,7 +112,6 @@ def _cartpole(n_envs: int = 1, **kwargs: Any) -> Any:
 
 
 _LSTM = dict(n_steps=64, batch_size=64, seed=0, policy_kwargs=dict(lstm_hidden_size=16, net_arch=[16]))
-_OFF = {"off_policy_interval": 500}
 
 FAULTS: list[Case] = [
     Case("ppo_lr_too_high", "000 Issue E, #16", lambda: _ppo(_cartpole(), learning_rate=0.1, n_epochs=20), 4096,
@@ -127,7 +128,7 @@ FAULTS: list[Case] = [
          frozenset({"explained_variance_negative", "episode_length_degenerate"}),
          quick=True),
     Case("sac_no_entropy_bonus", "003 (action_std_min)", lambda: SAC("MlpPolicy", "Pendulum-v1", **_small(
-         ent_coef=0.0, learning_starts=100, batch_size=64)), 3000, frozenset({"action_std_collapse"}), options=_OFF),
+         ent_coef=0.0, learning_starts=100, batch_size=64)), 3000, frozenset({"action_std_collapse"})),
     Case("ppo_lr_too_low", "000 #16; 004", lambda: _ppo("CartPole-v1", learning_rate=1e-5), 5000,
          frozenset({"policy_stays_random"}), frozenset({"explained_variance_negative"})),
     Case("ppo_lr_typo", "002 #2-#5", lambda: _ppo("CartPole-v1", learning_rate=3e-10), 3000,
@@ -248,25 +249,23 @@ GRADIENT_AND_OFF_POLICY_FAULTS: list[Case] = [
     Case("dqn_nan_observation", "000 #5", lambda: DQN("MlpPolicy", NaNObservation(gym.make("CartPole-v1"),
          after_steps=300, index=2), **_small(learning_starts=100)), 1000, frozenset({"nan_detected"}),
          # SB3's exploration defaults on 1000 steps: epsilon reaches its final value at step 100 = learning_starts
-         frozenset({"q_value_divergence", "grad_norm_exploding", "exploration_ends_before_learning"}), onset=300,
-         options={"off_policy_interval": 100}),
+         frozenset({"q_value_divergence", "grad_norm_exploding", "exploration_ends_before_learning"}), onset=300),
     Case("sac_reward_x1e4_gamma_0999", "003; 000 #8", lambda: SAC("MlpPolicy", RewardScale(gym.make("Pendulum-v1"),
          1e4), **_small(learning_starts=100, batch_size=64, gamma=0.999, learning_rate=1e-3)), 2500,
          frozenset({"q_value_divergence"}), frozenset({"reward_scale_huge", "grad_norm_exploding", "q_twin_divergence",
-                                                       "action_std_collapse"}), options={"off_policy_interval": 100},
+                                                       "action_std_collapse"}),
          root="reward_scale_huge"),
     Case("sac_doubled_polyak_update", "001 Issue 0.3", lambda: DoubleUpdateSAC("MlpPolicy", "Pendulum-v1",
-         **_small(learning_starts=100, batch_size=64)), 500, frozenset({"target_update_too_fast"}),
-         options={"off_policy_interval": 100}),
+         **_small(learning_starts=100, batch_size=64)), 500, frozenset({"target_update_too_fast"})),
     Case("sac_second_critic_never_trained", "003 (q_value_spread > 100)", lambda: regularise_critic(SAC(
          "MlpPolicy", "Pendulum-v1", **_small(learning_starts=100, batch_size=64))), 5600,
-         frozenset({"q_twin_divergence"}), frozenset({"param_no_grad"}), options=_OFF,
+         frozenset({"q_twin_divergence"}), frozenset({"param_no_grad"}),
          root="param_no_grad"),  # as for TD3: the twin's parameters get no gradient; its Q-values drift as a result
     # TD3's actor follows Q1 alone and learns: |Q1| settles near 75, so the spread (~75, 200% of |mean Q|) stays
     # under q_twin_divergence's absolute 100; the twin's parameters outside every optimizer give the bug away.
     Case("td3_second_critic_never_trained", "003 (q_value_spread > 100)", lambda: regularise_critic(TD3(
          "MlpPolicy", "Pendulum-v1", **_small(learning_starts=100, batch_size=64))), 5000,
-         frozenset({"param_no_grad"}), frozenset({"q_twin_divergence"}), options=_OFF),
+         frozenset({"param_no_grad"}), frozenset({"q_twin_divergence"})),
     Case("sac_observation_shape_1_by_n", "001 Issue 0.4", lambda: SAC("MlpPolicy", PovObservation(
          gym.make("Pendulum-v1")), **_small(learning_starts=100, batch_size=64)), 250,
          frozenset({"buffer_shape_mismatch"})),
@@ -315,7 +314,7 @@ PIPELINE_AND_CAPACITY_FAULTS: list[Case] = [
          1024, frozenset({"obs_buffer_aliased"}), quick=True),
     Case("dqn_env_returns_its_state_array", "dm_control #34; chainerrl #157", lambda: DQN(
          "MlpPolicy", _cartpole(1, wrapper_class=InPlaceObservation), **_small(learning_starts=100)), 1500,
-         frozenset({"obs_buffer_aliased"}), options=_OFF),
+         frozenset({"obs_buffer_aliased"})),
     Case("env_returns_its_state_array", "dm_control #34", lambda: None, 0, frozenset({"obs_buffer_aliased"}),
          frozenset({"reset_not_randomized"}), env=lambda: InPlaceObservation(gym.make("Pendulum-v1"))),
     Case("ppo_resumed_behind_fresh_vecnormalize", "SB3 #1256", lambda: _resumed_with_fresh_vecnormalize(
@@ -324,13 +323,12 @@ PIPELINE_AND_CAPACITY_FAULTS: list[Case] = [
     Case("sac_resumed_behind_fresh_vecnormalize", "mesozoic-labs PR #131; SB3 #1256",
          lambda: _resumed_with_fresh_vecnormalize(SAC, "MountainCarContinuous-v0", 600, learning_starts=100,
                                                   batch_size=64), 300,
-         frozenset({"vecnormalize_stats_not_restored"}), options=_OFF),
+         frozenset({"vecnormalize_stats_not_restored"})),
     Case("ppo_score_at_episode_end_gamma_0_9", "gym-electric-motor #24", lambda: _ppo(make_vec_env(
          EpisodeEndRewardEnv, n_envs=2, seed=0), gamma=0.9), 4096, frozenset({"gamma_horizon_mismatch"}), _DELAYED),
     Case("dqn_score_at_episode_end_gamma_0_95", "Unity_ML_Agents (reinforcement-learning-kr) #9", lambda: DQN(
          "MlpPolicy", make_vec_env(lambda: EpisodeEndRewardEnv(length=200), n_envs=2, seed=0),
-         **_small(learning_starts=200, gamma=0.95)), 4000, frozenset({"gamma_horizon_mismatch"}), _DELAYED,
-         options=_OFF),
+         **_small(learning_starts=200, gamma=0.95)), 4000, frozenset({"gamma_horizon_mismatch"}), _DELAYED),
     Case("ppo_step_penalty_agent_drops_the_pole", "simglucose #40; gym-electric-motor #24", lambda: PPO(
          "MlpPolicy", _negated_cartpole(), **_small(n_steps=512, batch_size=64)), 10_000,
          frozenset({"termination_exploited"}), frozenset({"episode_length_degenerate", "entropy_collapse"})),
@@ -340,7 +338,7 @@ PIPELINE_AND_CAPACITY_FAULTS: list[Case] = [
     Case("ppo_net_arch_typo_bottleneck", "000 #13", lambda: _ppo("CartPole-v1", policy_kwargs=dict(net_arch=[64, 1])),
          1024, frozenset({"network_too_small"}), frozenset({"policy_stays_random"}), quick=True),
     Case("sac_two_unit_network", "000 #13", lambda: SAC("MlpPolicy", "Pendulum-v1", seed=0, learning_starts=100,
-         batch_size=64, policy_kwargs=dict(net_arch=[2, 2])), 300, frozenset({"network_too_small"}), options=_OFF),
+         batch_size=64, policy_kwargs=dict(net_arch=[2, 2])), 300, frozenset({"network_too_small"})),
 ]
 
 _NOISE = NormalActionNoise(np.zeros(1), 0.3 * np.ones(1))
@@ -351,25 +349,25 @@ THREAD_FAULTS: list[Case] = [
     Case("ddpg_env_reward_nan_for_some_actions", "hill-a/stable-baselines #789", lambda: DDPG(
          "MlpPolicy", make_vec_env(SetPointEnv, seed=0), action_noise=_NOISE, **_small(learning_starts=200,
                                                                                        batch_size=64)), 1500,
-         frozenset({"nan_detected"}), options=_OFF),
+         frozenset({"nan_detected"})),
     Case("td3_env_reward_nan_for_some_actions", "hill-a/stable-baselines #789", lambda: TD3(
          "MlpPolicy", make_vec_env(SetPointEnv, seed=0), action_noise=_NOISE, **_small(learning_starts=200,
                                                                                        batch_size=64)), 1500,
-         frozenset({"nan_detected"}), options=_OFF),
+         frozenset({"nan_detected"})),
     Case("dqn_learning_starts_above_budget", "SB3 #526", lambda: DQN("MlpPolicy", "CartPole-v1", **_small(
-         learning_starts=50_000)), 2000, frozenset({"policy_not_updating"}), options=_OFF),
+         learning_starts=50_000)), 2000, frozenset({"policy_not_updating"})),
     Case("qrdqn_budget_typed_in_episodes", "Trystan4/SSP_RL #34", lambda: QRDQN("MlpPolicy", "CartPole-v1", **_small(
-         learning_starts=10_000)), 2000, frozenset({"policy_not_updating"}), options=_OFF),
+         learning_starts=10_000)), 2000, frozenset({"policy_not_updating"})),
     Case("dqn_epsilon_spent_before_learning", "SB3 #529", lambda: DQN("MlpPolicy", make_vec_env(
          "CartPole-v1", seed=0), **_small(learning_starts=2000, exploration_fraction=0.1)), 4000,
-         frozenset({"exploration_ends_before_learning"}), options=_OFF),
+         frozenset({"exploration_ends_before_learning"})),
     Case("qrdqn_epsilon_spent_before_learning", "SB3 #529", lambda: QRDQN("MlpPolicy", make_vec_env(
          "Acrobot-v1", seed=0), **_small(learning_starts=1000, exploration_fraction=0.2)), 3000,
-         frozenset({"exploration_ends_before_learning"}), options=_OFF),
+         frozenset({"exploration_ends_before_learning"})),
     Case("qrdqn_resumed_restarts_epsilon", "SB3 #1340; rl-zoo3 #490", lambda: _resumed(QRDQN, fixed=False), 1500,
-         frozenset({"exploration_restarted"}), options=_OFF),
+         frozenset({"exploration_restarted"})),
     Case("dqn_resumed_restarts_epsilon", "SB3 #1629", lambda: _resumed(DQN, fixed=False), 1500,
-         frozenset({"exploration_restarted"}), frozenset({"reward_decreasing"}), options=_OFF),
+         frozenset({"exploration_restarted"}), frozenset({"reward_decreasing"})),
     Case("ppo_action_box_low_equals_high", "hill-a/stable-baselines #553", lambda: _ppo(make_vec_env(
          lambda: DeclaredActionBox(gym.make("Pendulum-v1"), 30.0, 30.0), n_envs=2, seed=0)), 1024,
          frozenset({"action_space_degenerate"}), frozenset({"policy_stays_random", "reward_constant"})),
@@ -382,16 +380,39 @@ THREAD_FAULTS: list[Case] = [
          frozenset({"action_space_not_normalized"})),
     Case("sac_action_box_0_to_10000", "hill-a/stable-baselines #277; SB3 #389", lambda: SAC("MlpPolicy", make_vec_env(
          lambda: DeclaredActionBox(gym.make("Pendulum-v1"), 0.0, 10_000.0), seed=0), **_small(learning_starts=100,
-         batch_size=64)), 600, frozenset({"action_space_not_normalized"}), options=_OFF),
+         batch_size=64)), 600, frozenset({"action_space_not_normalized"})),
     Case("env_wrapper_swallows_episode_ends", "SB3 #1806", lambda: None, 0, frozenset({"episodes_never_end"}),
          env=lambda: SwallowEpisodeEnd(gym.make("CartPole-v1"))),
     Case("ppo_float_images_0_255", "SB3 #268", lambda: _ppo(make_vec_env(lambda: GridImageEnv(np.float32), n_envs=2,
          seed=0)), 1024, frozenset({"image_obs_not_scaled"})),
     Case("ppo_layer_built_in_forward", "SB3 #1271", lambda: _ppo(_cartpole(2), policy_kwargs=dict(
          net_arch=[32], features_extractor_class=LazyExtractor)), 2048, frozenset({"param_no_grad"})),
+    # PyTorch registers layers assigned as attributes or held in nn.ModuleList, not in a plain list: those layers are
+    # in no optimizer (the catalog's reference: torch.nn.ModuleList); SB3 #1860 is a user asking whether the
+    # parameters of a custom extractor are trained at all
+    Case("ppo_extractor_layers_in_a_list", "SB3 #1860; torch.nn.ModuleList docs", lambda: _ppo(
+         _cartpole(2), policy_kwargs=dict(net_arch=[32], features_extractor_class=ListExtractor)), 1024,
+         frozenset({"module_not_registered"}), frozenset({"policy_stays_random"})),
+    Case("dqn_extractor_layers_in_a_list", "SB3 #1860; torch.nn.ModuleList docs", lambda: DQN("MlpPolicy", "CartPole-v1",
+         **_small(learning_starts=100, exploration_fraction=0.5, policy_kwargs=dict(net_arch=[32],
+                                                                             features_extractor_class=ListExtractor))),
+         1000, frozenset({"module_not_registered"})),
+    # the observation promoted to float64 for a float32 space (gym-pybullet-drones #87, SB3 #1992), and values
+    # outside the declared bounds (SB3 #1992): what SB3's and Gymnasium's checkers flag, found pre-flight
+    Case("env_timeout_reported_as_termination", "SB3 #284", lambda: None, 0, frozenset({"timeout_as_termination"}),
+         frozenset({"action_space_not_normalized"}),
+         env=lambda: OwnStepBudget(gym.make("Pendulum-v1", max_episode_steps=10_000), 200)),
+    Case("env_budget_ends_as_termination_mountaincar", "SB3 #284", lambda: None, 0,
+         frozenset({"timeout_as_termination"}), frozenset({"reward_constant"}),  # MountainCar's -1 per step
+         env=lambda: OwnStepBudget(gym.make("MountainCar-v0", max_episode_steps=10_000), 100)),
+    Case("env_obs_promoted_to_float64", "gym-pybullet-drones #87; SB3 #1992", lambda: None, 0,
+         frozenset({"obs_not_in_space"}), env=lambda: _observe("CartPole-v1", lambda o: o.astype(np.float64))),
+    Case("env_obs_outside_declared_bounds", "SB3 #1992", lambda: None, 0, frozenset({"obs_not_in_space"}),
+         frozenset({"obs_scale_mismatch"}),
+         env=lambda: _observe("Pendulum-v1", lambda o: o, gym.spaces.Box(-1.0, 1.0, (3,), np.float32))),
     Case("tqc_resumed_behind_fresh_vecnormalize", "SB3 #1256", lambda: _resumed_with_fresh_vecnormalize(
          TQC, "Pendulum-v1", 600, learning_starts=100, batch_size=64), 300,
-         frozenset({"vecnormalize_stats_not_restored"}), options=_OFF),
+         frozenset({"vecnormalize_stats_not_restored"})),
     Case("env_blackjack_tuple_observation", "SB3 #1140", lambda: None, 0, frozenset({"env_api_violation"}),
          frozenset({"episode_length_degenerate", "reward_sparse", "reset_not_randomized", "reward_not_learnable"}),
          env=lambda: gym.make("Blackjack-v1")),
@@ -418,36 +439,41 @@ HEALTHY: list[Case] = [
          n_envs=4, seed=0)), use_sde=True, n_steps=256, batch_size=64, seed=0,
          policy_kwargs=dict(log_std_init=-2, net_arch=[32, 32])), 8192),
     Case("healthy_dqn_cartpole", "-", lambda: DQN("MlpPolicy", "CartPole-v1", **_small(
-         learning_starts=500, exploration_fraction=0.25)), 4000,
-         options=_OFF),
+         learning_starts=500, exploration_fraction=0.25)), 4000),
     Case("healthy_sac_pendulum", "-", lambda: SAC("MlpPolicy", "Pendulum-v1", **_small(learning_starts=100,
-         batch_size=64)), 2000, quick=True, options=_OFF),
+         batch_size=64)), 2000, quick=True),
     Case("healthy_td3_pendulum", "-", lambda: TD3("MlpPolicy", "Pendulum-v1", **_small(learning_starts=100,
-         batch_size=64)), 2000, options=_OFF),
+         batch_size=64)), 2000),
     Case("healthy_ddpg_set_point_guarded_log", "-", lambda: DDPG("MlpPolicy", make_vec_env(
          lambda: SetPointEnv(guard=True), seed=0), action_noise=_NOISE, **_small(learning_starts=200, batch_size=64)),
-         1500, options=_OFF),
+         1500),
     Case("healthy_td3_set_point_guarded_log", "-", lambda: TD3("MlpPolicy", make_vec_env(
          lambda: SetPointEnv(guard=True), seed=0), action_noise=_NOISE, **_small(learning_starts=200, batch_size=64)),
-         1500, options=_OFF),
+         1500),
     Case("healthy_qrdqn_cartpole", "-", lambda: QRDQN("MlpPolicy", "CartPole-v1", **_small(
          learning_starts=500, exploration_fraction=0.25)),
-         3000, options=_OFF),
+         3000),
     Case("healthy_ppo_action_box_rescaled", "-", lambda: _ppo(make_vec_env(
          lambda: DeclaredActionBox(gym.make("Pendulum-v1"), -1.0, 1.0), n_envs=2, seed=0)), 1024),
     Case("healthy_ppo_float_images_divided", "-", lambda: _ppo(make_vec_env(
          lambda: GridImageEnv(np.float32, scale=1 / 255), n_envs=2, seed=0)), 1024),
     Case("healthy_ppo_layer_built_in_init", "-", lambda: _ppo(_cartpole(2), policy_kwargs=dict(
          net_arch=[32], features_extractor_class=LazyExtractor, features_extractor_kwargs=dict(lazy=False))), 2048),
-    Case("healthy_qrdqn_resumed_epsilon_kept", "-", lambda: _resumed(QRDQN, fixed=True), 1500, options=_OFF),
+    Case("healthy_ppo_extractor_layers_in_modulelist", "-", lambda: _ppo(_cartpole(2), policy_kwargs=dict(
+         net_arch=[32], features_extractor_class=ListExtractor, features_extractor_kwargs=dict(registered=True))), 1024),
+    Case("healthy_env_budget_ends_as_truncation", "-", lambda: None, 0,
+         env=lambda: OwnStepBudget(gym.make("Pendulum-v1", max_episode_steps=10_000), 200, as_truncation=True)),
+    Case("healthy_env_obs_cast_to_float32", "-", lambda: None, 0,
+         env=lambda: _observe("CartPole-v1", lambda o: o.astype(np.float64).astype(np.float32))),
+    Case("healthy_qrdqn_resumed_epsilon_kept", "-", lambda: _resumed(QRDQN, fixed=True), 1500),
     Case("healthy_dqn_epsilon_after_learning", "-", lambda: DQN("MlpPolicy", make_vec_env(
-         "CartPole-v1", seed=0), **_small(learning_starts=2000, exploration_fraction=0.75)), 4000, options=_OFF),
+         "CartPole-v1", seed=0), **_small(learning_starts=2000, exploration_fraction=0.75)), 4000),
     Case("healthy_tqc_pendulum", "-", lambda: TQC("MlpPolicy", "Pendulum-v1", **_small(learning_starts=100,
-         batch_size=64)), 1500, options=_OFF),
+         batch_size=64)), 1500),
     Case("healthy_sac_critic_weight_decay", "-", lambda: regularise_critic(SAC("MlpPolicy", "Pendulum-v1",
-         **_small(learning_starts=100, batch_size=64)), first_critic_only=False), 5600, options=_OFF),
+         **_small(learning_starts=100, batch_size=64)), first_critic_only=False), 5600),
     Case("healthy_td3_critic_weight_decay", "-", lambda: regularise_critic(TD3("MlpPolicy", "Pendulum-v1",
-         **_small(learning_starts=100, batch_size=64)), first_critic_only=False), 5000, options=_OFF),
+         **_small(learning_starts=100, batch_size=64)), first_critic_only=False), 5000),
     Case("healthy_ppo_time_penalty_reset", "-", lambda: _ppo(_time_penalty(True)), 8000),
     Case("healthy_ppo_balanced_components", "-", lambda: _ppo(_cartpole(2, wrapper_class=RewardComponents,
          wrapper_kwargs=dict(angle_weight=10.0, center_weight=1.0))), 3000),

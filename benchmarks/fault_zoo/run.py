@@ -1,6 +1,6 @@
 """
 Run the fault zoo and score the library: what it caught, what it missed, what it falsely flagged,
-and how many rollouts after the fault began it spoke up.
+and how many measurements after the fault began it spoke up.
 
     python benchmarks/fault_zoo/run.py                 # the whole zoo (~10 min on 2 cores)
     python benchmarks/fault_zoo/run.py --quick         # the CI subset; exit 1 if recall < 0.9 or a
@@ -9,9 +9,11 @@ and how many rollouts after the fault began it spoke up.
 
 Scores count codes at warning or above. Recall = required codes reported / required codes. A false
 alarm is a code that is neither required nor listed as an acceptable consequence of the case's fault;
-a false-alarm run is a run with at least one. Detection delay = rollouts between the fault's onset
-and the first report of each required code (a rollout is ``n_steps * n_envs`` steps on-policy, the
-measurement interval off-policy).
+a false-alarm run is a run with at least one. Detection delay = measurements between the fault's onset
+and the first report of each required code: 1 when the first measurement after the onset reports it,
+0 when it is reported before any (pre-flight, or at the start of ``learn()``). On-policy the checks measure
+at every rollout end (``n_steps * n_envs`` steps); off-policy once ``off_policy_updates`` gradient updates
+happened (or ``off_policy_interval`` steps passed).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from cases import CASES, Case  # noqa: E402
 class Result:
     case: str
     first: dict[str, int]  # code -> first step reported (warning or above)
-    rollout: int
+    measured: list[int]  # the steps at which the checks measured
     seconds: float
     error: str = ""
     root: str | None = None  # the code the triage names first (warning or above)
@@ -50,6 +52,7 @@ def run_case(name: str) -> Result:
     torch.set_num_threads(1)
     case = CASES[name]
     start = time.perf_counter()
+    measured: list[int] = []
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -61,33 +64,53 @@ def run_case(name: str) -> Result:
             else:
                 model = case.make()
                 callback = DiagnosticsCallback(**case.options)
+                _record_measurements(callback, measured)
                 model.learn(case.timesteps, callback=callback)
                 findings = callback.findings
                 triaged = callback.triage()
                 spans = callback.engine.spans
     except Exception as exc:  # a crash is reported as such, not as a miss
-        return Result(name, {}, 1, time.perf_counter() - start, f"{type(exc).__name__}: {exc}")
+        return Result(name, {}, [], time.perf_counter() - start, f"{type(exc).__name__}: {exc}")
     first: dict[str, int] = {}
     for finding in findings:
         if finding.severity >= Severity.WARNING:
             first.setdefault(finding.code, finding.step)
-    from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
-
-    on_policy = isinstance(model, OnPolicyAlgorithm)
-    rollout = model.n_steps * model.n_envs if on_policy else case.options.get("off_policy_interval", 1000)
     top = first_problem(triaged, spans=spans)
     root = top.code if top is not None else None
-    return Result(name, first, rollout, time.perf_counter() - start, root=root)
+    return Result(name, first, measured, time.perf_counter() - start, root=root)
+
+
+def _record_measurements(callback: object, measured: list[int]) -> None:
+    """Append to ``measured`` each step at which the callback's checks measure (its gate said "due")."""
+    gate = callback.gate  # type: ignore[attr-defined]
+    due = gate.due
+
+    def recording(model: object) -> bool:
+        ok = due(model)
+        step = model.num_timesteps  # type: ignore[attr-defined]
+        if ok and (not measured or measured[-1] != step):
+            measured.append(step)
+        return ok
+
+    gate.due = recording
+
+
+def delay(first: int, onset: int, measured: list[int]) -> int:
+    """Which measurement after ``onset`` first reported a code at step ``first`` (the one at the end of learn() counts)."""
+    if first <= onset:
+        return 0
+    after = [s for s in measured if onset < s <= first]
+    return len(after) + (not after or after[-1] < first)
 
 
 def score(cases: list[Case], results: dict[str, Result]) -> tuple[str, dict[str, float]]:
     """:return: the per-case table and the totals"""
     lines = [f"{'case':<38}{'kind':<13}{'caught':<48}{'missed':<26}{'false alarms':<28}{'root named first':<30}"
-             f"{'delay (rollouts)':<18}{'s':>5}"]
+             f"{'delay (measurements)':<22}{'s':>5}"]
     required = caught = 0
     roots = roots_first = 0
     false_alarm_runs = healthy_alarm_runs = 0
-    delays: list[float] = []
+    delays: list[int] = []
     for case in cases:
         r = results[case.name]
         found = set(r.first)
@@ -97,9 +120,9 @@ def score(cases: list[Case], results: dict[str, Result]) -> tuple[str, dict[str,
         caught += len(hit)
         false_alarm_runs += bool(false)
         healthy_alarm_runs += bool(false) and case.healthy
-        case_delays = [max(0.0, (r.first[c] - case.onset) / r.rollout) for c in hit]
+        case_delays = [delay(r.first[c], case.onset, r.measured) for c in hit]
         delays += case_delays
-        delay = ", ".join(f"{d:.0f}" for d in case_delays) or "-"
+        shown = ", ".join(f"{d}" for d in case_delays) or "-"
         kind = ("healthy" if case.healthy else "fault") + (" env" if case.env is not None else "")
         root = "-"
         if case.root_code is not None:
@@ -107,7 +130,7 @@ def score(cases: list[Case], results: dict[str, Result]) -> tuple[str, dict[str,
             roots_first += r.root == case.root_code
             root = "yes" if r.root == case.root_code else f"no: {r.root} (want {case.root_code})"
         lines.append(f"{case.name:<38}{kind:<13}{', '.join(hit) or '-':<48}{', '.join(miss) or '-':<26}"
-                     f"{', '.join(false) or '-':<28}{root:<30}{delay:<18}{r.seconds:>5.0f}"
+                     f"{', '.join(false) or '-':<28}{root:<30}{shown:<22}{r.seconds:>5.0f}"
                      + (f"  CRASHED: {r.error}" if r.error else ""))
     totals = {
         "cases": len(cases),
@@ -119,7 +142,7 @@ def score(cases: list[Case], results: dict[str, Result]) -> tuple[str, dict[str,
         "false_alarm_runs": false_alarm_runs,
         "healthy_runs_with_alarms": healthy_alarm_runs,
         "root_share": roots_first / roots if roots else float("nan"),
-        "median_delay_rollouts": statistics.median(delays) if delays else float("nan"),
+        "median_delay": statistics.median(delays) if delays else float("nan"),
         "crashed": sum(bool(results[c.name].error) for c in cases),
     }
     return "\n".join(lines), totals
@@ -144,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
           f"({totals['caught']}/{totals['required']} required codes), false-alarm runs {totals['false_alarm_runs']} "
           f"(healthy runs with alarms: {totals['healthy_runs_with_alarms']}), root named first "
           f"{totals['root_share']:.2f}, median detection delay "
-          f"{totals['median_delay_rollouts']:.0f} rollouts, crashed {totals['crashed']}; "
+          f"{totals['median_delay']:.0f} measurements, crashed {totals['crashed']}; "
           f"{time.perf_counter() - start:.0f} s with {args.workers} workers")
     if args.quick and (totals["recall"] < 0.9 or totals["healthy_runs_with_alarms"] or totals["crashed"]):
         print("FAILED: the quick zoo requires recall >= 0.9, no alarm on a healthy run and no crash.")
