@@ -235,6 +235,11 @@ CATALOG: dict[str, CatalogEntry] = _rows(
     ("action_std_collapse", "entropy", W, "exploration", "exploration", "the action standard deviation collapsed",
      "Raise ent_coef, lower learning_rate, or raise log_std_init; with SAC keep ent_coef='auto'.", RL_TIPS,
      ("policy_not_updating", "reward_decreasing", "episode_length_degenerate")),
+    ("action_noise_missing", "entropy", W, "exploration", "exploration",
+     "a deterministic actor (TD3, DDPG) takes one action everywhere: no action noise to explore with",
+     "Pass action_noise=NormalActionNoise(mean=np.zeros(n), sigma=0.1 * np.ones(n)) to TD3 / DDPG (or raise its "
+     "sigma), or use SAC.", "https://github.com/DLR-RM/stable-baselines3/issues/936",
+     ("reward_constant", "policy_stays_random")),
     ("policy_stays_random", "entropy", W, "exploration", "exploration", "the policy never left its random start",
      "Raise learning_rate (e.g. 10x), and check that rewards vary and reach the agent.", JONES,
      ("episode_length_degenerate",)),

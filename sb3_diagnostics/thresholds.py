@@ -20,13 +20,11 @@ from typing import Any, ClassVar, TypeVar
 from sb3_diagnostics.errors import InvalidThresholdError
 
 
-def _is_whole(value: object) -> bool:
-    """An int or a numpy integer, not a bool."""
+def _is_whole(value: object) -> bool:  # an int or a numpy integer, not a bool
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _is_real(value: object) -> bool:
-    """An int, a float or a numpy number, not a bool."""
+def _is_real(value: object) -> bool:  # an int, a float or a numpy number, not a bool
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
@@ -105,6 +103,7 @@ class EntropyThresholds(Thresholds):
     :param consecutive: updates a collapse must last before it is reported
     :param converged_gain: a collapse while the mean return is near its best, after rising by more than this
         fraction of its size, is a converged policy (``info``), not a collapse
+    :param behaviour_std: TD3 / DDPG: std of the actions taken (SB3's [-1, 1] scaling) below which nothing is explored
     :param min_samples: observations a measurement must stand on; smaller ones (A2C's 5-step rollouts) are
         pooled over updates until they are enough
     """
@@ -120,7 +119,8 @@ class EntropyThresholds(Thresholds):
     consecutive: int = 2
     converged_gain: float = 0.3
     min_samples: int = 64
-    _fractions = ("collapse", "sudden_drop", "std_collapse", "random_entropy", "random_after")
+    behaviour_std: float = 0.05
+    _fractions = ("collapse", "sudden_drop", "std_collapse", "random_entropy", "random_after", "behaviour_std")
     _counts = ("consecutive", "random_updates", "min_samples")
     _non_negative = ("std_drop_factor", "random_kl", "converged_gain")
 
@@ -235,8 +235,7 @@ class KLThresholds(Thresholds):
 class BufferThresholds(Thresholds):
     """
     :param action_half_width: a Box action dimension wider than this either way of its centre is far from [-1, 1]
-    :param image_scaled_max: float image observations above this were not scaled to [0, 1] (a little above 1:
-        normalised images may overshoot; unscaled ones reach 255)
+    :param image_scaled_max: float images above this were not scaled to [0, 1] (unscaled ones reach 255)
     """
 
     action_half_width: float = 10.0
@@ -346,8 +345,7 @@ class PreflightThresholds(Thresholds):
     :param reward_corr: no observation feature correlating with the reward above this makes it
         unlearnable
     :param short_episode: every episode shorter than this many steps is degenerate (a fixed-horizon task is fine)
-    :param timeout_min_length: episodes that all end with ``terminated=True`` at one step count of at least this many
-        steps (and no observation dim that follows the step count) are a time limit reported as termination
+    :param timeout_min_length: episodes all ``terminated`` at one length of at least this many steps: a time limit
     :param reset_seeds: seeds tried to see whether ``reset()`` randomises the first observation
     :param determinism_steps: steps replayed twice with the same seed and actions
     :param action_states: states at which different actions are compared
@@ -355,8 +353,7 @@ class PreflightThresholds(Thresholds):
         delayed effect still counts)
     :param action_half_width: a Box action dimension whose half-width exceeds this is far from [-1, 1]
         (Pendulum's [-2, 2] is fine); so is one whose range does not contain 0 strictly inside
-    :param image_scaled_max: float image observations above this were not scaled to [0, 1] (a little above 1:
-        normalised images may overshoot; unscaled ones reach 255)
+    :param image_scaled_max: float images above this were not scaled to [0, 1] (unscaled ones reach 255)
     """
 
     dead_dim_std: float = 1e-6
@@ -372,8 +369,8 @@ class PreflightThresholds(Thresholds):
     action_half_width: float = 10.0
     image_scaled_max: float = 10.0
     _fractions = ("reward_corr",)
-    _counts = ("max_mlp_dims", "short_episode", "timeout_min_length", "reset_seeds", "determinism_steps", "action_states",
-               "action_horizon")
+    _counts = ("max_mlp_dims", "short_episode", "timeout_min_length", "reset_seeds", "determinism_steps",
+               "action_states", "action_horizon")
     _non_negative = ("dead_dim_std", "scale_ratio", "action_half_width", "image_scaled_max")
 
 

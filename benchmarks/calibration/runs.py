@@ -261,6 +261,15 @@ DEFAULT_RUNS = [
         min_final_return=-400,
         note="SB3 defaults until solved (~10k steps; SAC runs at ~35 steps/s on this machine)",
     ),
+    Run(
+        "default_td3_Pendulum-v1",
+        "default",
+        "TD3",
+        "Pendulum-v1",
+        10_000,
+        make=_default("stable_baselines3.TD3", "MlpPolicy", "Pendulum-v1"),
+        note="SB3 defaults, no action_noise (the policy's own swing explores Pendulum); deterministic actor",
+    ),
 ]
 
 

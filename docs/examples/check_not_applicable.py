@@ -1,10 +1,10 @@
-"""An entropy check on TD3, whose deterministic policy has no entropy: the check says so once, at info level."""
+"""An entropy check on ARS, whose deterministic linear policy has no entropy: the check says so once, at info level."""
 
-from stable_baselines3 import TD3
+from sb3_contrib import ARS
 
 from sb3_diagnostics import EntropyCollapseCallback
 
-model = TD3("MlpPolicy", "Pendulum-v1", learning_starts=100, policy_kwargs=dict(net_arch=[32, 32]), seed=0)
+model = ARS("LinearPolicy", "CartPole-v1", n_delta=2, seed=0)
 cb = EntropyCollapseCallback()
 model.learn(300, callback=cb)
 print(cb.report())

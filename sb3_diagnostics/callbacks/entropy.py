@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from gymnasium import spaces
+
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
-from sb3_diagnostics.sb3.buffers import policy_stats
-from sb3_diagnostics.sb3.models import has_stochastic_actor, is_on_policy
+from sb3_diagnostics.sb3.buffers import policy_stats, recent_actions
+from sb3_diagnostics.sb3.models import has_stochastic_actor, is_off_policy, is_on_policy
 from sb3_diagnostics.sb3.train_log import episode_stats, learn_schedule, progress, read_train_metrics
 
 
@@ -21,7 +23,9 @@ class EntropyCollapseCallback(DiagnosticCallback):
     the rollout (on-policy) or replay buffer (SAC family). Logs ``diagnostics/entropy_normalized``
     or ``diagnostics/action_std_min``. For epsilon-greedy models (DQN, QR-DQN), whose exploration is
     a schedule, the schedule is judged at the start of each ``learn()``: ``exploration_ends_before_learning``
-    and ``exploration_restarted``.
+    and ``exploration_restarted``. For deterministic actors (TD3, DDPG), whose exploration is the ``action_noise``
+    added to their actions, the spread of the actions they took since the last measurement (read from the replay
+    buffer): ``action_noise_missing`` when they stopped exploring (SB3 #936).
 
     :param thresholds: :class:`~sb3_diagnostics.thresholds.EntropyThresholds` or a dict of its fields
 
@@ -32,10 +36,11 @@ class EntropyCollapseCallback(DiagnosticCallback):
 
     def _init_state(self) -> None:
         self._schedule: dict[str, float] = {}
+        self._behaviour_from = 0  # the step from which the actions taken are not yet judged
 
     @classmethod
     def not_applicable(cls, model: Any) -> str | None:
-        if is_on_policy(model) or has_stochastic_actor(model) or _epsilon_greedy(model):
+        if is_on_policy(model) or has_stochastic_actor(model) or _epsilon_greedy(model) or _noise_explorer(model):
             return None
         return f"{type(model).__name__} has a deterministic policy, so there is no entropy to collapse"
 
@@ -43,6 +48,7 @@ class EntropyCollapseCallback(DiagnosticCallback):
         # read at the start of learn(), before the step counter moves; judged now and again at each measurement
         self._schedule = learn_schedule(self.model) if _epsilon_greedy(self.model) else {}
         self._judge(self._schedule)
+        self._behaviour_from = int(self.model.num_timesteps)
 
     def _measure_final(self) -> dict[str, float]:
         # epsilon-greedy: the schedule once more at the end of learn(), so a misfit that held to the end says so
@@ -51,6 +57,8 @@ class EntropyCollapseCallback(DiagnosticCallback):
     def _measure(self) -> dict[str, float]:
         if self._schedule:
             return dict(self._schedule)  # epsilon-greedy: nothing else to measure
+        if _noise_explorer(self.model):
+            return self._behaviour()
         out = dict(self._cached("policy_stats", lambda: policy_stats(self.model, self.rng)))
         kl = self._cached("train", lambda: read_train_metrics(self.model)).get("approx_kl")
         if kl is not None:
@@ -58,6 +66,26 @@ class EntropyCollapseCallback(DiagnosticCallback):
         out["_progress"] = progress(self.model)
         out.update(self._cached("episodes", lambda: episode_stats(self.model)))
         return out
+
+    def _behaviour(self) -> dict[str, float]:
+        """TD3 / DDPG: the spread of the actions taken since the last measurement, once the policy chose them."""
+        model = self.model
+        start = max(self._behaviour_from, int(getattr(model, "learning_starts", 0) or 0))
+        steps = (model.num_timesteps - start) // max(model.n_envs, 1)
+        self._behaviour_from = max(self._behaviour_from, int(model.num_timesteps))
+        out = dict(self._cached("episodes", lambda: episode_stats(model)))
+        if steps <= 0:
+            return out
+        actions = recent_actions(getattr(model, "replay_buffer"), steps)  # noqa: B009 (typed BaseAlgorithm)
+        out.update(behaviour_action_std=float(actions.std(axis=0).min()), _behaviour_samples=float(len(actions)),
+                   _action_noise=float(model.action_noise is not None))
+        return out
+
+
+def _noise_explorer(model: Any) -> bool:
+    """:return: whether the model acts deterministically and explores by its ``action_noise`` (TD3, DDPG)"""
+    return (is_off_policy(model) and not has_stochastic_actor(model) and not _epsilon_greedy(model)
+            and hasattr(model, "action_noise") and isinstance(model.action_space, spaces.Box))
 
 
 def _epsilon_greedy(model: Any) -> bool:

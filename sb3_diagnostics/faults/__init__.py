@@ -19,17 +19,16 @@ from sb3_diagnostics.faults.envs import (
     NaNObservation,
     NoisyRewardEnv,
     ObservationScale,
-    OwnStepBudget,
     PovObservation,
     RewardComponents,
     RewardCurriculum,
     RewardScale,
     SetPointEnv,
     SpikeObsEnv,
-    SwallowEpisodeEnd,
     TimePenalty,
     WinBonusEnv,
 )
+from sb3_diagnostics.faults.episodes import OwnStepBudget, SwallowEpisodeEnd
 from sb3_diagnostics.faults.images import GridImageEnv
 from sb3_diagnostics.faults.policies import (
     DetachedExtractor,

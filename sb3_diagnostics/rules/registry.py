@@ -16,7 +16,7 @@ from typing import Any
 from sb3_diagnostics.errors import InvalidThresholdError
 from sb3_diagnostics.rules.base import Rule
 from sb3_diagnostics.rules.buffers import BufferShapeRule
-from sb3_diagnostics.rules.entropy import ActionStdRule, EntropyRule, ExplorationScheduleRule
+from sb3_diagnostics.rules.entropy import ActionNoiseRule, ActionStdRule, EntropyRule, ExplorationScheduleRule
 from sb3_diagnostics.rules.episodes import EpisodeRule
 from sb3_diagnostics.rules.gradients import GradientNormRule, NetworkRule, ParamGradRule, RegistrationRule
 from sb3_diagnostics.rules.kl import NoUpdateRule, PolicyUpdateRule
@@ -86,7 +86,7 @@ CHECKS: dict[str, Check] = {
         Check("lstm", LSTMThresholds, (RecurrentStateRule,)),
         Check("value", ValueThresholds, (ExplainedVarianceRule, AdvantageRule)),
         Check("q_values", QValueThresholds, (QValueRule, TargetUpdateRule)),
-        Check("entropy", EntropyThresholds, (EntropyRule, ActionStdRule, ExplorationScheduleRule)),
+        Check("entropy", EntropyThresholds, (EntropyRule, ActionStdRule, ExplorationScheduleRule, ActionNoiseRule)),
         Check("gradients", GradientThresholds, (GradientNormRule, ParamGradRule, NetworkRule, RegistrationRule)),
         Check("kl", KLThresholds, (PolicyUpdateRule, NoUpdateRule)),
         Check("reward", RewardThresholds, (RewardRule,)),

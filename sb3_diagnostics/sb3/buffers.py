@@ -52,6 +52,20 @@ def filled(buffer: Any) -> int:
     return int(buffer.buffer_size if buffer.full else buffer.pos)
 
 
+def recent_actions(buffer: Any, steps: int) -> np.ndarray:
+    """
+    :param buffer: an off-policy replay buffer
+    :param steps: how many of the last steps written to read (fewer when it holds fewer)
+    :return: their actions, as stored (Box actions in SB3's [-1, 1] scaling), one row per step and env
+    """
+    n = min(int(steps), filled(buffer))
+    if n <= 0:
+        return np.zeros((0, int(np.prod(buffer.actions.shape[2:])) or 1))
+    rows = (buffer.pos - 1 - np.arange(n)) % buffer.buffer_size
+    actions = np.asarray(buffer.actions[rows], dtype=float)
+    return actions.reshape(n * buffer.n_envs, -1)
+
+
 def replay_sample(model: Any, rng: np.random.Generator, n_samples: int) -> tuple[Any, np.ndarray, np.ndarray] | None:
     """
     Observations of a random sample of an off-policy replay buffer, as the policy sees them

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gymnasium as gym
+import numpy as np
 import pytest
 from sb3_contrib import QRDQN
 from stable_baselines3 import A2C, DQN, PPO, SAC
@@ -74,11 +75,13 @@ def test_gsde_small_initial_std_is_not_a_collapse(train):
     assert cb._rules[1].initial < 0.05  # it did measure the small std
 
 
-def test_not_applicable_to_deterministic_policies_says_so_once(tiny, train):
-    from stable_baselines3 import TD3
+def test_not_applicable_to_deterministic_policies_says_so_once(train):
+    # ARS searches a deterministic linear policy: no entropy, no action noise, no epsilon (TD3 and DDPG explore by
+    # their action_noise, which the check does judge)
+    from sb3_contrib import ARS
 
     cb = EntropyCollapseCallback()
-    model = TD3("MlpPolicy", "Pendulum-v1", learning_starts=100, **tiny())
+    model = ARS("LinearPolicy", "CartPole-v1", n_delta=2, seed=0)
     run = train(model, 300, cb)
     train(model, 300, cb)
     assert [f.code for f in cb.findings] == ["check_not_applicable"]
@@ -111,3 +114,25 @@ def test_resumed_model_restarts_its_exploration(tiny, train, tmp_path, algo):
     continued = train(algo.load(tmp_path / "model", env=gym.make("CartPole-v1")), 300, EntropyCollapseCallback(),
                       reset_num_timesteps=False)
     assert continued.codes(Severity.INFO) == set()
+
+
+@pytest.mark.parametrize("env_id, noise", [
+    pytest.param("MountainCarContinuous-v0", None, id="SB3 #936: no action noise"),
+    pytest.param("MountainCarContinuous-v0", "ou", id="the thread's fix: OU noise"),
+    pytest.param("Pendulum-v1", None, id="Pendulum: no noise needed", marks=pytest.mark.slow),  # calibration has more
+])
+def test_td3_without_action_noise_takes_one_action(tiny, train, env_id, noise):
+    # SB3 #936: TD3("MlpPolicy", "MountainCarContinuous-v0") acts deterministically after learning_starts and keeps
+    # pushing one way; it never reaches the flag. With the thread's OU noise it explores; on Pendulum the policy's
+    # own swing varies its actions, so SB3's default (no noise) is fine there.
+    from stable_baselines3 import TD3
+    from stable_baselines3.common.noise import OrnsteinUhlenbeckActionNoise
+
+    action_noise = OrnsteinUhlenbeckActionNoise(np.zeros(1), 0.5 * np.ones(1)) if noise else None
+    run = train(TD3("MlpPolicy", env_id, action_noise=action_noise, **tiny()), 1500, DiagnosticsCallback(checks=["entropy"]))
+    if env_id == "MountainCarContinuous-v0" and noise is None:
+        finding = next(f for f in run.findings if f.code == "action_noise_missing")
+        assert finding.severity == Severity.WARNING and "no action_noise is set" in finding.message
+        assert finding.value < 0.05 and "NormalActionNoise" in finding.hint
+    else:
+        assert run.codes(Severity.INFO) == set()
