@@ -22,7 +22,7 @@ from stable_baselines3 import A2C, DDPG, DQN, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.envs import IdentityEnvMultiDiscrete
-from stable_baselines3.common.noise import NormalActionNoise
+from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
 from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_diagnostics.faults import (
@@ -399,6 +399,11 @@ THREAD_FAULTS: list[Case] = [
          1000, frozenset({"module_not_registered"})),
     # the observation promoted to float64 for a float32 space (gym-pybullet-drones #87, SB3 #1992), and values
     # outside the declared bounds (SB3 #1992): what SB3's and Gymnasium's checkers flag, found pre-flight
+    # SB3 #936: TD3 / DDPG from the README on MountainCarContinuous, without action noise (the thread's fix: OU noise)
+    Case("td3_without_action_noise", "SB3 #936", lambda: TD3("MlpPolicy", "MountainCarContinuous-v0", **_small()), 2000,
+         frozenset({"action_noise_missing"}), onset=100),  # deterministic from learning_starts on
+    Case("ddpg_without_action_noise", "SB3 #936", lambda: DDPG("MlpPolicy", "MountainCarContinuous-v0", **_small()),
+         2000, frozenset({"action_noise_missing"}), onset=100),
     Case("env_timeout_reported_as_termination", "SB3 #284", lambda: None, 0, frozenset({"timeout_as_termination"}),
          frozenset({"action_space_not_normalized"}),
          env=lambda: OwnStepBudget(gym.make("Pendulum-v1", max_episode_steps=10_000), 200)),
@@ -461,6 +466,8 @@ HEALTHY: list[Case] = [
          net_arch=[32], features_extractor_class=LazyExtractor, features_extractor_kwargs=dict(lazy=False))), 2048),
     Case("healthy_ppo_extractor_layers_in_modulelist", "-", lambda: _ppo(_cartpole(2), policy_kwargs=dict(
          net_arch=[32], features_extractor_class=ListExtractor, features_extractor_kwargs=dict(registered=True))), 1024),
+    Case("healthy_td3_with_ou_noise", "-", lambda: TD3("MlpPolicy", "MountainCarContinuous-v0", action_noise=(
+         OrnsteinUhlenbeckActionNoise(np.zeros(1), 0.5 * np.ones(1))), **_small()), 2000),
     Case("healthy_env_budget_ends_as_truncation", "-", lambda: None, 0,
          env=lambda: OwnStepBudget(gym.make("Pendulum-v1", max_episode_steps=10_000), 200, as_truncation=True)),
     Case("healthy_env_obs_cast_to_float32", "-", lambda: None, 0,
