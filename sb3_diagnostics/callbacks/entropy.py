@@ -77,7 +77,7 @@ class EntropyCollapseCallback(DiagnosticCallback):
         if steps <= 0:
             return out
         actions = recent_actions(getattr(model, "replay_buffer"), steps)  # noqa: B009 (typed BaseAlgorithm)
-        out.update(behaviour_action_std=float(actions.std(axis=0).min()), _behaviour_samples=float(len(actions)),
+        out.update(behaviour_action_std=float(actions.std(axis=0).max()), _behaviour_samples=float(len(actions)),
                    _action_noise=float(model.action_noise is not None))
         return out
 

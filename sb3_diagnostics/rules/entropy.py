@@ -179,7 +179,7 @@ class ActionStdRule(Rule):
 class ActionNoiseRule(Rule):
     """
     ``action_noise_missing``: a deterministic actor (TD3, DDPG) whose actions barely vary over the steps since the last
-    measurement (``behaviour_action_std``, the smallest over action dims in SB3's [-1, 1] scaling, on
+    measurement (``behaviour_action_std``, the largest over action dims in SB3's [-1, 1] scaling, on
     ``_behaviour_samples`` steps; ``_action_noise`` says whether ``action_noise`` was set). Its only exploration after
     ``learning_starts`` is the action noise: without it (SB3 #936) it repeats one action and never finds the reward.
     A policy that converged to a near-constant action on a task it solves (its return rose and holds) is only info.
@@ -207,7 +207,7 @@ class ActionNoiseRule(Rule):
                "exploration is that noise")
         alert = Alert(
             "action_noise_missing",
-            f"the actions the agent took varied by a std of only {std:.2g} (in SB3's [-1, 1] scaling of the action "
+            f"the actions the agent took varied by a std of only {std:.2g} in every dim (SB3's [-1, 1] scaling of the action "
             f"space; threshold {th.behaviour_std:g}) over the last {int(samples)} steps, {self._still.count} "
             f"measurements in a row: it keeps taking one action and explores nothing ({why}; SB3 #936).",
             std, th.behaviour_std,

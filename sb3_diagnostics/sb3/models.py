@@ -163,7 +163,7 @@ def trainable_parameters(model_or_policy: Any) -> list[tuple[str, th.nn.Paramete
 
 def unregistered_modules(root: th.nn.Module) -> list[str]:
     """
-    Layers and parameters kept in a plain Python list, tuple or dict attribute of a module (not an
+    Layers with parameters, and parameters, kept in a plain Python list, tuple or dict attribute (not an
     ``nn.ModuleList``/``ModuleDict``/``ParameterList``) and registered nowhere else: ``parameters()``,
     the optimizer, ``state_dict()``, ``.to(device)`` and ``save()`` never see them.
 
@@ -183,8 +183,11 @@ def unregistered_modules(root: th.nn.Module) -> list[str]:
             else:
                 continue
             for where, item in items:
-                if isinstance(item, th.nn.Module | th.nn.Parameter) and id(item) not in registered:
-                    found.append(f"{path + '.' if path else ''}{attr}{where}")
+                if id(item) in registered or not isinstance(item, th.nn.Module | th.nn.Parameter):
+                    continue
+                if isinstance(item, th.nn.Module) and next(iter(item.parameters()), None) is None:
+                    continue  # an activation or a pooling layer: nothing to train, save or move
+                found.append(f"{path + '.' if path else ''}{attr}{where}")
     return found
 
 

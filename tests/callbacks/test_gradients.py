@@ -111,6 +111,7 @@ def test_layers_in_a_plain_list_are_reported_live(train, algo, env, registered):
     else:
         [finding] = found
         assert finding.severity == Severity.ERROR and finding.step == 0 and "features_extractor.layers[0]" in finding.message
+        assert "layers[1]" not in finding.message  # the Tanh next to it has nothing to train
         assert "ModuleList" in finding.hint
 
 
