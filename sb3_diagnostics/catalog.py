@@ -237,8 +237,7 @@ CATALOG: dict[str, CatalogEntry] = _rows(
      ("policy_not_updating", "reward_decreasing", "episode_length_degenerate")),
     ("action_noise_missing", "entropy", W, "exploration", "exploration",
      "a deterministic actor (TD3, DDPG) takes one action everywhere: no action noise to explore with",
-     "Pass action_noise=NormalActionNoise(mean=np.zeros(n), sigma=0.1 * np.ones(n)) to TD3 / DDPG (or raise its "
-     "sigma), or use SAC.", "https://github.com/DLR-RM/stable-baselines3/issues/936",
+     "Pass action_noise=NormalActionNoise(mean=np.zeros(n), sigma=0.1 * np.ones(n)) to TD3 / DDPG, or use SAC.", "https://github.com/DLR-RM/stable-baselines3/issues/936",
      ("reward_constant", "policy_stays_random")),
     ("policy_stays_random", "entropy", W, "exploration", "exploration", "the policy never left its random start",
      "Raise learning_rate (e.g. 10x), and check that rewards vary and reach the agent.", JONES,

@@ -180,7 +180,7 @@ class ActionNoiseRule(Rule):
     """
     ``action_noise_missing``: a deterministic actor (TD3, DDPG) whose actions barely vary over the steps since the last
     measurement (``behaviour_action_std``, the largest over action dims in SB3's [-1, 1] scaling, on
-    ``_behaviour_samples`` steps; ``_action_noise`` says whether ``action_noise`` was set). Its only exploration after
+    ``_behaviour_samples`` steps) while ``action_noise`` is None (``_action_noise`` = 0). Its only exploration after
     ``learning_starts`` is the action noise: without it (SB3 #936) it repeats one action and never finds the reward.
     A policy that converged to a near-constant action on a task it solves (its return rose and holds) is only info.
     """
@@ -197,13 +197,13 @@ class ActionNoiseRule(Rule):
         th = self.th
         self.returns.observe(metrics)
         std, samples = get(metrics, "behaviour_action_std"), get(metrics, "_behaviour_samples")
-        if std is None or samples is None or samples < th.min_samples:
+        if std is None or samples is None or samples < th.min_samples or get(metrics, "_action_noise"):
+            # with action noise set, the user chose how to explore: a policy at an action bound keeps only the
+            # clipped half of it (a std of ~0.06 for rl-zoo3's sigma of 0.1), which is not a missing noise
             return []
         if self._still.update(std < th.behaviour_std) < th.consecutive:
             return []
-        noise = get(metrics, "_action_noise")
-        why = ("action_noise is set but too small to move it" if noise else
-               "no action_noise is set, and TD3 and DDPG act deterministically: after learning_starts their only "
+        why = ("no action_noise is set, and TD3 and DDPG act deterministically: after learning_starts their only "
                "exploration is that noise")
         alert = Alert(
             "action_noise_missing",
@@ -212,8 +212,8 @@ class ActionNoiseRule(Rule):
             f"measurements in a row: it keeps taking one action and explores nothing ({why}; SB3 #936).",
             std, th.behaviour_std,
             hint="Pass action_noise=NormalActionNoise(mean=np.zeros(n), sigma=0.1 * np.ones(n)) (rl-zoo3's TD3 / DDPG "
-            "setting; OrnsteinUhlenbeckActionNoise with sigma 0.5 for MountainCarContinuous), or raise its sigma, "
-            "or use SAC, which explores by itself.",
+            "setting; OrnsteinUhlenbeckActionNoise with sigma 0.5 for MountainCarContinuous), or use SAC, which "
+            "explores by itself.",
         )
         if self.returns.improved(th.converged_gain):
             return [_converged(alert, self.returns)]
