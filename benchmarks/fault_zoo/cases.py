@@ -50,6 +50,7 @@ from sb3_diagnostics.faults import (
     SetPointEnv,
     SharedBufferVecEnv,
     ShiftedDiscreteActions,
+    ShortestPathGrid,
     SpikeObsEnv,
     SwallowEpisodeEnd,
     TimePenalty,
@@ -404,6 +405,10 @@ THREAD_FAULTS: list[Case] = [
          frozenset({"action_noise_missing"}), onset=100),  # deterministic from learning_starts on
     Case("ddpg_without_action_noise", "SB3 #936", lambda: DDPG("MlpPolicy", "MountainCarContinuous-v0", **_small()),
          2000, frozenset({"action_noise_missing"}), onset=100),
+    # Trystan4/SSP_RL #34: DQN arguments passed by position put epsilon (0.1) into gamma; the goal costs 10+ moves
+    Case("dqn_gamma_is_epsilon_cost_per_step", "Trystan4/SSP_RL #34", lambda: DQN("MlpPolicy", make_vec_env(
+         ShortestPathGrid, n_envs=4, seed=0), gamma=0.1, learning_starts=200, exploration_fraction=0.5, **_small()),
+         4000, frozenset({"gamma_horizon_mismatch"})),
     Case("env_timeout_reported_as_termination", "SB3 #284", lambda: None, 0, frozenset({"timeout_as_termination"}),
          frozenset({"action_space_not_normalized"}),
          env=lambda: OwnStepBudget(gym.make("Pendulum-v1", max_episode_steps=10_000), 200)),
@@ -468,6 +473,9 @@ HEALTHY: list[Case] = [
          net_arch=[32], features_extractor_class=ListExtractor, features_extractor_kwargs=dict(registered=True))), 1024),
     Case("healthy_td3_with_ou_noise", "-", lambda: TD3("MlpPolicy", "MountainCarContinuous-v0", action_noise=(
          OrnsteinUhlenbeckActionNoise(np.zeros(1), 0.5 * np.ones(1))), **_small()), 2000),
+    Case("healthy_dqn_cost_per_step_gamma_0_99", "-", lambda: DQN("MlpPolicy", make_vec_env(
+         ShortestPathGrid, n_envs=4, seed=0), gamma=0.99, learning_starts=200, exploration_fraction=0.5, **_small()),
+         4000),
     Case("healthy_env_budget_ends_as_truncation", "-", lambda: None, 0,
          env=lambda: OwnStepBudget(gym.make("Pendulum-v1", max_episode_steps=10_000), 200, as_truncation=True)),
     Case("healthy_env_obs_cast_to_float32", "-", lambda: None, 0,

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from sb3_diagnostics.callbacks.base import DiagnosticCallback, StopOn
-from sb3_diagnostics.rules.reward import reward_metrics, steps_to_first_reward
+from sb3_diagnostics.rules.reward import reward_metrics, step_baseline, steps_to_first_reward
 from sb3_diagnostics.sb3.models import NO_STEP_LOCALS, shares_step_locals
 from sb3_diagnostics.sb3.steps import original_rewards
 from sb3_diagnostics.sb3.train_log import progress
@@ -175,12 +175,14 @@ class RewardSignalCallback(DiagnosticCallback):
 
 
     def _horizon(self, rewards: np.ndarray, dones: np.ndarray) -> dict[str, float]:
-        """How far into their episodes rewards come, against the discount horizon 1 / (1 - gamma)."""
+        """How far into their episodes rewards (beyond a constant cost per step) come, against 1 / (1 - gamma)."""
         n_envs = rewards.shape[1] if rewards.ndim == 2 else 1
         if self._since is None or self._got is None or self._since.shape != (n_envs,):
             self._since, self._got = np.zeros(n_envs, dtype=np.int64), np.zeros(n_envs, dtype=bool)
         eps = getattr(self.thresholds, "nonzero_eps", 1e-3)
-        distances, self._since, self._got = steps_to_first_reward(rewards, dones, self._since, self._got, eps)
+        # measured from the cost most steps pay, so a goal behind -1 per move is the event (not the first move)
+        baseline = step_baseline(rewards)
+        distances, self._since, self._got = steps_to_first_reward(rewards - baseline, dones, self._since, self._got, eps)
         gamma = getattr(self.model, "gamma", None)
         if not distances.size or not isinstance(gamma, float | int):
             return {}  # no rewarded episode ended in this window: nothing new to judge

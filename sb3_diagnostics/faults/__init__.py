@@ -38,6 +38,7 @@ from sb3_diagnostics.faults.policies import (
     ListExtractor,
     UnsummedLogProbPolicy,
 )
+from sb3_diagnostics.faults.tasks import ShortestPathGrid
 from sb3_diagnostics.faults.vec_envs import SharedBufferVecEnv
 
 __all__ = [
@@ -70,6 +71,7 @@ __all__ = [
     "RewardScale",
     "SharedBufferVecEnv",
     "SetPointEnv",
+    "ShortestPathGrid",
     "ShiftedDiscreteActions",
     "SpikeObsEnv",
     "SwallowEpisodeEnd",

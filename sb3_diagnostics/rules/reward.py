@@ -395,6 +395,24 @@ class RewardRule(Rule):
         )]
 
 
+def step_baseline(rewards: ArrayLike) -> float:
+    """
+    The cost most steps pay, when at least half of them get exactly one negative reward (-1 per move on a path to a
+    goal), else 0. Rewards are events where they differ from it: in a task that costs -1 per step, the episode's
+    first event is reaching the goal, not its first step. A positive reward per step (+1 per step alive) stays a
+    reward: a survival task's event would be its failure, which comes later the better the agent gets.
+
+    Hand check: ``[-1, -1, -1, 0]`` -> -1; ``[0, 0, 1]`` -> 0; ``[1, 1, 1, -10]`` -> 0; ``[0.3, -1.2, 0.5]`` -> 0.
+    """
+    r = np.asarray(rewards, dtype=np.float64).reshape(-1)
+    r = r[np.isfinite(r)]
+    if r.size == 0:
+        return 0.0
+    values, counts = np.unique(r, return_counts=True)
+    top = int(np.argmax(counts))
+    return float(values[top]) if counts[top] * 2 >= r.size and values[top] < 0 else 0.0
+
+
 def steps_to_first_reward(
     rewards: ArrayLike, dones: ArrayLike, since: ArrayLike, got: ArrayLike, eps: float = 1e-3
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -15,8 +15,10 @@ from sb3_diagnostics.faults import (
     ExpErrorReward,
     RewardComponents,
     RewardScale,
+    ShortestPathGrid,
     WinBonusEnv,
 )
+from sb3_diagnostics.rules.reward import step_baseline
 
 
 @pytest.fixture
@@ -173,3 +175,24 @@ def test_a_reward_paid_far_beyond_the_discount_horizon(algo, tiny, train):
     assert finding.severity == Severity.WARNING and "100 steps after its start" in finding.message
     assert "gamma=0.9" in finding.message and "gamma=0.995" in finding.hint
     assert "gamma_horizon_mismatch" not in {f.code for f in run(0.999)}
+
+
+@pytest.mark.parametrize("gamma", [0.1, 0.99])
+def test_a_goal_behind_a_cost_per_step_and_a_tiny_gamma(tiny, train, gamma):
+    # Trystan4/SSP_RL #34: DQN arguments passed by position put epsilon (0.1) into gamma. Every move costs -1, so the
+    # first reward is at the first step; the event is reaching the goal, 10+ moves away against a horizon of 1.1
+    # steps. The twin with gamma=0.99 (a 100-step horizon) is silent.
+    model = DQN("MlpPolicy", make_vec_env(ShortestPathGrid, n_envs=4, seed=0), gamma=gamma, learning_starts=200,
+                exploration_fraction=0.5, **tiny())
+    found = [f for f in train(model, 4000, RewardSignalCallback()).findings if f.code == "gamma_horizon_mismatch"]
+    if gamma == 0.1:
+        assert found and found[0].severity == Severity.WARNING and "gamma=0.1" in found[0].message
+    else:
+        assert found == []
+
+
+def test_step_baseline_is_the_cost_most_steps_pay():
+    assert step_baseline([-1.0, -1.0, -1.0, 0.0]) == -1.0
+    assert step_baseline([0.0, 0.0, 1.0]) == 0.0
+    assert step_baseline([1.0, 1.0, 1.0, -10.0]) == 0.0  # +1 per step alive: a reward, not a cost
+    assert step_baseline([0.3, -1.2, 0.5, float("nan")]) == 0.0  # no reward most steps get: events are non-zero
