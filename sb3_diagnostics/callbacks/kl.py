@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from gymnasium import spaces
 
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
 from sb3_diagnostics.sb3.buffers import policy_stats
 from sb3_diagnostics.sb3.models import (
+    has_stochastic_actor,
     is_kl_constrained,
     is_off_policy,
     is_on_policy,
@@ -84,6 +86,10 @@ class KLWatchdogCallback(DiagnosticCallback):
             scale = float(np.max(np.abs(previous))) + 1e-12
             out["policy_change"] = float(np.max(np.abs(outputs - previous))) / scale
             out["_updates_between"] = float(updates - self._probe_updates)
+            if is_off_policy(model) and isinstance(model.action_space, spaces.Box) and not has_stochastic_actor(model):
+                # TD3 / DDPG output tanh(x): at the action bound it passes ~no gradient, so it stays put while
+                # the optimizer steps (a saturated actor, not a frozen one)
+                out["_saturated"] = float(np.mean(np.abs(outputs) >= 0.999))
             rates = [g["lr"] for o in policy_optimizers(model).values() for g in o.param_groups if "lr" in g]
             if rates:
                 out["_learning_rate"] = float(min(rates))

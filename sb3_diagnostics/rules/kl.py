@@ -222,6 +222,8 @@ class NoUpdateRule(Rule):
             self._first_lr = lr
         if change is None or not between:
             return []  # nothing compared, or no update in between: no evidence either way
+        if (get(metrics, "_saturated") or 0.0) >= 0.5:
+            return []  # TD3 / DDPG actions at their bound: tanh passes ~no gradient, unchanged outputs prove nothing
         # a learning-rate schedule near its end (linear to 0) legitimately stops moving the policy
         ending = lr is not None and self._first_lr is not None and lr < th.lr_floor * self._first_lr
         per_update = change / between

@@ -74,3 +74,14 @@ def test_not_updating_hint_depends_on_the_learning_rate(observe):
     assert "3e-10" in typo.message and "3e-4" in typo.hint
     [working] = observe(PolicyUpdateRule(), [{**still, "_learning_rate": 3e-4}] * 3)[-1]
     assert "one that trains" in working.message and "param_no_grad" in working.hint
+
+
+def test_outputs_of_a_saturated_deterministic_actor_prove_nothing(feed):
+    # rl-zoo3's DDPG on MountainCarContinuous (seed 1): the actor's tanh sits at the action bound, passes ~no
+    # gradient, and its outputs stay put over 250 updates while the optimizer steps. Measured every 250 updates,
+    # three such comparisons came within 750 steps and read as a frozen actor (an ERROR on a healthy run).
+    from sb3_diagnostics.rules.kl import NoUpdateRule
+
+    still = {"policy_change": 1e-6, "_updates_between": 250.0, "_learning_rate": 1e-3}
+    assert feed(NoUpdateRule(), [{**still, "_saturated": 1.0}] * 4)[-1] == []
+    assert feed(NoUpdateRule(), [{**still, "_saturated": 0.0}] * 4)[-1] == ["policy_not_updating"]
