@@ -121,9 +121,12 @@ FAULTS: list[Case] = [
          quick=True, root="kl_too_high"),
     # the entropy collapses because the updates are far too large: the root is the learning rate (kl_too_high),
     # not the entropy bonus ("Start with entropy_collapse ... raise ent_coef" sends the user to the wrong fix)
+    # Updates that wreck the policy (learning_rate 0.05, 20 epochs): the KL of one update passes 1 on every seed and
+    # CPU; whether the entropy then also falls 80% in one update is the float trajectory's business (1 of 3 seeds on
+    # one CPU, 0 of 1 on another), so the collapse is a consequence the report may add, not the required code.
     Case("ppo_entropy_wrecked", "000 Issue E, #18", lambda: _ppo(_cartpole(), learning_rate=0.05, n_epochs=20), 6000,
-         frozenset({"entropy_collapse"}), frozenset({"kl_too_high", "clip_fraction_high", "policy_not_updating",
-         "episode_length_degenerate"}), root="kl_too_high"),
+         frozenset({"kl_too_high"}), frozenset({"entropy_collapse", "clip_fraction_high", "policy_not_updating",
+         "episode_length_degenerate"})),
     Case("a2c_lr_too_high", "000 #16, #18", lambda: A2C("MlpPolicy", "CartPole-v1", **_small(learning_rate=0.05,
          n_steps=8)), 2000, frozenset({"entropy_collapse"}),
          frozenset({"explained_variance_negative", "episode_length_degenerate"}),

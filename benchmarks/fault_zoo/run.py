@@ -103,6 +103,27 @@ def delay(first: int, onset: int, measured: list[int]) -> int:
     return len(after) + (not after or after[-1] < first)
 
 
+def per_code(cases: list[Case], results: dict[str, Result]) -> str:
+    """Per finding code: in how many fault cases it is required, in how many of those it was reported, and in
+    how many runs it was reported without being required or listed as a consequence (false alarms)."""
+    required: dict[str, int] = {}
+    caught: dict[str, int] = {}
+    false: dict[str, int] = {}
+    for case in cases:
+        found = set(results[case.name].first)
+        for code in case.must:
+            required[code] = required.get(code, 0) + 1
+            caught[code] = caught.get(code, 0) + (code in found)
+        for code in found - case.must - case.may:
+            false[code] = false.get(code, 0) + 1
+    lines = [f"{'code':<34}{'recall':>12}{'false alarms':>14}"]
+    for code in sorted(set(required) | set(false)):
+        n = required.get(code, 0)
+        recall = f"{caught.get(code, 0)}/{n}" if n else "-"
+        lines.append(f"{code:<34}{recall:>12}{false.get(code, 0):>14}")
+    return "\n".join(lines)
+
+
 def score(cases: list[Case], results: dict[str, Result]) -> tuple[str, dict[str, float]]:
     """:return: the per-case table and the totals"""
     lines = [f"{'case':<38}{'kind':<13}{'caught':<48}{'missed':<26}{'false alarms':<28}{'root named first':<30}"
@@ -163,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         results = {r.case: r for r in pool.map(run_case, [c.name for c in cases])}
     table, totals = score(cases, results)
     print(table)
+    print("\n" + per_code(cases, results))
     print(f"\n{totals['fault_cases']} fault cases, {totals['healthy_cases']} healthy: recall {totals['recall']:.2f} "
           f"({totals['caught']}/{totals['required']} required codes), false-alarm runs {totals['false_alarm_runs']} "
           f"(healthy runs with alarms: {totals['healthy_runs_with_alarms']}), root named first "

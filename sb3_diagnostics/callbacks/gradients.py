@@ -184,6 +184,7 @@ class GradientCallback(DiagnosticCallback):
             suffix = name[len("grad_norm"):]
             out[name] = float(np.median(norms))
             out["grad_peak" + suffix] = max(float(np.max(norms)), self._peaks.pop(optimizer, 0.0))
+            out["_grad_first" + suffix] = norms[0]  # the window's first step: before this window's updates moved anything
             losses = [abs(float(values[k])) for k in _LOSS_KEYS.get(optimizer, ()) if k in values]
             if losses:
                 out["_loss" + suffix] = max(losses)

@@ -24,7 +24,10 @@ class GradientNormRule(Rule):
     Reads, per update, the total gradient norm *before clipping* of each optimizer, as the median
     over the update's optimizer steps: ``grad_norm`` (one optimizer: PPO, A2C, DQN...) or
     ``grad_norm_<network>`` (several: ``grad_norm_actor`` and ``grad_norm_critic`` for SAC, TD3, TQC),
-    and the largest single step, ``grad_peak`` / ``grad_peak_<network>``. For vanishing gradients
+    and the largest single step, ``grad_peak`` / ``grad_peak_<network>``, and the window's first step,
+    ``_grad_first`` / ``_grad_first_<network>``. A single huge step in a window that began with ordinary
+    gradients is the steps of that window throwing the parameters into a steep region (a learning rate far too
+    high: its KL says so first); it is reported when the next window shows it again. For vanishing gradients
     it also reads the matching ``|loss|``: ``_loss`` or ``_loss_<network>``; without it (e.g. when
     reading logs) vanishing is not judged.
     """
@@ -36,6 +39,7 @@ class GradientNormRule(Rule):
         self.th = thresholds or GradientThresholds()
         self._high: dict[str, Streak] = {}
         self._low: dict[str, Streak] = {}
+        self._spiked: set[str] = set()  # a single huge step arose within the last window, not yet confirmed
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
         alerts: list[Alert] = []
@@ -44,7 +48,8 @@ class GradientNormRule(Rule):
             if norm is None:
                 continue
             suffix = name[len("grad_norm"):]
-            found = self._judge(name, norm, get(metrics, "grad_peak" + suffix), get(metrics, "_loss" + suffix))
+            found = self._judge(name, norm, get(metrics, "grad_peak" + suffix), get(metrics, "_loss" + suffix),
+                                get(metrics, "_grad_first" + suffix))
             if suffix == "_actor" and get(metrics, "_deterministic_actor"):
                 found = [self._pinned_actor(a) if a.code == "grad_norm_vanishing" else a for a in found]
             alerts += found
@@ -61,15 +66,26 @@ class GradientNormRule(Rule):
             "improve; then scale the observations.",
         )
 
-    def _judge(self, name: str, norm: float, peak: float | None, loss: float | None) -> list[Alert]:
+    def _judge(
+        self, name: str, norm: float, peak: float | None, loss: float | None, first: float | None = None
+    ) -> list[Alert]:
         th = self.th
         whose = _whose(name)
         high = self._high.setdefault(name, Streak()).update(norm > th.exploding)
         low = self._low.setdefault(name, Streak()).update(norm < th.vanishing and loss is not None and loss > th.loss_floor)
-        if peak is not None and peak > th.exploding_step and high < th.consecutive:
+        spike = peak is not None and peak > th.exploding_step
+        confirmed = name in self._spiked
+        self._spiked.discard(name)
+        if spike and high < th.consecutive:
+            assert peak is not None
+            if first is not None and first <= th.exploding and not confirmed:
+                # began ordinary, exploded after this window's own steps: wait for the next window
+                self._spiked.add(name)
+                return []
+            again = " again, after a window whose steps had already thrown the gradients that high" if confirmed else ""
             return [Alert(
                 "grad_norm_exploding",
-                f"one optimizer step had a {whose}gradient norm of {peak:.3g} before clipping (threshold "
+                f"one optimizer step had a {whose}gradient norm of {peak:.3g} before clipping{again} (threshold "
                 f"{th.exploding_step:g} for a single step; the update's median was {norm:.3g}): the loss surface is so "
                 "steep there that one step can throw the parameters far from where they were, and the next losses "
                 "and gradients grow further until they become NaN.",

@@ -165,3 +165,18 @@ def test_a_bottleneck_in_net_arch_is_reported_when_training_starts(ppo_small, tr
     (finding,) = train(model, 256, GradientCallback()).findings
     assert finding.code == "network_too_small" and finding.step == 0 and "net_arch['pi'][0] = 2" in finding.message
     assert train(PPO("MlpPolicy", "CartPole-v1", **ppo_small()), 256, GradientCallback()).findings == []
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_learning_rate_of_100_is_named_by_its_kl_not_by_the_gradients_it_throws_up(ppo_small, train, seed):
+    # learning_rate=100 (a typo for 1e-4, 000 #12): the first update's own steps throw the parameters so far
+    # that its later steps see gradients of ~1e5-1e6 (how far is chaotic: 4e3 on one CPU, 9e5 on another).
+    # The cause the user must fix is the step size, which the update's KL shows (~1e2-1e3): the report names
+    # kl_too_high first, and a spike that arose within an update that began with ordinary gradients is
+    # reported only if the next update shows it again.
+    from sb3_diagnostics.triage import first_problem
+
+    run = train(PPO("MlpPolicy", "CartPole-v1", **ppo_small(learning_rate=100.0, seed=seed)), 1024, DiagnosticsCallback())
+    assert run.warned("kl_too_high")
+    top = first_problem(run.callback.triage())
+    assert top is not None and top.code == "kl_too_high"

@@ -23,6 +23,19 @@ def test_a_single_huge_step_is_enough(codes, observe):
     assert observe(GradientNormRule(GradientThresholds(exploding_step=1e6)), [{"grad_norm": 50.0, "grad_peak": 9e5}]) == [[]]
 
 
+def test_a_spike_that_arose_within_a_window_that_began_ordinary_waits_for_the_next_window(codes, observe):
+    began_ordinary = {"grad_norm": 6e3, "grad_peak": 9e5, "_grad_first": 1.5}
+    # the next window shows it again (its first step already huge): reported then
+    again = {"grad_norm": 8e3, "grad_peak": 5e5, "_grad_first": 3e5}
+    assert [codes(a) for a in observe(GradientNormRule(), [began_ordinary, again])] == [[], ["grad_norm_exploding"]]
+    # the update that threw it wrecked the policy, whose gradients then vanish: never reported
+    after = {"grad_norm": 0.0, "grad_peak": 0.0, "_grad_first": 0.0}
+    assert [codes(a) for a in observe(GradientNormRule(), [began_ordinary, after, after])] == [[], [], []]
+    # a window whose very first step is huge (a loss that is huge from the start: rewards x1e4) is reported at once
+    assert codes(observe(GradientNormRule(), [{"grad_norm": 2e3, "grad_peak": 2e5, "_grad_first": 2e5}])[0]) == [
+        "grad_norm_exploding"]
+
+
 def test_actor_and_critic_are_judged_separately(observe):
     stream = [{"grad_norm_actor": 0.5, "grad_norm_critic": 5e4}] * 2
     (alert,) = observe(GradientNormRule(), stream)[-1]
