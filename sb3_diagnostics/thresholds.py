@@ -474,6 +474,9 @@ class EpisodeThresholds(Thresholds):
     :param falling_after: fraction of training before which a falling reward is not judged (early noise)
     :param never_end_steps: steps per env without any episode ending (in any env) after which episodes never
         end (10x the usual 1000-step time limit)
+    :param never_end_limits: when the env's spec has a time limit (``max_episode_steps``), steps per env without an
+        ending, in multiples of it, after which the ends are hidden (a time limit that works ends an episode
+        within 1x)
     :param lost_progress: in a run whose return had risen (by more than ``success_gain``), the share of that
         rise a falling reward must give back to be reported (a partial dip is how A2C and PPO learn)
     :param drop_confidence: when the spread of the episode returns is known (live), standard errors of the two
@@ -493,8 +496,9 @@ class EpisodeThresholds(Thresholds):
     sustain_frac: float = 0.15
     falling_after: float = 0.3
     never_end_steps: int = 10_000
+    never_end_limits: float = 2.0
     lost_progress: float = 0.6
     drop_confidence: float = 3.0
     _counts = ("consecutive", "sustain_steps", "min_points", "never_end_steps")
     _fractions = ("min_drop", "flat_returns", "sustain_frac", "falling_after", "lost_progress")
-    _non_negative = ("short_episode", "success_gain", "drop_confidence", "exploit_shrink")
+    _non_negative = ("short_episode", "success_gain", "drop_confidence", "exploit_shrink", "never_end_limits")

@@ -168,7 +168,7 @@ FAULTS: list[Case] = [
          ForgetfulLstmPolicy, _cartpole(2), **_LSTM), 1024, frozenset({"lstm_state_not_reset"}), quick=True),
     Case("lstm_wrapper_hides_episode_end", "000 #15, Issue D", lambda: RecurrentPPO(
          "MlpLstmPolicy", _cartpole(2, wrapper_class=SwallowEpisodeEnd), **_LSTM), 1024,
-         frozenset({"lstm_state_not_reset"})),
+         frozenset({"lstm_state_not_reset"}), frozenset({"episodes_never_end"})),  # the same wrapper, seen twice
 ]
 
 def _exp_error(scale: float) -> Any:
@@ -387,6 +387,12 @@ THREAD_FAULTS: list[Case] = [
          batch_size=64)), 600, frozenset({"action_space_not_normalized"})),
     Case("env_wrapper_swallows_episode_ends", "SB3 #1806", lambda: None, 0, frozenset({"episodes_never_end"}),
          env=lambda: SwallowEpisodeEnd(gym.make("CartPole-v1"))),
+    # the same wrapper live: CartPole's own 500-step time limit says the ends are hidden after 1000 steps per env
+    Case("ppo_wrapper_swallows_episode_ends", "SB3 #1806", lambda: _ppo(_cartpole(2, wrapper_class=SwallowEpisodeEnd)),
+         3072, frozenset({"episodes_never_end"})),
+    Case("dqn_wrapper_swallows_episode_ends", "SB3 #1806", lambda: DQN("MlpPolicy", make_vec_env(
+         "Acrobot-v1", seed=0, wrapper_class=SwallowEpisodeEnd), **_small(learning_starts=500,
+         exploration_fraction=0.5)), 2500, frozenset({"episodes_never_end"})),
     Case("ppo_float_images_0_255", "SB3 #268", lambda: _ppo(make_vec_env(lambda: GridImageEnv(np.float32), n_envs=2,
          seed=0)), 1024, frozenset({"image_obs_not_scaled"})),
     Case("ppo_layer_built_in_forward", "SB3 #1271", lambda: _ppo(_cartpole(2), policy_kwargs=dict(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
-from sb3_diagnostics.sb3.steps import original_rewards
+from sb3_diagnostics.sb3.steps import original_rewards, time_limit
 from sb3_diagnostics.sb3.train_log import episode_stats, progress
 
 #: episodes whose returns and last rewards are averaged into one measurement
@@ -17,7 +17,8 @@ class EpisodeCallback(DiagnosticCallback):
     Judges episodes, for every algorithm: ``episode_length_degenerate`` (the agent fails at once,
     or every episode is cut by the time limit while the return stays flat), ``termination_exploited``
     (episodes collapse to a few steps while the return rises under a per-step penalty), ``episodes_never_end``
-    (no episode ended in any env for ``never_end_steps`` steps) and ``reward_decreasing``
+    (no episode ended in any env for ``never_end_steps`` steps, or for ``never_end_limits`` times the env's own
+    time limit when its spec has one: something hides the ends) and ``reward_decreasing``
     (the mean episode reward falls steadily: the lagging indicator that something upstream broke).
 
     Episode lengths and returns are SB3's own (``ep_info_buffer``, filled by ``Monitor``); per
@@ -52,6 +53,7 @@ class EpisodeCallback(DiagnosticCallback):
         # VecNormalize): Monitor's may sit below a reward wrapper and count other rewards
         self._running_return = np.zeros(self.model.n_envs)
         self._running_length = np.zeros(self.model.n_envs, dtype=np.int64)
+        self._time_limit = time_limit(self.model.get_env()) or 0  # the env's own max_episode_steps (0: unknown)
 
     def _on_env_step(self) -> None:
         locals_ = self.locals
@@ -85,6 +87,7 @@ class EpisodeCallback(DiagnosticCallback):
         out["_progress"] = progress(self.model)
         out["episodes_finished"] = float(self._finished)
         out["steps_since_episode_end"] = float(self._since_end)
+        out["_time_limit"] = float(self._time_limit)
         self._finished = 0
         if self._ended:
             out["truncation_frac"] = self._truncated / self._ended

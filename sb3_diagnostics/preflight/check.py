@@ -34,7 +34,7 @@ from sb3_diagnostics.engine import Engine, warn_findings
 from sb3_diagnostics.errors import EnvCrashedError, InvalidThresholdError, NotAnEnvironmentError
 from sb3_diagnostics.findings import Severity
 from sb3_diagnostics.preflight.checkers import checked_env, run_checkers
-from sb3_diagnostics.preflight.driver import Driver, describe, time_limit
+from sb3_diagnostics.preflight.driver import Driver, describe
 from sb3_diagnostics.preflight.report import PreflightReport
 from sb3_diagnostics.preflight.rollout import (
     MAX_PREFIX,
@@ -50,6 +50,7 @@ from sb3_diagnostics.rules.buffers import ALIASED, DEGENERATE_ACTION, FAR_ACTION
 from sb3_diagnostics.rules.environment import CHECKER, EnvironmentRule, checker_verdict
 from sb3_diagnostics.rules.reward import COMPONENT_PREFIX, RewardRule, reward_metrics
 from sb3_diagnostics.sb3.spaces import degenerate_action_dims, far_action_dims, layout
+from sb3_diagnostics.sb3.steps import time_limit
 from sb3_diagnostics.thresholds import PreflightThresholds, RewardThresholds
 
 #: reward codes judged under random actions (reward_low_snr is left to the live check: random actions are noise)

@@ -122,16 +122,6 @@ def as_float(x: Any) -> float:
         return math.nan
 
 
-def time_limit(env: Any) -> int | None:
-    """max_episode_steps of a gymnasium env (or the first sub-env of a VecEnv), when known."""
-    try:
-        spec = env.get_attr("spec", [0])[0] if isinstance(env, VecEnv) else getattr(env, "spec", None)
-        limit = getattr(spec, "max_episode_steps", None)
-        return int(limit) if limit else None
-    except Exception:  # a VecEnv that cannot answer get_attr: no limit known
-        return None
-
-
 def vecnormalize_states(env: Any) -> list[tuple[VecNormalize, dict[str, Any]]]:
     out = []
     while isinstance(env, VecEnvWrapper):

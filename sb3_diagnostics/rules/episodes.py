@@ -87,7 +87,8 @@ class EpisodeRule(Rule):
       not beat (``_ending_bonus``, how much more the last reward paid, at most half the penalty): dying early is
       what the agent learned, not reaching a goal (a goal pays more than a step; Acrobot's 0 against -1 does).
     - ``episodes_never_end``: ``steps_since_episode_end`` (steps per env since an episode last ended in
-      any env) reaches ``never_end_steps``.
+      any env) reaches ``never_end_steps``, or ``never_end_limits`` times ``_time_limit`` (the env's own
+      ``max_episode_steps``; 0: unknown) when that is sooner.
     - ``reward_decreasing``: over the last third of the updates seen (at least ``min_points``),
       the mean episode reward falls steadily (rank correlation with time <= ``falling_rank``) and
       by more than ``min_drop`` of its size; in a run that had made progress, the fall must also give back
@@ -171,7 +172,7 @@ class EpisodeRule(Rule):
         alerts += self._exploited(step, metrics, length, fixed_length, succeeding)
         alerts += self._decreasing()
         alerts += self._all_truncated(get(metrics, "truncation_frac"))
-        alerts += self._never_end(get(metrics, "steps_since_episode_end"))
+        alerts += self._never_end(get(metrics, "steps_since_episode_end"), get(metrics, "_time_limit") or 0.0)
         return alerts
 
     def _exploited(self, step: int, m: Metrics, length: float | None, fixed: bool, succeeding: bool) -> list[Alert]:
@@ -220,8 +221,22 @@ class EpisodeRule(Rule):
             first / length, th.exploit_shrink,
         )]
 
-    def _never_end(self, since: float | None) -> list[Alert]:
-        if since is None or since < self.th.never_end_steps:
+    def _never_end(self, since: float | None, limit: float = 0.0) -> list[Alert]:
+        if since is None:
+            return []
+        hidden = self.th.never_end_limits * limit
+        if limit and hidden < self.th.never_end_steps and since >= hidden:
+            return [Alert(
+                "episodes_never_end",
+                f"no episode has ended in any env for the last {int(since)} steps per env, yet the env's own time "
+                f"limit (spec.max_episode_steps) is {int(limit)} steps (threshold: {self.th.never_end_limits:g}x that): "
+                "something between the env and SB3 hides the episode ends, typically a wrapper that resets the env "
+                "itself and returns terminated=False, truncated=False (SB3 #1806). SB3 then never logs an episode "
+                "return (rollout/ep_rew_mean), a recurrent policy never sees episode_starts, and GAE bootstraps "
+                "across episodes.",
+                since, hidden,
+            )]
+        if since < self.th.never_end_steps:
             return []
         return [Alert(
             "episodes_never_end",

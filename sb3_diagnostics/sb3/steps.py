@@ -10,6 +10,18 @@ from typing import Any
 from sb3_diagnostics.sb3.state import MetricCache
 
 
+def time_limit(env: Any) -> int | None:
+    """``max_episode_steps`` of a gymnasium env (or of the first sub-env of a VecEnv), when its spec knows one."""
+    from stable_baselines3.common.vec_env import VecEnv
+
+    try:
+        spec = env.get_attr("spec", [0])[0] if isinstance(env, VecEnv) else getattr(env, "spec", None)
+        limit = getattr(spec, "max_episode_steps", None)
+        return int(limit) if limit else None
+    except Exception:  # a VecEnv that cannot answer get_attr: no limit known
+        return None
+
+
 def last_observation(model: Any) -> Any:
     """
     The observation the model acted on at the current step (``_last_obs``). Inside ``on_step()`` SB3 has

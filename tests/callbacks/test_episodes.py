@@ -81,6 +81,21 @@ def test_episodes_that_never_end_are_reported_live(ppo_small, train):
     assert "episodes_never_end" not in run.codes(Severity.INFO)
 
 
+def test_a_wrapper_that_swallows_episode_ends_is_reported_from_the_envs_own_time_limit(ppo_small, train):
+    # SB3 #1806: a wrapper that resets the env itself and returns terminated=False, truncated=False. CartPole-v1
+    # ends every episode within its 500-step time limit; 1000 steps per env without an ending is the wrapper.
+    # Default thresholds (never_end_steps=10_000 alone would need 10x longer).
+    from sb3_diagnostics.faults import SwallowEpisodeEnd
+
+    swallowed = make_vec_env("CartPole-v1", n_envs=2, seed=0, wrapper_class=SwallowEpisodeEnd)
+    run = train(PPO("MlpPolicy", swallowed, **ppo_small()), 2560, DiagnosticsCallback())
+    finding = next(f for f in run.findings if f.code == "episodes_never_end")
+    assert finding.severity is Severity.WARNING and 1000 <= finding.step <= 2560 and "wrapper" in finding.message
+    healthy = make_vec_env("CartPole-v1", n_envs=2, seed=0)
+    run = train(PPO("MlpPolicy", healthy, **ppo_small()), 2560, DiagnosticsCallback())
+    assert "episodes_never_end" not in run.codes(Severity.INFO)
+
+
 @pytest.mark.slow  # 20 s a seed; the default suite keeps the reward-falling twins of this check
 @pytest.mark.parametrize("seed", [0, 1])
 def test_a_drifting_mean_of_returns_the_agent_cannot_change_is_not_a_falling_reward(ppo_small, train, seed):

@@ -71,6 +71,20 @@ def test_episodes_never_end_after_the_threshold_of_steps_without_an_ending():
     assert "1024 steps per env" in alert.message and alert.value == 1024.0
 
 
+def test_an_env_with_its_own_time_limit_that_goes_twice_past_it_hides_its_ends():
+    def never_end(rule, since, limit):
+        return [a for a in rule.observe(int(since), {"steps_since_episode_end": since, "_time_limit": limit})
+                if a.code == "episodes_never_end"]
+
+    # CartPole-v1's 500 steps: 999 steps without an ending can still be the next one ending; 1000 cannot
+    assert not never_end(EpisodeRule(), 999.0, 500.0)
+    [alert] = never_end(EpisodeRule(), 1000.0, 500.0)
+    assert "time limit (spec.max_episode_steps) is 500" in alert.message and alert.threshold == 1000.0
+    # a time limit longer than never_end_steps / 2, or none known: never_end_steps decides
+    assert not never_end(EpisodeRule(), 9999.0, 8000.0) and not never_end(EpisodeRule(), 9999.0, 0.0)
+    assert never_end(EpisodeRule(), 10_000.0, 8000.0)
+
+
 def test_a_dip_after_real_progress_is_how_a2c_learns_not_a_falling_reward(feed):
     # SB3's default A2C on CartPole-v1 (seed 0): 20 -> 268, a steady dip to 160 over 20k steps, then it
     # solves the task (476). Only a fall that gives back most of the gain (lost_progress, 60%) is reported.
