@@ -12,6 +12,9 @@ Reproduction: the thread's env shape -- 5-dim state (time, zone volume=775 const
 and return air temperatures), 11 steps per episode, air flow action; zone temperature must stay
 near the 24 C set-point. Faulty: Box(low=30, high=30); PPO. Healthy twin: the typo fixed, and the
 action expressed in [-1, 1] and rescaled to [30, 1017] inside the env (SB3's advice for Box actions).
+Both twins keep the thread's other two quirks, which the pre-flight reports on both, rightly: the zone
+volume is a constant observation (obs_dead_dims) and the time feature reaches 12 in a Box whose high is 11
+(obs_not_in_space).
 """
 import _harness as H
 import gymnasium as gym
