@@ -472,16 +472,12 @@ class EpisodeThresholds(Thresholds):
         that rose under a per-step penalty, to count as the agent ending episodes on purpose
     :param sustain_frac: ... and the short episodes must also last this fraction of training
     :param falling_after: fraction of training before which a falling reward is not judged (early noise)
-    :param never_end_steps: steps per env without any episode ending (in any env) after which episodes never
-        end (10x the usual 1000-step time limit)
-    :param never_end_limits: when the env's spec has a time limit (``max_episode_steps``), steps per env without an
-        ending, in multiples of it, after which the ends are hidden (a time limit that works ends an episode
-        within 1x)
+    :param never_end_steps: steps per env without any episode ending (in any env) after which episodes never end
+    :param never_end_limits: ... or, sooner, this many times the env's own ``max_episode_steps`` (when its spec has one)
     :param lost_progress: in a run whose return had risen (by more than ``success_gain``), the share of that
         rise a falling reward must give back to be reported (a partial dip is how A2C and PPO learn)
-    :param drop_confidence: when the spread of the episode returns is known (live), standard errors of the two
-        means by which the reward must fall (a 100-episode moving mean of noisy returns drifts steadily; 3, not 2,
-        because the fall is tested again at every update)
+    :param drop_confidence: when the spread of the episode returns is known (live), standard errors of the two means
+        by which the reward must fall (a moving mean of noisy returns drifts; 3, not 2: it is tested at every update)
     """
 
     short_episode: float = 10.0
