@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from sb3_diagnostics.findings import Severity
 from sb3_diagnostics.rules.episodes import EpisodeRule
 from sb3_diagnostics.thresholds import EpisodeThresholds
 
@@ -91,9 +92,20 @@ def test_a_dip_after_real_progress_is_how_a2c_learns_not_a_falling_reward(feed):
     rise = [{"_ep_rew_mean": 20.0 + 248.0 * i / 40, "_progress": i / 100} for i in range(41)]
     dip = [{"_ep_rew_mean": 268.0 - 108.0 * i / 20, "_progress": 0.41 + i / 100} for i in range(1, 21)]
     assert not any(feed(EpisodeRule(), rise + dip))
+    # a fall that gives back most of it: the same A2C on seeds 1 and 2 gave back 69% and 87%, then solved the task,
+    # so it is info (the run had learned), not a warning
     collapse = [{"_ep_rew_mean": 268.0 - 230.0 * i / 20, "_progress": 0.41 + i / 100} for i in range(1, 21)]
     alerts = feed(EpisodeRule(), rise + collapse)
     assert alerts[-1] == ["reward_decreasing"]
+    rule = EpisodeRule()
+    found = [a for i, m in enumerate(rise + collapse) for a in rule.observe(10_000 + 1000 * i, m)]
+    assert {a.severity for a in found if a.code == "reward_decreasing"} == {Severity.INFO}
+    # a fall with no progress before it (a reward that drifts) stays a warning
+    drift = [{"_ep_rew_mean": 20.0 - 0.5 * i, "_progress": i / 60} for i in range(60)]
+    rule = EpisodeRule()
+    found = [a for i, m in enumerate(drift) for a in rule.observe(10_000 + 1000 * i, m)]
+    severities = [a.severity for a in found if a.code == "reward_decreasing"]
+    assert severities and all(s in (None, Severity.WARNING) for s in severities)  # None: the catalog's, warning
 
 
 def test_a_moving_mean_of_noisy_returns_drifting_down_is_not_a_falling_reward(feed):
