@@ -93,19 +93,19 @@ class EntropyThresholds(Thresholds):
     :param collapse: normalised entropy (entropy / log(n_actions), per action dim) below which it collapsed
     :param sudden_drop: fraction by which normalised entropy may fall within one update
     :param std_collapse: action std, as a fraction of the action range, below which it collapsed
-    :param std_drop_factor: ... and it must also be this many times below its initial value
-        (a policy started with a small std on purpose, e.g. gSDE, has not collapsed)
+    :param std_drop_factor: ... and this many times below its initial value (gSDE's small std is no collapse)
     :param random_entropy: normalised entropy above which the policy is still random
     :param random_after: fraction of training after which a still-random policy is reported
     :param random_kl: median approx KL (over ``random_updates`` updates) below which the policy is
         "not moving"; healthy RecurrentPPO runs move at 1e-5 to 1e-3 per update early on
     :param random_updates: updates of KL history needed before "stays random" is judged
+    :param random_start_kl: without a logged KL (A2C), mean KL of the action distribution from its first rollout below
+        which the policy has not moved (healthy rl-zoo3 A2C runs: >= 2e-3 while their entropy is still that high)
     :param consecutive: updates a collapse must last before it is reported
     :param converged_gain: a collapse while the mean return is near its best, after rising by more than this
         fraction of its size, is a converged policy (``info``), not a collapse
     :param behaviour_std: TD3 / DDPG: std of the actions taken (SB3's [-1, 1] scaling) below which nothing is explored
-    :param min_samples: observations a measurement must stand on; smaller ones (A2C's 5-step rollouts) are
-        pooled over updates until they are enough
+    :param min_samples: observations a measurement stands on (A2C's 5-step rollouts are pooled until enough)
     """
 
     collapse: float = 0.05
@@ -116,13 +116,14 @@ class EntropyThresholds(Thresholds):
     random_after: float = 0.2
     random_kl: float = 1e-5
     random_updates: int = 10
+    random_start_kl: float = 1e-4
     consecutive: int = 2
     converged_gain: float = 0.3
     min_samples: int = 64
     behaviour_std: float = 0.05
     _fractions = ("collapse", "sudden_drop", "std_collapse", "random_entropy", "random_after", "behaviour_std")
     _counts = ("consecutive", "random_updates", "min_samples")
-    _non_negative = ("std_drop_factor", "random_kl", "converged_gain")
+    _non_negative = ("std_drop_factor", "random_kl", "converged_gain", "random_start_kl")
 
 
 @dataclass(frozen=True)
@@ -342,8 +343,7 @@ class PreflightThresholds(Thresholds):
     :param dead_dim_std: observation dims with a std below this are dead
     :param scale_ratio: max/min std of the live observation dims above which they need normalising
     :param max_mlp_dims: non-image observation dims above which an MLP policy struggles
-    :param reward_corr: no observation feature correlating with the reward above this makes it
-        unlearnable
+    :param reward_corr: no observation feature correlating with the reward above this makes it unlearnable
     :param short_episode: every episode shorter than this many steps is degenerate (a fixed-horizon task is fine)
     :param timeout_min_length: episodes all ``terminated`` at one length of at least this many steps: a time limit
     :param reset_seeds: seeds tried to see whether ``reset()`` randomises the first observation
@@ -423,8 +423,7 @@ class QValueThresholds(Thresholds):
     :param q_abs_max: ``|mean Q|`` above which Q-values are suspect; reported
         as divergence only while still growing, since a well-trained agent on a high-reward task can
         sit above it
-    :param q_growth: relative growth of ``|mean Q|`` across ``consecutive`` measurements that counts as
-        still growing
+    :param q_growth: relative growth of ``|mean Q|`` across ``consecutive`` measurements that counts as still growing
     :param twin_spread: mean ``|Q1 - Q2|`` above which the twin critics disagree
     :param twin_relative: ... and only when the spread is also this fraction of ``|mean Q|`` (a spread
         of 100 is noise when Q is 1e5)

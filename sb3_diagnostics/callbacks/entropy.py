@@ -7,9 +7,13 @@ from typing import Any
 from gymnasium import spaces
 
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
-from sb3_diagnostics.sb3.buffers import policy_stats, recent_actions
-from sb3_diagnostics.sb3.models import has_stochastic_actor, is_off_policy, is_on_policy
+from sb3_diagnostics.sb3.buffers import kl_from, policy_stats, recent_actions, rollout_observations
+from sb3_diagnostics.sb3.models import has_stochastic_actor, is_kl_constrained, is_off_policy, is_on_policy
 from sb3_diagnostics.sb3.train_log import episode_stats, learn_schedule, progress, read_train_metrics
+from sb3_diagnostics.thresholds import EntropyThresholds
+
+#: observations of the first rollout kept to measure how far a policy without a logged KL (A2C) moved from its start
+START_OBSERVATIONS = 64
 
 
 class EntropyCollapseCallback(DiagnosticCallback):
@@ -37,6 +41,8 @@ class EntropyCollapseCallback(DiagnosticCallback):
     def _init_state(self) -> None:
         self._schedule: dict[str, float] = {}
         self._behaviour_from = 0  # the step from which the actions taken are not yet judged
+        self._start_obs: Any = None  # A2C: a fixed batch of the first rollout's observations ...
+        self._start_dist: list[Any] | None = None  # ... and the policy's action distributions on it then
 
     @classmethod
     def not_applicable(cls, model: Any) -> str | None:
@@ -63,9 +69,26 @@ class EntropyCollapseCallback(DiagnosticCallback):
         kl = self._cached("train", lambda: read_train_metrics(self.model)).get("approx_kl")
         if kl is not None:
             out["approx_kl"] = kl
+        elif is_on_policy(self.model) and not is_kl_constrained(self.model) and "entropy_normalized" in out:
+            out.update(self._kl_from_start(out["entropy_normalized"]))
         out["_progress"] = progress(self.model)
         out.update(self._cached("episodes", lambda: episode_stats(self.model)))
         return out
+
+    def _kl_from_start(self, entropy: float) -> dict[str, float]:
+        """
+        A2C logs no KL: how far its action distribution moved, on a fixed batch of its first rollout's observations,
+        since then. Measured only while the entropy is still near its maximum (when it matters).
+        """
+        if self._start_obs is None:
+            self._start_obs = rollout_observations(self.model, self.rng, START_OBSERVATIONS)
+            if self._start_obs is not None:
+                self._start_dist = kl_from(self.model, self._start_obs, None)[1]
+            return {}
+        assert isinstance(self.thresholds, EntropyThresholds)
+        if entropy <= self.thresholds.random_entropy:
+            return {}
+        return {"_kl_from_start": kl_from(self.model, self._start_obs, self._start_dist)[0]}
 
     def _behaviour(self) -> dict[str, float]:
         """TD3 / DDPG: the spread of the actions taken since the last measurement, once the policy chose them."""

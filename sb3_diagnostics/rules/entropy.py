@@ -43,7 +43,8 @@ class _Pool:
 class EntropyRule(Rule):
     """
     Reads ``entropy_normalized`` (entropy / its maximum, min over action dims; measurements on fewer than
-    ``min_samples`` observations, ``_policy_samples``, are pooled until they are enough), ``approx_kl``,
+    ``min_samples`` observations, ``_policy_samples``, are pooled until they are enough), ``approx_kl`` (or, for
+    A2C, which logs none, ``_kl_from_start``: the mean KL of its action distribution from its first rollout's),
     ``_progress`` (fraction of training done) and ``_ep_rew_mean`` (the mean episode return: a collapse
     while the return is near its best after a substantial rise is a converged policy, reported as ``info``).
     """
@@ -58,6 +59,7 @@ class EntropyRule(Rule):
         self._kl = Window(self.th.random_updates)
         self._pool = _Pool(self.th.min_samples)
         self.returns = ReturnProgress()
+        self._start_kl: float | None = None
 
     def _observe(self, step: int, metrics: Metrics) -> list[Alert]:
         self.returns.observe(metrics)
@@ -72,6 +74,9 @@ class EntropyRule(Rule):
         kl = get(metrics, "approx_kl")
         if kl is not None:
             self._kl.push(kl)
+        start_kl = get(metrics, "_kl_from_start")
+        if start_kl is not None:
+            self._start_kl = start_kl
         h = self._pool.take(get(metrics, "entropy_normalized"), get(metrics, "_policy_samples"))
         if h is None:
             return alerts
@@ -94,19 +99,25 @@ class EntropyRule(Rule):
                 h, (1.0 - th.sudden_drop) * previous,
             ))
         progress = get(metrics, "_progress")
-        if (
-            progress is not None
-            and progress >= th.random_after
-            and h > th.random_entropy
-            and self._kl.full
-            and self._kl.median() < th.random_kl
-        ):
+        if progress is None or progress < th.random_after or h <= th.random_entropy:
+            return alerts
+        if self._kl.full and self._kl.median() < th.random_kl:
             alerts.append(Alert(
                 "policy_stays_random",
                 f"after {100 * progress:.0f}% of training the policy entropy is still {h:.3f} of its maximum "
                 f"(threshold {th.random_entropy}) and the median approx KL of the last {len(self._kl)} updates is "
                 f"{self._kl.median():.2g} "
                 f"(threshold {th.random_kl:g}): the policy never left its random start.",
+                h, th.random_entropy,
+            ))
+        elif kl is None and self._start_kl is not None and self._start_kl < th.random_start_kl:
+            alerts.append(Alert(
+                "policy_stays_random",
+                f"after {100 * progress:.0f}% of training the policy entropy is still {h:.3f} of its maximum "
+                f"(threshold {th.random_entropy}) and its action distribution on a fixed batch of observations "
+                f"moved a mean KL of {max(self._start_kl, 0.0):.2g} from where it was after the first rollout "
+                f"(threshold {th.random_start_kl:g}; healthy runs move 1e-3 or more in their first updates): the "
+                "policy never left its random start.",
                 h, th.random_entropy,
             ))
         return alerts

@@ -190,3 +190,43 @@ def q_stats(model: Any, rng: np.random.Generator, n_samples: int) -> dict[str, f
     if q.shape[1] > 1:
         out["q_value_spread"] = float((q.max(dim=1).values - q.min(dim=1).values).mean())
     return out
+
+
+def rollout_observations(model: Any, rng: np.random.Generator, n_samples: int) -> Any | None:
+    """
+    A copy of up to ``n_samples`` observations of a feed-forward on-policy model's rollout buffer (a fixed batch to
+    compare the policy on later), drawn with the caller's generator; None when the buffer is empty or the policy
+    is recurrent (its output depends on a state).
+    """
+    if not is_on_policy(model) or is_recurrent(model):
+        return None
+    buf: Any = model.rollout_buffer
+    if getattr(buf, "generator_ready", False):
+        t, e = index_sample(filled(buf) * buf.n_envs, 1, n_samples, rng)
+        buf = _Flattened(buf)
+    else:
+        t, e = index_sample(filled(buf), buf.n_envs, n_samples, rng)
+    if t.size == 0:
+        return None
+    obs = take(buf.observations, t, e)
+    return {k: np.array(v) for k, v in obs.items()} if isinstance(obs, dict) else np.array(obs)
+
+
+def kl_from(model: Any, obs: Any, reference: list[th.distributions.Distribution] | None) -> tuple[float, list[Any]]:
+    """
+    The mean KL(reference || current) of a feed-forward on-policy model's action distribution on ``obs`` (summed over
+    action dims), and the current distributions (the reference of a first call, which returns 0). No-grad, eval mode.
+    """
+    policy: Any = model.policy
+    with th.no_grad(), eval_mode(policy):
+        dist = policy.get_distribution(device_obs(model, obs))
+    inner = getattr(dist, "distribution", None)
+    parts: list[Any] = list(inner) if isinstance(inner, list) else [inner]
+    if reference is None:
+        return 0.0, parts
+    total = th.zeros(())
+    for old, new in zip(reference, parts, strict=True):
+        kl = th.distributions.kl_divergence(old, new)
+        total = total + kl.reshape(kl.shape[0], -1).sum(dim=1).mean()
+    return float(total), parts
+

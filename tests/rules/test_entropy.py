@@ -16,6 +16,14 @@ def test_entropy_collapse_needs_consecutive_or_sudden_drop(feed):
     assert feed(EntropyRule(EntropyThresholds(consecutive=3)), low)[-1] == []
 
 
+def test_without_a_logged_kl_stays_random_reads_the_kl_from_the_start(feed):
+    still = {"entropy_normalized": 0.999, "_kl_from_start": 3e-5, "_progress": 0.3}
+    assert feed(EntropyRule(), [still])[-1] == ["policy_stays_random"]
+    assert feed(EntropyRule(), [dict(still, _progress=0.1)])[-1] == []  # too early
+    assert feed(EntropyRule(), [dict(still, _kl_from_start=2e-3)])[-1] == []  # it moved
+    assert feed(EntropyRule(), [dict(still, entropy_normalized=0.9)])[-1] == []  # it is no longer random
+
+
 def test_policy_stays_random_needs_progress_and_kl_history(feed):
     random = {"entropy_normalized": 0.995, "approx_kl": 1e-7, "_progress": 0.5}
     assert feed(EntropyRule(), [random] * 10)[-1] == ["policy_stays_random"]
