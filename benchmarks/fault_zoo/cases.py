@@ -395,6 +395,15 @@ THREAD_FAULTS: list[Case] = [
          exploration_fraction=0.5)), 2500, frozenset({"episodes_never_end"})),
     Case("ppo_float_images_0_255", "SB3 #268", lambda: _ppo(make_vec_env(lambda: GridImageEnv(np.float32), n_envs=2,
          seed=0)), 1024, frozenset({"image_obs_not_scaled"})),
+    # variants of the classes above on other algorithms
+    Case("dqn_float_images_0_255", "SB3 #268", lambda: DQN("MlpPolicy", make_vec_env(lambda: GridImageEnv(np.float32),
+         seed=0), **_small(learning_starts=200, buffer_size=2000, exploration_fraction=0.5)), 600,
+         frozenset({"image_obs_not_scaled"})),
+    Case("a2c_noise_reward", "SB3 #2240", lambda: A2C("MlpPolicy", make_vec_env(NoisyRewardEnv, n_envs=4, seed=0),
+         **_small(n_steps=32)), 16384, frozenset({"critic_not_learning"}),
+         frozenset({"explained_variance_negative", "policy_stays_random"}), root="reward_low_snr"),
+    Case("a2c_lr_too_low", "000 #16", lambda: A2C("MlpPolicy", _cartpole(4), **_small(learning_rate=1e-6,
+         n_steps=32)), 8192, frozenset({"policy_stays_random"}), frozenset({"explained_variance_negative"})),
     Case("ppo_layer_built_in_forward", "SB3 #1271", lambda: _ppo(_cartpole(2), policy_kwargs=dict(
          net_arch=[32], features_extractor_class=LazyExtractor)), 2048, frozenset({"param_no_grad"})),
     # PyTorch registers layers assigned as attributes or held in nn.ModuleList, not in a plain list: those layers are
