@@ -247,10 +247,10 @@ class BufferThresholds(Thresholds):
 @dataclass(frozen=True)
 class VecNormalizeThresholds(Thresholds):
     """
-    :param reward_squeeze: how many times more alike than in raw size clipping may make two rewards: two raw
-        rewards 5x apart that reach the agent only 1.2x apart were squeezed 4.2x (a win bonus cut to the size
-        of ordinary rewards)
-    :param obs_clip_frac: fraction of normalised observation entries at ``clip_obs`` that is too many
+    :param reward_squeeze: how many times more alike than in raw size clipping may make two rewards (5x apart raw,
+        1.2x apart after clipping: squeezed 4.2x, a win bonus cut to the size of ordinary rewards)
+    :param obs_clip_frac: fraction of normalised observation entries at ``clip_obs`` that is too many ...
+    :param obs_clip_entries: ... among at least this many entries (small rollouts, A2C's, are pooled until then)
     :param obs_var_floor: running observation variance below which a dim is degenerate
     :param ret_std_drift: factor by which the reward normalisation scale may drift from its reference
     :param ret_reference_samples: timesteps the return statistics need before they serve as reference
@@ -260,13 +260,14 @@ class VecNormalizeThresholds(Thresholds):
 
     reward_squeeze: float = 2.0
     obs_clip_frac: float = 0.01
+    obs_clip_entries: int = 2048
     obs_var_floor: float = 1e-8
     ret_std_drift: float = 10.0
     ret_reference_samples: int = 1000
     warmup_updates: int = 1
     consecutive: int = 2
     _fractions = ("obs_clip_frac",)
-    _counts = ("ret_reference_samples", "warmup_updates", "consecutive")
+    _counts = ("ret_reference_samples", "warmup_updates", "consecutive", "obs_clip_entries")
     _non_negative = ("reward_squeeze", "obs_var_floor", "ret_std_drift")
 
 
