@@ -8,7 +8,8 @@ A run "with an error" had a finding at ERROR, which ``DiagnosticsCallback(stop_o
 would have stopped training on.
 
     python benchmarks/calibration/run.py --quick          # 8 short runs, 1 seed; exit 1 on any alarm
-    python benchmarks/calibration/run.py --workers 2      # the release calibration (53 runs x 3 seeds)
+    python benchmarks/calibration/run.py --workers 2      # the release calibration (54 runs x 3 seeds, and
+                                                          # 25 Box2D runs when the bench extra is installed)
     python benchmarks/calibration/run.py --list
     python benchmarks/calibration/run.py zoo_sac_Pendulum-v1 tricky_dict_obs --seeds 0 1
     python benchmarks/calibration/run.py --json out.json  # every result, with the full messages
@@ -16,7 +17,8 @@ would have stopped training on.
 
 Time on this 2-core machine while another job used the other core, one worker: ``--quick`` 6.5
 min; the full benchmark ~45 min a seed (~2.3 hours for 3 seeds; about half that with
-``--workers 2`` on a quiet machine). Off-policy updates are the cost (SAC/TQC/CrossQ run at 10-60
+``--workers 2`` on a quiet machine); the 25 Box2D runs add ~19 min a seed with 2 workers (QR-DQN and CrossQ
+on their rl-zoo3 networks are the slowest). Off-policy updates are the cost (SAC/TQC/CrossQ run at 10-60
 env steps a second here), hence the short off-policy caps in ``runs.py``.
 
 Exit status: 0 when no run alarmed (or not ``--quick``), 1 with ``--quick`` when any run had a

@@ -45,8 +45,8 @@ ZOO_ALGOS = {
 OFF_POLICY = {"dqn", "qrdqn", "sac", "td3", "ddpg", "tqc", "crossq"}
 
 #: Cheap environments that need no extra package; rl-zoo3 configs for anything else are excluded
-#: (LunarLander / BipedalWalker / CarRacing need box2d, which is not installed; MuJoCo, PyBullet,
-#: Atari, MiniGrid, Fetch/Panda, highway need packages or compute this machine does not have).
+#: except the Box2D ones below (MuJoCo, PyBullet, Atari, MiniGrid, Fetch/Panda, highway need packages
+#: or compute this machine does not have).
 CHEAP_ENVS = (
     "CartPole-v1",
     "Acrobot-v1",
@@ -58,6 +58,18 @@ CHEAP_ENVS = (
     "MountainCarNoVel-v0",
     "MountainCarContinuousNoVel-v0",
 )
+
+#: Box2D environments, run when the ``bench`` extra (Box2D, pygame) is installed (``make calibration`` installs
+#: it): larger observation and action spaces, shaped rewards in the hundreds, episodes of up to 1000-1600 steps
+#: and rl-zoo3's larger networks ([400, 300]) -- healthy runs unlike the classic-control ones.
+BOX2D_ENVS = ("LunarLander-v3", "LunarLanderContinuous-v3", "BipedalWalker-v3")
+
+
+def box2d_available() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("Box2D", "pygame"))
+
 
 #: default caps on a zoo run's length (the config's own n_timesteps when that is smaller).
 #: Sized for a 2-core CPU-only machine where SAC-style updates run at ~35-100 env steps a second:
@@ -85,6 +97,15 @@ ZOO_CAPS: dict[tuple[str, str], int] = {
     ("ppo_lstm", "MountainCarContinuousNoVel-v0"): 16_384,  # 2 rollouts of 8x1024
     ("ppo", "Pendulum-v1"): 49_152,  # 12 rollouts of 4x1024
     ("trpo", "Pendulum-v1"): 40_960,  # 20 rollouts of 2x1024
+    # Box2D: off-policy configs start learning at 10k, then 3000 updates (12 measurements); on-policy, 6+ rollouts
+    **{(algo, env): 13_000 for algo in ("sac", "td3", "ddpg", "tqc", "crossq")
+       for env in ("LunarLanderContinuous-v3", "BipedalWalker-v3")},
+    ("dqn", "LunarLander-v3"): 20_000,  # learning_starts=0, train_freq=4
+    ("qrdqn", "LunarLander-v3"): 14_000,  # learning_starts=10000, then 4000 updates (170 quantiles: ~70 s per 1000)
+    ("ppo", "LunarLander-v3"): 98_304,  # 6 rollouts of 16x1024
+    ("ppo", "LunarLanderContinuous-v3"): 98_304,
+    ("ppo", "BipedalWalker-v3"): 196_608,  # 3 rollouts of 32x2048
+    ("ppo_lstm", "BipedalWalker-v3"): 32_768,  # 4 rollouts of 32x256
 }
 
 
@@ -157,7 +178,7 @@ def zoo_runs(on_policy_cap: int = ON_POLICY_CAP, off_policy_cap: int = OFF_POLIC
         if not os.path.exists(path):
             continue
         config = zoo_config(algo)
-        for env_id in CHEAP_ENVS:
+        for env_id in CHEAP_ENVS + (BOX2D_ENVS if box2d_available() else ()):
             if env_id not in config:
                 continue
             try:
