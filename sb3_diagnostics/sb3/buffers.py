@@ -124,6 +124,17 @@ def recurrent_distribution(model: Any, buf: Any, obs: Any, t: np.ndarray, e: np.
     return dist
 
 
+def _rollout_sample(model: Any, rng: np.random.Generator, n_samples: int) -> tuple[Any, np.ndarray, np.ndarray]:
+    """An on-policy model's rollout buffer and a sample of its (step, env) indices, drawn with the caller's generator;
+    once train() has flattened the arrays to (n_steps * n_envs, ...), the buffer is read as one env."""
+    buf: Any = model.rollout_buffer
+    if getattr(buf, "generator_ready", False):
+        t, e = index_sample(filled(buf) * buf.n_envs, 1, n_samples, rng)
+        return _Flattened(buf), t, e
+    t, e = index_sample(filled(buf), buf.n_envs, n_samples, rng)
+    return buf, t, e
+
+
 def policy_stats(model: Any, rng: np.random.Generator, n_samples: int = 256) -> dict[str, float]:
     """
     Entropy / action-std statistics of the current policy on observations it actually saw.
@@ -139,13 +150,7 @@ def policy_stats(model: Any, rng: np.random.Generator, n_samples: int = 256) -> 
     """
     with th.no_grad():
         if is_on_policy(model):
-            buf: Any = model.rollout_buffer
-            if getattr(buf, "generator_ready", False):
-                # train() has flattened the arrays to (n_steps * n_envs, ...): read them as one env
-                t, e = index_sample(filled(buf) * buf.n_envs, 1, n_samples, rng)
-                buf = _Flattened(buf)
-            else:
-                t, e = index_sample(filled(buf), buf.n_envs, n_samples, rng)
+            buf, t, e = _rollout_sample(model, rng, n_samples)
             if t.size == 0 or (is_recurrent(model) and isinstance(buf, _Flattened)):
                 return {}
             obs = device_obs(model, take(buf.observations, t, e))
@@ -200,12 +205,7 @@ def rollout_observations(model: Any, rng: np.random.Generator, n_samples: int) -
     """
     if not is_on_policy(model) or is_recurrent(model):
         return None
-    buf: Any = model.rollout_buffer
-    if getattr(buf, "generator_ready", False):
-        t, e = index_sample(filled(buf) * buf.n_envs, 1, n_samples, rng)
-        buf = _Flattened(buf)
-    else:
-        t, e = index_sample(filled(buf), buf.n_envs, n_samples, rng)
+    buf, t, e = _rollout_sample(model, rng, n_samples)
     if t.size == 0:
         return None
     obs = take(buf.observations, t, e)
