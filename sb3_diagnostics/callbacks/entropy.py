@@ -7,7 +7,13 @@ from typing import Any
 from gymnasium import spaces
 
 from sb3_diagnostics.callbacks.base import DiagnosticCallback
-from sb3_diagnostics.sb3.buffers import kl_from, policy_stats, recent_actions, rollout_observations
+from sb3_diagnostics.sb3.buffers import (
+    action_distributions,
+    mean_kl,
+    policy_stats,
+    recent_actions,
+    rollout_observations,
+)
 from sb3_diagnostics.sb3.models import has_stochastic_actor, is_kl_constrained, is_off_policy, is_on_policy
 from sb3_diagnostics.sb3.train_log import episode_stats, learn_schedule, progress, read_train_metrics
 from sb3_diagnostics.thresholds import EntropyThresholds
@@ -83,12 +89,13 @@ class EntropyCollapseCallback(DiagnosticCallback):
         if self._start_obs is None:
             self._start_obs = rollout_observations(self.model, self.rng, START_OBSERVATIONS)
             if self._start_obs is not None:
-                self._start_dist = kl_from(self.model, self._start_obs, None)[1]
+                self._start_dist = action_distributions(self.model, self._start_obs)
             return {}
         assert isinstance(self.thresholds, EntropyThresholds)
         if entropy <= self.thresholds.random_entropy:
             return {}
-        return {"_kl_from_start": kl_from(self.model, self._start_obs, self._start_dist)[0]}
+        assert self._start_dist is not None
+        return {"_kl_from_start": mean_kl(self._start_dist, action_distributions(self.model, self._start_obs))}
 
     def _behaviour(self) -> dict[str, float]:
         """TD3 / DDPG: the spread of the actions taken since the last measurement, once the policy chose them."""

@@ -212,21 +212,19 @@ def rollout_observations(model: Any, rng: np.random.Generator, n_samples: int) -
     return {k: np.array(v) for k, v in obs.items()} if isinstance(obs, dict) else np.array(obs)
 
 
-def kl_from(model: Any, obs: Any, reference: list[th.distributions.Distribution] | None) -> tuple[float, list[Any]]:
-    """
-    The mean KL(reference || current) of a feed-forward on-policy model's action distribution on ``obs`` (summed over
-    action dims), and the current distributions (the reference of a first call, which returns 0). No-grad, eval mode.
-    """
+def action_distributions(model: Any, obs: Any) -> list[Any]:
+    """A feed-forward on-policy model's action distributions on ``obs`` (one per action part). No-grad, eval mode."""
     policy: Any = model.policy
     with th.no_grad(), eval_mode(policy):
         dist = policy.get_distribution(device_obs(model, obs))
     inner = getattr(dist, "distribution", None)
-    parts: list[Any] = list(inner) if isinstance(inner, list) else [inner]
-    if reference is None:
-        return 0.0, parts
-    total = th.zeros(())
-    for old, new in zip(reference, parts, strict=True):
-        kl = th.distributions.kl_divergence(old, new)
-        total = total + kl.reshape(kl.shape[0], -1).sum(dim=1).mean()
-    return float(total), parts
+    return list(inner) if isinstance(inner, list) else [inner]
 
+
+def mean_kl(old: list[Any], new: list[Any]) -> float:
+    """The mean over observations of KL(old || new), summed over action parts and dims."""
+    total = 0.0
+    for p, q in zip(old, new, strict=True):
+        kl = th.distributions.kl_divergence(p, q)
+        total += float(kl.reshape(kl.shape[0], -1).sum(dim=1).mean())
+    return total
